@@ -36,3 +36,23 @@ def shared_bench():
     if not (path / "pd1998-test.jsonl").is_file():
         pytest.skip(f"benchmark sets not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def prepared_tiny(tmp_path_factory):
+    """A prepared data directory of a few hundred lines (session-wide: built once)."""
+    from pinhan.data.config import PrepareConfig
+    from pinhan.data.prepare import prepare
+
+    root = tmp_path_factory.mktemp("prepared")
+    sentences = [
+        "我们明天去北京看看长城", "银行行长说今年的利率不会变", "他在中国文化研究所工作了十年",
+        "今天天气很好我们一起去公园散步", "这本书很好看值得一读", "你好世界", "中国人民银行发布了新的政策",
+        "学习中文需要很多时间和耐心", "长江是中国最长的河流", "音乐会在晚上八点开始",
+    ]
+    lines = [f"{a}，{b}。" for a in sentences for b in sentences]
+    (root / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = root / "data"
+    prepare(PrepareConfig(sources=[str(root / "corpus.txt")], extra_charset="none", workers=1, min_count=1,
+                          dev_ratio=0.1, test_ratio=0.1), out, progress=False)
+    return out

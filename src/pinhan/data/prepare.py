@@ -1,0 +1,294 @@
+"""``pinhan prepare``: sources -> cleaned, annotated, split, encoded data directory.
+
+Run: ``pinhan prepare bundled --out data/bundled`` (or files, directories, globs of text/JSONL).
+
+Two streaming passes keep memory bounded by the vocabulary and the dev/test clauses, not by the
+corpus: pass 1 cleans and annotates lines (in worker processes, results kept in input order so
+the output does not depend on the worker count), de-duplicates and splits them, counts train
+characters and writes annotated lines to temporary per-split files; pass 2 builds the vocabulary
+and lexicon from the train counts and encodes every split into memory-mapped shards, while
+finding the dev/test clauses that also occur in train. Everything is built in a temporary
+directory that replaces the output only when complete.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from tqdm import tqdm
+
+from pinhan.config import to_mapping
+from pinhan.data.annotate import annotate, is_hanzi
+from pinhan.data.clauses import OverlapFilter, clause_spans
+from pinhan.data.clean import Cleaner
+from pinhan.data.config import PrepareConfig
+from pinhan.data.shards import ShardWriter, char_dtype_for, write_manifest
+from pinhan.data.sources import RawLine, resolve_all, read
+from pinhan.data.vocab import SPECIALS, UNK, Vocab, build_lexicon, build_vocab
+from pinhan.errors import DataError
+
+SPLITS = ("train", "dev", "test")
+SKIP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "empty", "no_hanzi", "too_long", "duplicate")
+REPORT_FILE = "prepare_report.json"
+
+
+class LineProcessor:
+    """Clean + annotate one raw line; returns (reject reason or None, text, syllables)."""
+
+    def __init__(self, config: PrepareConfig, known_syllables: frozenset[str]) -> None:
+        self.clean = Cleaner(config.traditional_to_simplified)
+        self.max_chars = config.max_line_chars
+        self.known = known_syllables
+
+    def __call__(self, line: RawLine) -> tuple[str | None, str, list[str | None]]:
+        if line.reject is not None:
+            return line.reject, "", []
+        text = self.clean(line.text or "")
+        if not text:
+            return "empty", "", []
+        if len(text) > self.max_chars:
+            return "too_long", "", []
+        if not any(is_hanzi(ch) for ch in text):
+            return "no_hanzi", "", []
+        return None, text, annotate(text, self.known)
+
+
+# Each worker process builds its own LineProcessor once (the OpenCC converter is not picklable);
+# this module-level slot exists only inside pool workers.
+_worker_processor: LineProcessor | None = None
+
+
+def _init_worker(config: PrepareConfig, known: frozenset[str]) -> None:
+    global _worker_processor
+    _worker_processor = LineProcessor(config, known)
+
+
+def _process_chunk(chunk: list[RawLine]) -> list[tuple[str | None, str, list[str | None]]]:
+    assert _worker_processor is not None
+    return [_worker_processor(line) for line in chunk]
+
+
+def _chunks(items: Iterable[RawLine], size: int) -> Iterator[list[RawLine]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _ordered_results(pool, chunks: Iterator[list[RawLine]], in_flight: int):
+    """(results, chunk) pairs in input order with at most ``in_flight`` chunks queued.
+
+    ``Pool.imap`` would read the whole input ahead of the workers; this keeps memory bounded.
+    """
+    queue: collections.deque = collections.deque()
+    for chunk in chunks:
+        queue.append((pool.apply_async(_process_chunk, (chunk,)), chunk))
+        if len(queue) >= in_flight:
+            pending, oldest = queue.popleft()
+            yield pending.get(), oldest
+    while queue:
+        pending, oldest = queue.popleft()
+        yield pending.get(), oldest
+
+
+def hash_split(text: str, dev_ratio: float, test_ratio: float) -> str:
+    """Stable split of a user-corpus line by a hash of its cleaned text (identical lines agree)."""
+    u = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big") / 2.0**64
+    if u < test_ratio:
+        return "test"
+    if u < test_ratio + dev_ratio:
+        return "dev"
+    return "train"
+
+
+def _line_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+
+
+def prepare(config: PrepareConfig, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> dict:
+    """Prepare ``config.sources`` into directory ``out`` and return the report (also saved there)."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise DataError(f"output directory {out} already exists; pass --overwrite to replace it")
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output path {out} exists and is not a directory")
+    files = resolve_all(config.sources)  # a missing source fails here, before any work
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        report = _build(config, files, tmp, progress)
+        (tmp / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report
+
+
+def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
+    started = time.perf_counter()
+    vocab_template = Vocab(chars=list(SPECIALS))  # the fixed syllable inventory
+    known = frozenset(vocab_template.syllables[len(SPECIALS):])
+    skipped: Counter[str] = Counter({reason: 0 for reason in SKIP_REASONS})
+    split_lines: Counter[str] = Counter()
+    seen: dict[str, set[bytes]] = {split: set() for split in SPLITS}
+    char_counts: Counter[str] = Counter()
+    pair_counts: Counter[tuple[str, str]] = Counter()
+    no_reading = 0
+    lines_read = 0
+    annotated = {split: open(tmp / f"_annotated-{split}.tsv", "w", encoding="utf-8") for split in SPLITS}
+
+    raw = itertools.chain.from_iterable(read(f, config.text_field) for f in files)
+    workers = config.workers or os.cpu_count() or 1
+    bar = tqdm(desc="prepare: clean + annotate", unit=" lines", disable=not progress, mininterval=0.5)
+    pool = None
+    try:
+        chunks = _chunks(raw, config.chunk_lines)
+        if workers == 1:
+            processor = LineProcessor(config, known)
+            results = (([processor(line) for line in chunk], chunk) for chunk in chunks)
+        else:
+            pool = multiprocessing.get_context().Pool(workers, initializer=_init_worker, initargs=(config, known))
+            results = _ordered_results(pool, chunks, in_flight=2 * workers)
+        for processed, chunk in results:
+            for line, (reject, text, syllables) in zip(chunk, processed):
+                lines_read += 1
+                if reject is not None:
+                    skipped[reject] += 1
+                    continue
+                split = line.split or hash_split(text, config.dev_ratio, config.test_ratio)
+                key = _line_key(text)
+                if key in seen[split]:
+                    skipped["duplicate"] += 1
+                    continue
+                seen[split].add(key)
+                split_lines[split] += 1
+                no_reading += sum(1 for ch, s in zip(text, syllables) if s is None and is_hanzi(ch))
+                if split == "train":
+                    char_counts.update(text)
+                    pair_counts.update((s, ch) for ch, s in zip(text, syllables) if s is not None)
+                annotated[split].write(f"{line.source}\t{line.index}\t{text}\t{' '.join(s or '-' for s in syllables)}\n")
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+        for fh in annotated.values():
+            fh.close()
+    if split_lines["train"] == 0:
+        raise DataError(f"no usable train lines in {', '.join(config.sources)} (skipped: {dict(skipped)})")
+
+    vocab = build_vocab(char_counts, vocab_size=config.vocab_size, min_count=config.min_count, extra_charset=config.extra_charset)
+    lexicon = build_lexicon(pair_counts, vocab)
+    vocab.save(tmp / "vocab.json")
+    lexicon.save(tmp / "lexicon.json")
+
+    encoded = _encode_splits(config, vocab, tmp, progress)
+    for split in SPLITS:
+        (tmp / f"_annotated-{split}.tsv").unlink()
+
+    seconds = time.perf_counter() - started
+    total_chars = sum(s["chars"] for s in encoded["splits"].values())
+    unique_hanzi = {ch for ch in char_counts if is_hanzi(ch)}
+    return {
+        "sources": [f.name for f in files],
+        "config": to_mapping(config),
+        "lines_read": lines_read,
+        "lines_kept": sum(split_lines.values()),
+        "skipped": dict(skipped),
+        "splits": encoded["splits"],
+        "characters": total_chars,
+        "hanzi": sum(s["hanzi"] for s in encoded["splits"].values()),
+        "unique_hanzi_train": len(unique_hanzi),
+        "hanzi_without_reading": no_reading,
+        "oov_rate": {split: encoded["splits"][split]["oov_hanzi"] / max(encoded["splits"][split]["hanzi"], 1) for split in ("dev", "test")},
+        "vocab": {"chars": len(vocab.chars), "syllables": len(vocab.syllables)},
+        "lexicon_syllables": len(lexicon.entries),
+        "lexicon_pairs": sum(len(v) for v in lexicon.entries.values()),
+        "clauses": encoded["clauses"],
+        "seconds": round(seconds, 2),
+        "chars_per_second": round(total_chars / seconds) if seconds > 0 else None,
+    }
+
+
+def _read_annotated(path: Path) -> Iterator[tuple[str, str, str, list[str | None]]]:
+    with open(path, encoding="utf-8") as fh:
+        for row in fh:
+            source, index, text, syllables = row.rstrip("\n").split("\t")
+            yield source, index, text, [None if s == "-" else s for s in syllables.split(" ")]
+
+
+def _encode_splits(config: PrepareConfig, vocab: Vocab, tmp: Path, progress: bool) -> dict:
+    """Pass 2: shards for every split, and dev/test clause files without train overlap."""
+    shard_dir = tmp / "shards"
+    shard_dir.mkdir()
+    char_dtype = char_dtype_for(len(vocab.chars))
+    clause_items: dict[str, list[dict]] = {"dev": [], "test": []}
+    duplicates: Counter[str] = Counter()
+    for split in clause_items:
+        in_set: set[str] = set()
+        for source, index, text, syllables in _read_annotated(tmp / f"_annotated-{split}.tsv"):
+            for start, end in clause_spans(text, syllables, config.clause_min, config.clause_max):
+                hanzi = text[start:end]
+                if hanzi in in_set:
+                    duplicates[split] += 1
+                    continue
+                in_set.add(hanzi)
+                clause_items[split].append(
+                    {"id": f"{source}-{index}-{start}", "hanzi": hanzi, "context": text[:start], "pinyin": syllables[start:end]}
+                )
+    overlap = OverlapFilter((item["hanzi"] for items in clause_items.values() for item in items), config.clause_min)
+
+    manifest: dict[str, list[dict]] = {}
+    stats: dict[str, dict] = {}
+    for split in SPLITS:
+        writer = ShardWriter(shard_dir, split, shard_tokens=config.shard_tokens, char_dtype=char_dtype)
+        lines = chars = hanzi = oov = unk = 0
+        rows = _read_annotated(tmp / f"_annotated-{split}.tsv")
+        for _source, _index, text, syllables in tqdm(rows, desc=f"prepare: encode {split}", unit=" lines", disable=not progress, mininterval=0.5):
+            char_ids = np.fromiter((vocab.char_to_id.get(ch, UNK) for ch in text), dtype=np.int64, count=len(text))
+            syllable_ids = np.fromiter((vocab.syllable_id(s) for s in syllables), dtype=np.int64, count=len(syllables))
+            writer.add(char_ids, syllable_ids)
+            if split == "train":
+                overlap.scan(text)
+            lines += 1
+            chars += len(text)
+            unk += int((char_ids == UNK).sum())
+            n_hanzi = sum(1 for ch in text if is_hanzi(ch))
+            hanzi += n_hanzi
+            oov += sum(1 for ch in text if is_hanzi(ch) and ch not in vocab.char_to_id)
+        manifest[split] = writer.close()
+        stats[split] = {"lines": lines, "chars": chars, "hanzi": hanzi, "unk_chars": unk, "oov_hanzi": oov}
+    write_manifest(shard_dir, char_dtype, manifest)
+
+    clause_stats = {}
+    for split, items in clause_items.items():
+        kept = [item for item in items if item["hanzi"] not in overlap.found]
+        with open(tmp / f"{split}.jsonl", "w", encoding="utf-8") as fh:
+            for item in kept:
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+        clause_stats[split] = {
+            "kept": len(kept),
+            "in_train": len(items) - len(kept),
+            "repeated": duplicates[split],
+        }
+    return {"splits": stats, "clauses": clause_stats}

