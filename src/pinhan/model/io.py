@@ -1,0 +1,226 @@
+"""Save and load a model directory: ``config.json`` + ``model.safetensors``.
+
+::
+
+    save_model(model, "runs/small")             # writes runs/small/{config.json,model.safetensors}
+    model = load_model("runs/small")            # PinhanModel in eval mode, on the CPU
+
+``config.json`` describes itself::
+
+    {"format": "pinhan-model", "version": 1, "model": {...ModelConfig...}, ...extra sections}
+
+Other parts of a checkpoint (``vocab.json``, lexicon, metrics, the training recipe as an extra
+``config.json`` section) belong to their own modules; this one only touches the two files above.
+
+Weights are safetensors: loading never unpickles and so never executes code from the file.
+Each file is written to a temporary file in the same directory, flushed to disk and renamed
+over the old one, so a crash leaves either the old or the new file, never half of one. The
+weights are renamed into place before the config; the loader checks every tensor's shape, so a
+crash between the two renames is reported as a :class:`CheckpointError`, never a wrong model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from pinhan.errors import PinhanError
+from pinhan.model.config import ModelConfig
+from pinhan.model.transformer import PinhanModel
+
+FORMAT = "pinhan-model"
+VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+_RESERVED = ("format", "version", "model")
+
+
+class CheckpointError(PinhanError):
+    """A model directory is missing, incomplete, corrupt or does not fit its config."""
+
+
+def _unwrap(model: nn.Module) -> PinhanModel:
+    # DistributedDataParallel keeps the model in .module, torch.compile in ._orig_mod
+    while not isinstance(model, PinhanModel):
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if inner is None:
+            raise TypeError(f"expected a PinhanModel, got {type(model).__name__}")
+        model = inner
+    return model
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)``, fsync the result and rename it to ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(
+    model: nn.Module, directory: str | os.PathLike, *, extra: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed).
+
+    Args:
+        model: A :class:`PinhanModel` (also accepted wrapped by DDP or ``torch.compile``).
+        directory: The model directory; other files in it are left alone.
+        extra: Additional JSON-serialisable top-level sections for ``config.json`` (e.g. the
+            training recipe under ``"train"``); may not use the keys format, version or model.
+
+    Returns:
+        The directory as a :class:`~pathlib.Path`.
+    """
+    model = _unwrap(model)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    extra = dict(extra or {})
+    clash = [k for k in _RESERVED if k in extra]
+    if clash:
+        raise ValueError(f"extra config sections may not be named {', '.join(clash)}")
+    config = {"format": FORMAT, "version": VERSION, "model": model.config.to_dict(), **extra}
+    text = json.dumps(config, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+
+    def write_weights(tmp: str) -> None:
+        save_file(tensors, tmp, metadata={"format": "pt", "pinhan": f"{FORMAT}/{VERSION}"})
+
+    def write_config(tmp: str) -> None:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    _write_atomic(directory / WEIGHTS_FILE, write_weights)
+    _write_atomic(directory / CONFIG_FILE, write_config)
+    _fsync_dir(directory)
+    return directory
+
+
+def read_config(directory: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a model directory's ``config.json``; return the whole parsed document.
+
+    Raises:
+        CheckpointError: for a missing directory or file, invalid JSON, a wrong format tag or
+            version, or a missing or invalid ``"model"`` section.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"model directory {directory} does not exist")
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise CheckpointError(f"{path} is not UTF-8 text: {e}") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+    except OSError as e:
+        raise CheckpointError(f"{path} cannot be read: {e}") from None
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"{path} must hold a JSON object, got {type(doc).__name__}")
+    if doc.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} has format {doc.get('format')!r}, expected {FORMAT!r} (not a pinhan model?)"
+        )
+    if doc.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path} has version {doc.get('version')!r}; this pinhan reads version {VERSION}"
+        )
+    if not isinstance(doc.get("model"), dict):
+        raise CheckpointError(f'{path} has no "model" section')
+    return doc
+
+
+def load_config(directory: str | os.PathLike) -> ModelConfig:
+    """Return the :class:`ModelConfig` of a model directory.
+
+    Raises:
+        CheckpointError: as :func:`read_config`, or if the ``"model"`` section has unknown,
+            missing or invalid keys.
+    """
+    doc = read_config(directory)
+    try:
+        return ModelConfig.from_dict(doc["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{Path(directory) / CONFIG_FILE}: {e}") from None
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        return load_file(path, device="cpu")
+    except Exception as e:  # safetensors raises its own error types for malformed files
+        raise CheckpointError(f"{path} is not a valid safetensors file: {e}") from None
+
+
+def _describe(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def load_model(
+    directory: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> PinhanModel:
+    """Load a model directory written by :func:`save_model`.
+
+    Args:
+        directory: The model directory.
+        map_location: Device to put the model on.
+
+    Returns:
+        The :class:`PinhanModel`, in eval mode.
+
+    Raises:
+        CheckpointError: with a message naming the file and the problem, for a missing
+            directory or file, invalid JSON, unknown/missing config keys, a wrong format tag,
+            a corrupt safetensors file, missing or unexpected tensors, or shape mismatches.
+    """
+    directory = Path(directory)
+    config = load_config(directory)
+    path = directory / WEIGHTS_FILE
+    tensors = _load_tensors(path)
+    model = PinhanModel(config)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in tensors]
+    if missing:
+        raise CheckpointError(f"{path} lacks tensors: {_describe(missing)}")
+    unexpected = [k for k in tensors if k not in expected]
+    if unexpected:
+        raise CheckpointError(f"{path} has unexpected tensors: {_describe(unexpected)}")
+    for name, want in expected.items():
+        got = tensors[name]
+        if got.shape != want.shape:
+            raise CheckpointError(
+                f"{path}: tensor {name} has shape {tuple(got.shape)}, but {CONFIG_FILE} "
+                f"implies {tuple(want.shape)}"
+            )
+        if got.dtype.is_floating_point != want.dtype.is_floating_point:
+            raise CheckpointError(
+                f"{path}: tensor {name} has dtype {got.dtype}, expected {want.dtype}"
+            )
+    model.load_state_dict(tensors, strict=True)
+    return model.to(map_location).eval()

@@ -1,0 +1,218 @@
+"""save_model / load_model: round trip, atomic files, and every corruption is a CheckpointError."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from pinhan.model import (
+    CheckpointError,
+    PinhanModel,
+    load_config,
+    load_model,
+    read_config,
+    save_model,
+)
+from pinhan.model.io import CONFIG_FILE, WEIGHTS_FILE
+
+
+@pytest.fixture
+def saved(model, tmp_path) -> Path:
+    return save_model(model, tmp_path / "ckpt")
+
+
+def _edit_config(directory: Path, edit) -> None:
+    path = directory / CONFIG_FILE
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+
+
+def test_round_trip_gives_identical_outputs(model, saved, make_batch):
+    assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]  # no temp files
+    doc = json.loads((saved / CONFIG_FILE).read_text())
+    assert doc["format"] == "pinhan-model" and doc["version"] == 1
+    assert doc["model"] == model.config.to_dict()
+    loaded = load_model(saved)
+    assert isinstance(loaded, PinhanModel) and not loaded.training
+    assert loaded.config == model.config
+    batch = make_batch(n_cands=4)
+    with torch.no_grad():
+        a, b = model(batch), loaded(batch)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    for (name, p), (_, q) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
+        assert torch.equal(p, q), name
+
+
+def test_untied_model_round_trip(config, tmp_path):
+    model = PinhanModel(config.replace(tie_char_embeddings=False))
+    loaded = load_model(save_model(model, tmp_path))
+    assert torch.equal(loaded.heads.char_weight, model.heads.char_weight)
+
+
+def test_extra_sections_and_overwrite(model, tmp_path):
+    d = save_model(model, tmp_path, extra={"train": {"lr": 0.001}})
+    assert read_config(d)["train"] == {"lr": 0.001}
+    (d / "vocab.json").write_text("{}")
+    model.embed.chars.weight.data.add_(1.0)
+    save_model(model, d)  # overwrite in place, other files untouched
+    assert (d / "vocab.json").exists()
+    assert torch.equal(load_model(d).embed.chars.weight, model.embed.chars.weight)
+    assert load_config(d) == model.config
+    with pytest.raises(ValueError, match="format"):
+        save_model(model, d, extra={"format": "x"})
+
+
+def test_failed_save_leaves_old_files_and_no_temp_files(model, saved, monkeypatch):
+    before = (saved / WEIGHTS_FILE).read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pinhan.model.io.save_file", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, saved)
+    assert (saved / WEIGHTS_FILE).read_bytes() == before
+    assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+
+
+def test_missing_directory_and_files(saved, tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_model(tmp_path / "nope")
+    (saved / WEIGHTS_FILE).unlink()
+    with pytest.raises(CheckpointError, match=f"{WEIGHTS_FILE} is missing"):
+        load_model(saved)
+    (saved / CONFIG_FILE).unlink()
+    with pytest.raises(CheckpointError, match=f"{CONFIG_FILE} is missing"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"format": "pinhan-model", ', "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ],
+)
+def test_unreadable_config(saved, content, message):
+    path = saved / CONFIG_FILE
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_model(saved)
+    assert CONFIG_FILE in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(format="hf-t5"), "format 'hf-t5'"),
+        (lambda d: d.pop("format"), "format None"),
+        (lambda d: d.update(version=2), "version 2"),
+        (lambda d: d.pop("model"), 'no "model" section'),
+        (lambda d: d["model"].update(n_experts=8), "unknown model config keys: n_experts"),
+        (lambda d: d["model"].pop("n_chars"), "missing model config keys: n_chars"),
+        (lambda d: d["model"].update(n_heads=5), "n_heads"),
+        (lambda d: d["model"].update(d_model="wide"), "d_model"),
+    ],
+)
+def test_bad_config_contents(saved, edit, message):
+    _edit_config(saved, edit)
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_model(saved)
+    assert CONFIG_FILE in str(info.value)
+
+
+def test_missing_and_unexpected_tensors(saved):
+    path = saved / WEIGHTS_FILE
+    tensors = load_file(path)
+    del tensors["heads.char_bias"]
+    save_file(tensors, path)
+    with pytest.raises(CheckpointError, match="lacks tensors: heads.char_bias"):
+        load_model(saved)
+    tensors["heads.char_bias"] = torch.zeros(1)
+    tensors["heads.extra"] = torch.zeros(3)
+    save_file(tensors, path)
+    with pytest.raises(CheckpointError, match="unexpected tensors: heads.extra"):
+        load_model(saved)
+
+
+def test_shape_mismatch_between_config_and_weights(saved):
+    _edit_config(saved, lambda d: d["model"].update(n_chars=d["model"]["n_chars"] + 1))
+    with pytest.raises(CheckpointError, match=r"embed\.chars\.weight has shape") as info:
+        load_model(saved)
+    assert WEIGHTS_FILE in str(info.value)
+
+
+def test_wrong_dtype_tensor(saved):
+    path = saved / WEIGHTS_FILE
+    tensors = load_file(path)
+    tensors["heads.char_bias"] = tensors["heads.char_bias"].long()
+    save_file(tensors, path)
+    with pytest.raises(CheckpointError, match="dtype"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("cut", [0, 5, 100, -10])
+def test_corrupt_or_truncated_weights(saved, cut):
+    path = saved / WEIGHTS_FILE
+    data = path.read_bytes()
+    path.write_bytes(data[:cut] if cut >= 0 else data[:cut])
+    with pytest.raises(CheckpointError, match="not a valid safetensors file") as info:
+        load_model(saved)
+    assert WEIGHTS_FILE in str(info.value)
+
+
+def test_garbage_header(saved):
+    path = saved / WEIGHTS_FILE
+    data = bytearray(path.read_bytes())
+    data[8:20] = b"#" * 12  # break the JSON header
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_model(saved)
+
+
+class _Payload:
+    """Unpickling this runs os.system-like side effects: it creates a marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_files_are_never_loaded(model, saved, tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Payload(str(marker)))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a pickle loader was called")
+
+    monkeypatch.setattr(torch, "load", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    # a pickle beside valid weights is ignored
+    (saved / "pytorch_model.bin").write_bytes(payload)
+    load_model(saved)
+    # a pickle in place of the weights is rejected, not executed
+    (saved / WEIGHTS_FILE).write_bytes(payload)
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_model(saved)
+    # so is a real torch.save checkpoint (zip + pickle)
+    monkeypatch.undo()
+    torch.save(model.state_dict(), saved / WEIGHTS_FILE)
+    monkeypatch.setattr(torch, "load", forbidden)
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_model(saved)
+    assert not marker.exists()
+    assert os.listdir(tmp_path) == ["ckpt"]
