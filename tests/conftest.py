@@ -50,7 +50,9 @@ def prepared_tiny(tmp_path_factory):
         "今天天气很好我们一起去公园散步", "这本书很好看值得一读", "你好世界", "中国人民银行发布了新的政策",
         "学习中文需要很多时间和耐心", "长江是中国最长的河流", "音乐会在晚上八点开始",
     ]
-    lines = [f"{a}，{b}。" for a in sentences for b in sentences]
+    # Comma-joined pairs repeat their clauses across lines; run-together pairs are unique clauses,
+    # so the dev split keeps some clauses that never occur in train.
+    lines = [f"{a}，{b}。" for a in sentences for b in sentences] + [f"{a}{b}。" for a in sentences for b in sentences if a != b]
     (root / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = root / "data"
     prepare(PrepareConfig(sources=[str(root / "corpus.txt")], extra_charset="none", workers=1, min_count=1,

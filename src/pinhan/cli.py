@@ -14,6 +14,7 @@ import sys
 # name -> (module with add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("pinhan.data.prepare_cli", "clean, annotate, split and encode a corpus into a data directory"),
+    "train": ("pinhan.train.train_cli", "train a model from scratch on a prepared data directory"),
 }
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from pinhan.data.clauses import OverlapFilter, clause_spans
 from pinhan.data.shards import ShardedSplit, ShardWriter, char_dtype_for, write_manifest
-from pinhan.data.vocab import BOS, MASK, PAD, SPECIALS, UNK, UNKNOWN, Lexicon, Vocab, build_lexicon, build_vocab, gb2312_hanzi
+from pinhan.data.vocab import PAD, SPECIALS, UNK, UNKNOWN, Lexicon, Vocab, build_lexicon, build_vocab, gb2312_hanzi
 from pinhan.errors import DataError
 
 

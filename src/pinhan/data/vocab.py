@@ -15,12 +15,11 @@ from typing import Iterable, Mapping
 
 from pinhan.data.annotate import char_readings, is_hanzi
 from pinhan.errors import DataError
+from pinhan.ids import BOS, EOS, MASK, PAD, UNK, UNKNOWN  # noqa: F401  (the id layout is shared)
 from pinhan.pinyin import FINALS, INITIALS, TONED_SYLLABLES, split_syllable
 
-SPECIALS = ("[PAD]", "[UNK]", "[MASK]", "[BOS]", "[EOS]")
-PAD, UNK, MASK, BOS, EOS = range(5)
-FACTOR_SPECIALS = ("[PAD]", "[UNKNOWN]")
-UNKNOWN = 1
+SPECIALS = ("[PAD]", "[UNK]", "[MASK]", "[BOS]", "[EOS]")  # names of ids PAD..EOS
+FACTOR_SPECIALS = ("[PAD]", "[UNKNOWN]")  # names of ids NONE (= PAD) and UNKNOWN
 TONES = ("1", "2", "3", "4", "5")
 
 VOCAB_FORMAT = "pinhan-vocab"

@@ -1,0 +1,1 @@
+"""pinhan.eval: metrics and evaluation runs."""

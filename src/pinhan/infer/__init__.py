@@ -1,0 +1,1 @@
+"""pinhan.infer: decoding a trained model (constrained greedy and non-autoregressive so far)."""

@@ -1,0 +1,1 @@
+"""pinhan.train: the loop shared by train and finetune, checkpoints, schedule, distributed."""

@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pinhan.data.candidates import CandidateIndex
+from pinhan.data.examples import PinyinTables
+from pinhan.data.vocab import Lexicon, Vocab
+from pinhan.infer.greedy import greedy_p2h, nar_p2h
+from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
+from pinhan.model import PinhanModel, ids, tiny
+
+
+@pytest.fixture(scope="module")
+def setup(prepared_tiny):
+    vocab = Vocab.load(prepared_tiny / "vocab.json")
+    lexicon = Lexicon.load(prepared_tiny / "lexicon.json")
+    torch.manual_seed(0)
+    model = PinhanModel(tiny(n_chars=len(vocab.chars), n_syllables=len(vocab.syllables), n_initials=len(vocab.initials),
+                             n_finals=len(vocab.finals), d_model=32, d_ff=64)).eval()
+    items = [json.loads(line) for line in (prepared_tiny / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    requests = [P2HRequest(toneless_keys(vocab, it["pinyin"]), it["context"]) for it in items]
+    requests.append(P2HRequest(toneless_keys(vocab, ["ni3", "hao3"]), ""))  # no context, short
+    return vocab, lexicon, model, requests
+
+
+def test_outputs_are_readable_as_what_was_typed(setup):
+    vocab, lexicon, model, requests = setup
+    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
+    enc = encode_p2h(requests, vocab, tables, max_context=16)
+    keys = [r.keys for r in requests]
+    readings = lexicon.readings()
+    for decode in (lambda: greedy_p2h(model, enc, keys, index, tables), lambda: nar_p2h(model, enc, keys, index)):
+        rows = decode()
+        assert [len(r) for r in rows] == [len(k) for k in keys]
+        for row, k in zip(rows, keys):
+            for char_id, key in zip(row, k):
+                assert char_id >= ids.N_SPECIAL  # never a special token
+                toneless = {r.rstrip("12345") for r in readings[vocab.chars[char_id]]}
+                typed = vocab.initials[key[0]] + vocab.finals[key[1]]
+                assert typed in toneless
+
+
+def test_batched_equals_one_by_one_and_is_deterministic(setup):
+    vocab, lexicon, model, requests = setup
+    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
+    enc = encode_p2h(requests, vocab, tables, max_context=16)
+    batched = greedy_p2h(model, enc, [r.keys for r in requests], index, tables)
+    assert batched == greedy_p2h(model, enc, [r.keys for r in requests], index, tables)
+    for request, expected in zip(requests, batched):
+        single = encode_p2h([request], vocab, tables, max_context=16)
+        assert greedy_p2h(model, single, [request.keys], index, tables)[0] == expected
+
+
+def test_context_is_encoded_before_the_target(setup):
+    vocab, lexicon, model, requests = setup
+    enc = encode_p2h([P2HRequest(np.asarray(toneless_keys(vocab, ["zhong1"])), "银行")], vocab, PinyinTables(vocab), 64)
+    assert enc["segments"].tolist() == [[ids.SEG_CONTEXT, ids.SEG_CONTEXT, ids.SEG_TARGET]]
+    assert enc["chars"][0, :2].tolist() == [vocab.char_id("银"), vocab.char_id("行")]
+    assert enc["chars"][0, 2] == ids.MASK and enc["tones"][0, 2] == ids.UNKNOWN
+    assert vocab.tones[int(enc["tones"][0, 1])] == "2"  # 行 in 银行 is hang2: context pinyin is toned
