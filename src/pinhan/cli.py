@@ -15,6 +15,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("pinhan.data.prepare_cli", "clean, annotate, split and encode a corpus into a data directory"),
     "train": ("pinhan.train.train_cli", "train a model from scratch on a prepared data directory"),
+    "finetune": ("pinhan.train.finetune_cli", "fine-tune a trained model on a domain corpus (full, frozen parts or LoRA)"),
 }
 
 

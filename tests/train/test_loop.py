@@ -27,7 +27,7 @@ def losses(out):
 
 def test_training_writes_checkpoints_logs_and_learns(prepared_tiny, tmp_path):
     out = tmp_path / "run"
-    summary = fit(run_config("train.max_steps=30", "train.eval_every=15", "train.lr=5e-3"),
+    summary = fit(run_config("train.max_steps=30", "train.eval_every=15", "train.lr=5e-3", "train.snapshot_minutes=[0.000001]"),
                   load_run_data(prepared_tiny), out, progress=False)
     assert summary["steps"] == 30 and summary["stopped_by"] == "max_steps"
     for name in ("config.json", "model.safetensors", "vocab.json", "lexicon.json", "metrics.json",
@@ -45,6 +45,7 @@ def test_training_writes_checkpoints_logs_and_learns(prepared_tiny, tmp_path):
     last = sum(float(l) for _, l in rows[-10:]) / 10
     assert last < 0.85 * first  # it learns (mixed-task batches of 6 are noisy: compare windows)
     assert load_model(out / "last").config.d_model == 32
+    assert [p.name for p in (out / "snapshots").iterdir()] == ["000.0min"]
 
 
 def test_resume_equals_uninterrupted(prepared_tiny, tmp_path):

@@ -37,8 +37,13 @@ def greedy_p2h(
     keys_per_row: list[np.ndarray],
     index: CandidateIndex,
     tables: PinyinTables,
+    scores: list[float] | None = None,
 ) -> list[list[int]]:
-    """Greedy constrained decoding with the KV cache; returns hanzi ids per row."""
+    """Greedy constrained decoding with the KV cache; returns hanzi ids per row.
+
+    With ``scores`` (an empty list), it is filled with each row's summed log-probability of its
+    output under the constraint, to compare readings of one input (e.g. ``xian`` vs ``xi'an``).
+    """
     model.eval()
     n_chars = model.config.n_chars
     out = model.encode(enc)
@@ -48,11 +53,16 @@ def greedy_p2h(
     step_in["chars"][:] = ids.BOS
     cache = None
     result: list[list[int]] = [[] for _ in range(B)]
+    total = torch.zeros(B)
     for t in range(steps):
         h, cache = model.decode(step_in, out.memory if cache is None else None, out.mask, cache=cache)  # (B, 1, d)
         logits = model.char_logits(h[:, -1])  # (B, n_chars)
         logits = logits.masked_fill(~allowed_mask(keys_per_row, t, index, n_chars), float("-inf"))
         chosen = logits.argmax(-1)  # (B,)
+        if scores is not None:
+            logp = torch.log_softmax(logits.float(), dim=-1).gather(1, chosen[:, None])[:, 0]  # (B,)
+            live = torch.tensor([t < len(k) for k in keys_per_row])
+            total += torch.where(live, logp, torch.zeros_like(logp))
         factors = np.zeros((B, 3), dtype=np.int64)
         for row in range(B):
             if t < len(keys_per_row[row]):
@@ -62,6 +72,8 @@ def greedy_p2h(
                 factors[row] = tables.factors[syllable] if syllable >= ids.N_SPECIAL else keys_per_row[row][t]
         f = torch.from_numpy(factors)
         step_in = {"chars": chosen[:, None], "initials": f[:, 0:1], "finals": f[:, 1:2], "tones": f[:, 2:3]}
+    if scores is not None:
+        scores.extend(total.tolist())
     return result
 
 

@@ -27,6 +27,20 @@ def toneless_keys(vocab: Vocab, syllables: list[str]) -> np.ndarray:
     return keys
 
 
+def path_keys(vocab: Vocab, path) -> np.ndarray | None:
+    """Keys for one parser :class:`~pinhan.pinyin.Path`; None when it has pass-through segments
+    (conversion of mixed input is the job of the full converter)."""
+    keys = []
+    for seg in path:
+        if seg.kind == "passthrough":
+            return None
+        initial = vocab.initial_to_id.get(seg.initial, ids.UNKNOWN)
+        final = vocab.final_to_id.get(seg.final, ids.UNKNOWN) if seg.kind == "syllable" else ids.UNKNOWN
+        tone = vocab.tone_to_id.get(str(seg.tone), ids.UNKNOWN) if seg.tone else ids.UNKNOWN
+        keys.append((initial, final, tone))
+    return np.asarray(keys, dtype=np.int64).reshape(-1, 3)
+
+
 def encode_p2h(requests: list[P2HRequest], vocab: Vocab, tables: PinyinTables, max_context: int) -> dict[str, torch.Tensor]:
     """Padded encoder batch: context positions (hanzi + toned pinyin known), then the typed target
     positions (hanzi masked). Context pinyin comes from pypinyin, as in training."""

@@ -64,8 +64,9 @@ def save_checkpoint(
 ) -> Path:
     """Write checkpoint ``out_dir/name`` atomically (see the module docstring)."""
     final = out_dir / name
-    tmp = out_dir / f".{name}.tmp"
-    old = out_dir / f".{name}.old"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp"
+    old = final.parent / f".{final.name}.old"
     if tmp.exists():
         shutil.rmtree(tmp)
     save_model(model, tmp, extra={"recipe": recipe})

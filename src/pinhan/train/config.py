@@ -56,6 +56,8 @@ class TrainConfig:
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         precision: ``auto`` (bf16 autocast on CUDA, fp32 on CPU), ``bf16`` or ``fp32``.
         compile: wrap the model in ``torch.compile``.
+        snapshot_minutes: wall-clock minutes of training (resumes included) at which to keep a
+            copy of the model in ``snapshots/NNNmin`` (for learning curves).
     """
 
     batch_size: int = 64
@@ -80,8 +82,12 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     compile: bool = False
+    snapshot_minutes: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if any(m <= 0 for m in self.snapshot_minutes):
+            raise ConfigError("train.snapshot_minutes must be positive minutes")
+        self.snapshot_minutes = sorted(self.snapshot_minutes)
         for name in ("batch_size", "grad_accum", "max_steps", "eval_every", "log_every", "eval_batches"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")

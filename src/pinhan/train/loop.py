@@ -193,6 +193,12 @@ def fit(
                                "lr": lr, "tokens_per_s": round(rate), **logged})
                 window = {k: 0.0 for k in window} | {"n": 0, "tokens": 0, "t0": time.perf_counter()}
 
+            due = [m for m in cfg.snapshot_minutes if state.elapsed_seconds >= m * 60 and f"{m:g}" not in state.extra.get("snapshots", [])]
+            if due and main_rank:
+                name = f"{due[-1]:g}"
+                save(f"snapshots/{float(name):05.1f}min", {"step": state.step, "tokens": state.tokens,
+                                                           "elapsed_s": round(state.elapsed_seconds, 1)}, with_state=False)
+                state.extra.setdefault("snapshots", []).extend(f"{m:g}" for m in due)
             out_of_time = cfg.max_minutes > 0 and state.elapsed_seconds > cfg.max_minutes * 60
             out_of_time = distributed.any_rank(out_of_time, dist_info)
             if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps or out_of_time:
