@@ -39,6 +39,10 @@ def test_vocab_factors_and_roundtrip(tmp_path):
     vocab.save(tmp_path / "vocab.json")
     again = Vocab.load(tmp_path / "vocab.json")
     assert again.chars == vocab.chars and again.syllables == vocab.syllables
+    import json
+
+    saved = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert "zhong" in saved["toneless_syllables"] and "zhong1" in saved["syllables"]
 
 
 @pytest.mark.parametrize("content, message", [

@@ -1,20 +1,13 @@
 import pytest
-import torch
 
-from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.infer.convert import Converter
 from pinhan.infer.inputs import path_keys
-from pinhan.model import PinhanModel, tiny
 from pinhan.pinyin import parse
 
 
 @pytest.fixture(scope="module")
-def converter(prepared_tiny):
-    vocab = Vocab.load(prepared_tiny / "vocab.json")
-    lexicon = Lexicon.load(prepared_tiny / "lexicon.json")
-    torch.manual_seed(0)
-    model = PinhanModel(tiny(n_chars=len(vocab.chars), n_syllables=len(vocab.syllables), n_initials=len(vocab.initials),
-                             n_finals=len(vocab.finals), d_model=32, d_ff=64)).eval()
+def converter(untrained):
+    vocab, lexicon, model = untrained
     return Converter(model, vocab, lexicon)
 
 

@@ -2,23 +2,17 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
-from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.infer.greedy import greedy_p2h, nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
-from pinhan.model import PinhanModel, ids, tiny
+from pinhan.model import ids
 
 
 @pytest.fixture(scope="module")
-def setup(prepared_tiny):
-    vocab = Vocab.load(prepared_tiny / "vocab.json")
-    lexicon = Lexicon.load(prepared_tiny / "lexicon.json")
-    torch.manual_seed(0)
-    model = PinhanModel(tiny(n_chars=len(vocab.chars), n_syllables=len(vocab.syllables), n_initials=len(vocab.initials),
-                             n_finals=len(vocab.finals), d_model=32, d_ff=64)).eval()
+def setup(prepared_tiny, untrained):
+    vocab, lexicon, model = untrained
     items = [json.loads(line) for line in (prepared_tiny / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     requests = [P2HRequest(toneless_keys(vocab, it["pinyin"]), it["context"]) for it in items]
     requests.append(P2HRequest(toneless_keys(vocab, ["ni3", "hao3"]), ""))  # no context, short

@@ -88,6 +88,8 @@ class Vocab:
             "initials": self.initials,
             "finals": self.finals,
             "tones": self.tones,
+            # Informational: the toneless inventory (each toned syllable without its digit).
+            "toneless_syllables": sorted({s.rstrip("12345") for s in self.syllables[len(SPECIALS):]}),
         }
 
     def save(self, path: str | Path) -> None:

@@ -57,10 +57,10 @@ class MetricsLog:
             return [p[0] for p in points], [p[1] for p in points]
 
         fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-        for key, label in (("loss_total", "train loss"), ("dev_loss_total", "dev loss")):
+        for key, label, marker in (("loss_total", "train loss", None), ("dev_loss_total", "dev loss", "o")):
             xs, ys = series(key)
             if xs:
-                ax_loss.plot(xs, ys, label=label)
+                ax_loss.plot(xs, ys, label=label, marker=marker)
         for key, label in (("dev_char_acc", "dev char acc (greedy)"), ("dev_nar_char_acc", "dev char acc (encoder head)"),
                            ("dev_sentence_acc", "dev sentence acc")):
             xs, ys = series(key)
