@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/learning_curve.py runs/small-curve [--sets pd1998-test hsk-test]``
 
 Input is what the benchmarks prescribe: toneless pinyin typed without separators, with the item's
-context; the model converts the parser's top readings and keeps its best. Prints a Markdown table
+context; the model converts the parser's top readings (constrained beam search) and keeps its best. Prints a Markdown table
 (minutes, steps, tokens, char / sentence accuracy per set).
 """
 
@@ -28,9 +28,9 @@ def load_items(name: str, limit: int | None) -> list[dict]:
     return items[:limit] if limit else items
 
 
-def evaluate(model_dir: Path, items: list[dict]) -> dict:
+def evaluate(model_dir: Path, items: list[dict], beam_size: int) -> dict:
     model, vocab, lexicon, _ = load_checkpoint_model(model_dir)
-    converter = Converter(model, vocab, lexicon)
+    converter = Converter(model, vocab, lexicon, beam_size=beam_size)
     inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
     started = time.perf_counter()
     preds = converter.convert_batch(inputs)
@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["pd1998-test", "hsk-test"])
     parser.add_argument("--limit", type=int, help="first N items of each set (default: all)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--beam", type=int, default=4, help="beam size (1 = greedy)")
     parser.add_argument("--only", nargs="*", help="snapshot names to evaluate (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -57,7 +58,7 @@ def main() -> None:
         info = json.loads((snap / "metrics.json").read_text(encoding="utf-8"))
         cells = []
         for name, items in sets.items():
-            m = evaluate(snap, items)
+            m = evaluate(snap, items, args.beam)
             cells.append(f"{100 * m['char_acc']:.1f} / {100 * m['sentence_acc']:.1f}")
         print(f"| {info['elapsed_s'] / 60:.0f} | {info['step']:,} | {info['tokens']:,} | " + " | ".join(cells) + " |", flush=True)
 

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
@@ -54,3 +55,41 @@ def test_context_is_encoded_before_the_target(setup):
     assert enc["chars"][0, :2].tolist() == [vocab.char_id("银"), vocab.char_id("行")]
     assert enc["chars"][0, 2] == ids.MASK and enc["tones"][0, 2] == ids.UNKNOWN
     assert vocab.tones[int(enc["tones"][0, 1])] == "2"  # 行 in 银行 is hang2: context pinyin is toned
+
+
+def test_beam_search(setup):
+    from pinhan.infer.greedy import beam_p2h
+
+    vocab, lexicon, model, requests = setup
+    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
+    enc = encode_p2h(requests, vocab, tables, max_context=16)
+    keys = [r.keys for r in requests]
+    beams = beam_p2h(model, enc, keys, index, tables, beam_size=4)
+    greedy = greedy_p2h(model, enc, keys, index, tables)
+    for hyps, k in zip(beams, keys):
+        scores = [h.score for h in hyps]
+        assert scores == sorted(scores, reverse=True)
+        assert len({tuple(h.chars) for h in hyps}) == len(hyps)  # distinct hypotheses
+        assert all(len(h.chars) == len(k) for h in hyps)
+    # each score is the hypothesis' log-probability, recomputed here without the cache
+    from pinhan.infer.greedy import allowed_mask
+
+    for row in (0, len(requests) - 1):
+        single = {k: v[row : row + 1] for k, v in enc.items()}
+        for hyp in beams[row]:
+            chars = [ids.BOS] + hyp.chars[:-1]
+            factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))])
+                                    for c, k in zip(hyp.chars[:-1], keys[row])]
+            dec = {"chars": torch.tensor([chars]), "initials": torch.tensor([[f[0] for f in factors]]),
+                   "finals": torch.tensor([[f[1] for f in factors]]), "tones": torch.tensor([[f[2] for f in factors]])}
+            with torch.no_grad():
+                out = model.encode(single)
+                h, _ = model.decode(dec, out.memory, out.mask)
+                logp = torch.log_softmax(model.char_logits(h[0]).float(), dim=-1)  # (T, V)
+            total = 0.0
+            for t, c in enumerate(hyp.chars):
+                mask = allowed_mask([keys[row]], t, index, model.config.n_chars)[0]
+                total += float(logp[t].masked_fill(~mask, float("-inf"))[c])
+            assert total == pytest.approx(hyp.score, abs=1e-4)
+    # the first hypothesis of a beam of one is the greedy answer
+    assert [h[0].chars for h in beam_p2h(model, enc, keys, index, tables, beam_size=1)] == greedy

@@ -1,8 +1,7 @@
 """Whole-input conversion: keystrokes -> the best hanzi string over the parser's readings.
 
 The parser proposes the top segmentations of the keystrokes (``xian`` -> xian, xi'an); each is
-decoded greedily under the lexicon constraint and the reading with the highest model
-log-probability wins. Top-k candidates, prefix candidates and beam search come with the full
+decoded by constrained beam search and the reading with the highest model log-probability wins. Top-k candidates, prefix candidates and beam search come with the full
 converter; this is the top-1 path that evaluation needs.
 """
 
@@ -15,7 +14,7 @@ import torch
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
-from pinhan.infer.greedy import greedy_p2h
+from pinhan.infer.greedy import beam_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, path_keys
 from pinhan.model.transformer import PinhanModel
 from pinhan.pinyin import PinyinParser
@@ -31,6 +30,7 @@ class Converter:
     max_context: int = 64
     max_paths: int = 4
     abbreviations: bool = False
+    beam_size: int = 4
 
     def __post_init__(self) -> None:
         self.index = CandidateIndex(self.vocab, self.lexicon)
@@ -51,10 +51,9 @@ class Converter:
         for start in range(0, len(requests), batch_size):
             chunk = requests[start : start + batch_size]
             enc = encode_p2h(chunk, self.vocab, self.tables, self.max_context)
-            scores: list[float] = []
-            rows = greedy_p2h(self.model, enc, [r.keys for r in chunk], self.index, self.tables, scores)
-            for owner, row, score in zip(owners[start : start + batch_size], rows, scores):
-                text = "".join(self.vocab.chars[c] for c in row)
+            beams = beam_p2h(self.model, enc, [r.keys for r in chunk], self.index, self.tables, self.beam_size)
+            for owner, hyps in zip(owners[start : start + batch_size], beams):
+                score, text = hyps[0].score, "".join(self.vocab.chars[c] for c in hyps[0].chars)
                 if owner not in best or score > best[owner][0]:
                     best[owner] = (score, text)
         return [best.get(i, (0.0, ""))[1] for i in range(len(inputs))]

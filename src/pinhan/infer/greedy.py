@@ -1,17 +1,21 @@
-"""Constrained decoding of p2h: greedy over the autoregressive decoder, or one encoder pass.
+"""Constrained decoding of p2h: beam search over the autoregressive decoder (greedy = beam 1),
+or one pass of the encoder's hanzi head.
 
 Every emitted hanzi must be readable as the syllable typed at its step (the lexicon decides);
-special tokens never come out. Beam search with top-k candidates builds on the same pieces.
+special tokens never come out. After emitting a hanzi the decoder is fed that hanzi with the
+reading the typed key allows (its most frequent one), exactly as in training.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
+from pinhan import ids
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
-from pinhan import ids
 from pinhan.model.transformer import PinhanModel
 
 
@@ -30,7 +34,69 @@ def allowed_mask(keys_per_row: list[np.ndarray], step: int, index: CandidateInde
     return mask
 
 
+@dataclass
+class Hypothesis:
+    chars: list[int]
+    score: float  # summed log-probability under the constraint
+
+
 @torch.no_grad()
+def beam_p2h(
+    model: PinhanModel,
+    enc: dict[str, torch.Tensor],
+    keys_per_row: list[np.ndarray],
+    index: CandidateIndex,
+    tables: PinyinTables,
+    beam_size: int = 4,
+) -> list[list[Hypothesis]]:
+    """Constrained beam search with the KV cache; up to ``beam_size`` hypotheses per row, best first."""
+    model.eval()
+    B, K = len(keys_per_row), beam_size
+    out = model.encode(enc)
+    rows = torch.arange(B).repeat_interleave(K)  # (B*K,) beam -> its input row
+    memory, memory_mask = out.memory[rows], out.mask[rows]  # (B*K, S, d), (B*K, S)
+    beam_keys = [keys_per_row[r] for r in rows.tolist()]
+    steps = max((len(k) for k in keys_per_row), default=0)
+    # Only the first beam of each row is live at step 0, so the K beams start distinct.
+    scores = torch.full((B, K), float("-inf"))
+    scores[:, 0] = 0.0
+    history = torch.zeros((B * K, 0), dtype=torch.long)  # (B*K, t) emitted hanzi
+    step_in = {k: torch.zeros((B * K, 1), dtype=torch.long) for k in ("chars", "initials", "finals", "tones")}
+    step_in["chars"][:] = ids.BOS
+    cache = None
+    for t in range(steps):
+        h, cache = model.decode(step_in, memory if cache is None else None, memory_mask, cache=cache)  # (B*K, 1, d)
+        logp = torch.log_softmax(model.char_logits(h[:, -1]).float(), dim=-1)  # (B*K, V)
+        allowed = allowed_mask(beam_keys, t, index, model.config.n_chars)  # (B*K, V)
+        done = torch.tensor([t >= len(k) for k in beam_keys])  # finished rows keep their score
+        logp = torch.where(done[:, None], torch.zeros_like(logp), logp).masked_fill(~allowed, float("-inf"))
+        V = logp.shape[-1]
+        total = (scores.reshape(B * K, 1) + logp).reshape(B, K * V)  # (B, K*V)
+        top_scores, top = total.topk(K, dim=-1)  # (B, K)
+        beam = top // V  # (B, K) which beam each survivor extends
+        chars = top % V  # (B, K)
+        source = (torch.arange(B)[:, None] * K + beam).reshape(-1)  # (B*K,) rows of the old beams
+        scores = top_scores
+        chosen = chars.reshape(-1)  # (B*K,)
+        history = torch.cat([history[source], chosen[:, None]], dim=1)
+        cache = cache.index_select(source)
+        factors = np.zeros((B * K, 3), dtype=np.int64)
+        for i, c in enumerate(chosen.tolist()):
+            keys = beam_keys[i]
+            if t < len(keys):
+                syllable = index.reading(c, tuple(int(k) for k in keys[t]))
+                factors[i] = tables.factors[syllable] if syllable >= ids.N_SPECIAL else keys[t]
+        f = torch.from_numpy(factors)
+        step_in = {"chars": chosen[:, None], "initials": f[:, 0:1], "finals": f[:, 1:2], "tones": f[:, 2:3]}
+    results = []
+    for r in range(B):
+        n = len(keys_per_row[r])
+        hyps = [Hypothesis(history[r * K + k, :n].tolist(), float(scores[r, k])) for k in range(K)
+                if torch.isfinite(scores[r, k])]
+        results.append(hyps or [Hypothesis([], float("-inf"))])
+    return results
+
+
 def greedy_p2h(
     model: PinhanModel,
     enc: dict[str, torch.Tensor],
@@ -39,42 +105,15 @@ def greedy_p2h(
     tables: PinyinTables,
     scores: list[float] | None = None,
 ) -> list[list[int]]:
-    """Greedy constrained decoding with the KV cache; returns hanzi ids per row.
+    """Greedy constrained decoding (a beam of one); returns hanzi ids per row.
 
-    With ``scores`` (an empty list), it is filled with each row's summed log-probability of its
-    output under the constraint, to compare readings of one input (e.g. ``xian`` vs ``xi'an``).
+    With ``scores`` (an empty list), it is filled with each row's summed log-probability, to
+    compare readings of one input (e.g. ``xian`` vs ``xi'an``).
     """
-    model.eval()
-    n_chars = model.config.n_chars
-    out = model.encode(enc)
-    B = len(keys_per_row)
-    steps = max((len(k) for k in keys_per_row), default=0)
-    step_in = {k: torch.zeros((B, 1), dtype=torch.long) for k in ("chars", "initials", "finals", "tones")}
-    step_in["chars"][:] = ids.BOS
-    cache = None
-    result: list[list[int]] = [[] for _ in range(B)]
-    total = torch.zeros(B)
-    for t in range(steps):
-        h, cache = model.decode(step_in, out.memory if cache is None else None, out.mask, cache=cache)  # (B, 1, d)
-        logits = model.char_logits(h[:, -1])  # (B, n_chars)
-        logits = logits.masked_fill(~allowed_mask(keys_per_row, t, index, n_chars), float("-inf"))
-        chosen = logits.argmax(-1)  # (B,)
-        if scores is not None:
-            logp = torch.log_softmax(logits.float(), dim=-1).gather(1, chosen[:, None])[:, 0]  # (B,)
-            live = torch.tensor([t < len(k) for k in keys_per_row])
-            total += torch.where(live, logp, torch.zeros_like(logp))
-        factors = np.zeros((B, 3), dtype=np.int64)
-        for row in range(B):
-            if t < len(keys_per_row[row]):
-                c = int(chosen[row])
-                result[row].append(c)
-                syllable = index.reading(c, tuple(int(k) for k in keys_per_row[row][t]))
-                factors[row] = tables.factors[syllable] if syllable >= ids.N_SPECIAL else keys_per_row[row][t]
-        f = torch.from_numpy(factors)
-        step_in = {"chars": chosen[:, None], "initials": f[:, 0:1], "finals": f[:, 1:2], "tones": f[:, 2:3]}
+    best = [hyps[0] for hyps in beam_p2h(model, enc, keys_per_row, index, tables, beam_size=1)]
     if scores is not None:
-        scores.extend(total.tolist())
-    return result
+        scores.extend(h.score for h in best)
+    return [h.chars for h in best]
 
 
 @torch.no_grad()
