@@ -14,7 +14,7 @@ import torch
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
-from pinhan.infer.greedy import beam_p2h
+from pinhan.infer.greedy import Fusion, beam_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, path_keys
 from pinhan.model.transformer import PinhanModel
 from pinhan.pinyin import PinyinParser
@@ -31,6 +31,8 @@ class Converter:
     max_paths: int = 4
     abbreviations: bool = False
     beam_size: int = 4
+    lm: object | None = None  # a character LM for shallow fusion (pinhan.lm.ngram.CharNgram)
+    lm_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self.index = CandidateIndex(self.vocab, self.lexicon)
@@ -51,7 +53,10 @@ class Converter:
         for start in range(0, len(requests), batch_size):
             chunk = requests[start : start + batch_size]
             enc = encode_p2h(chunk, self.vocab, self.tables, self.max_context)
-            beams = beam_p2h(self.model, enc, [r.keys for r in chunk], self.index, self.tables, self.beam_size)
+            fusion = None
+            if self.lm is not None and self.lm_weight > 0:
+                fusion = Fusion(self.lm, self.lm_weight, self.vocab.chars, [r.context for r in chunk])
+            beams = beam_p2h(self.model, enc, [r.keys for r in chunk], self.index, self.tables, self.beam_size, fusion)
             for owner, hyps in zip(owners[start : start + batch_size], beams):
                 score, text = hyps[0].score, "".join(self.vocab.chars[c] for c in hyps[0].chars)
                 if owner not in best or score > best[owner][0]:

@@ -40,6 +40,19 @@ class Hypothesis:
     score: float  # summed log-probability under the constraint
 
 
+@dataclass
+class Fusion:
+    """Shallow fusion with a character language model: a candidate's step score becomes
+    ``log p_model + weight * log p_lm(char | context + output so far)``, computed for the ``top``
+    candidates the model ranks highest (the others are dropped)."""
+
+    lm: object  # anything with logprob(history: str, char: str) -> float
+    weight: float
+    chars: list[str]  # the vocabulary's characters, to turn ids into text
+    contexts: list[str]  # committed text before each row's input
+    top: int = 16
+
+
 @torch.no_grad()
 def beam_p2h(
     model: PinhanModel,
@@ -48,6 +61,7 @@ def beam_p2h(
     index: CandidateIndex,
     tables: PinyinTables,
     beam_size: int = 4,
+    fusion: Fusion | None = None,
 ) -> list[list[Hypothesis]]:
     """Constrained beam search with the KV cache; up to ``beam_size`` hypotheses per row, best first."""
     model.eval()
@@ -70,6 +84,8 @@ def beam_p2h(
         allowed = allowed_mask(beam_keys, t, index, model.config.n_chars)  # (B*K, V)
         done = torch.tensor([t >= len(k) for k in beam_keys])  # finished rows keep their score
         logp = torch.where(done[:, None], torch.zeros_like(logp), logp).masked_fill(~allowed, float("-inf"))
+        if fusion is not None:
+            logp = _fuse(logp, done, history, rows, fusion)
         V = logp.shape[-1]
         total = (scores.reshape(B * K, 1) + logp).reshape(B, K * V)  # (B, K*V)
         top_scores, top = total.topk(K, dim=-1)  # (B, K)
@@ -95,6 +111,20 @@ def beam_p2h(
                 if torch.isfinite(scores[r, k])]
         results.append(hyps or [Hypothesis([], float("-inf"))])
     return results
+
+
+def _fuse(logp: torch.Tensor, done: torch.Tensor, history: torch.Tensor, rows: torch.Tensor, fusion: Fusion) -> torch.Tensor:
+    """(B*K, V) step log-probs -> fused scores over each beam's top candidates, -inf elsewhere."""
+    top_lp, top_ids = logp.topk(min(fusion.top, logp.shape[-1]), dim=-1)  # (B*K, M)
+    fused = torch.full_like(logp, float("-inf"))
+    for i in range(logp.shape[0]):
+        if done[i]:
+            fused[i] = logp[i]
+            continue
+        text = fusion.contexts[int(rows[i])] + "".join(fusion.chars[c] for c in history[i].tolist())
+        lm = torch.tensor([fusion.lm.logprob(text, fusion.chars[c]) for c in top_ids[i].tolist()])
+        fused[i, top_ids[i]] = top_lp[i] + fusion.weight * lm
+    return fused
 
 
 def greedy_p2h(

@@ -1,0 +1,80 @@
+"""Shallow fusion of a character n-gram (built from the same train split) into p2h decoding.
+
+Run: ``.venv/bin/python benchmarks/fusion.py MODEL_DIR --data data/bundled [--weights 0 0.2 0.4 0.6]``
+
+The fusion weight is chosen on the data directory's dev clauses (never on a test set); the test
+sets are then scored with weight 0 and with the chosen weight. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pinhan.data.shards import ShardedSplit
+from pinhan.data.vocab import Vocab
+from pinhan.eval.metrics import char_accuracy, sentence_accuracy
+from pinhan.infer.convert import Converter
+from pinhan.lm.ngram import CharNgram
+from pinhan.train.checkpoint import load_checkpoint_model
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def train_lines(data_dir: Path):
+    vocab = Vocab.load(data_dir / "vocab.json")
+    split = ShardedSplit(data_dir / "shards", "train")
+    chars = np.array(vocab.chars, dtype=object)
+    for i in range(len(split)):
+        yield "".join(chars[split.doc(i)[0]])
+
+
+def score(converter: Converter, items: list[dict]) -> tuple[float, float]:
+    inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
+    preds = converter.convert_batch(inputs)
+    golds = [it["hanzi"] for it in items]
+    return char_accuracy(preds, golds), sentence_accuracy(preds, golds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--data", type=Path, default=Path("data/bundled"))
+    parser.add_argument("--order", type=int, default=4)
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6])
+    parser.add_argument("--dev-items", type=int, default=400)
+    parser.add_argument("--sets", nargs="+", default=["pd1998-test", "hsk-test"])
+    parser.add_argument("--limit", type=int, help="first N items of each test set")
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    lm = CharNgram.build(train_lines(args.data), order=args.order)
+    print(f"char {args.order}-gram from {args.data}/train: {len(lm.counts[-1]):,} {args.order}-grams, {time.perf_counter() - started:.0f} s")
+    model, vocab, lexicon, _ = load_checkpoint_model(args.model)
+    dev = [json.loads(line) for line in (args.data / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    dev = [dev[i] for i in sorted(np.random.default_rng(0).permutation(len(dev))[: args.dev_items])]
+    print("\n| fusion weight | dev char % | dev sentence % |\n|---:|---:|---:|")
+    best = (-1.0, 0.0)
+    for weight in args.weights:
+        acc, sent = score(Converter(model, vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=weight), dev)
+        print(f"| {weight:g} | {100 * acc:.1f} | {100 * sent:.1f} |", flush=True)
+        best = max(best, (acc, weight))
+    chosen = best[1]
+    print(f"\nchosen on dev: weight {chosen:g}\n\n| set | no fusion char / sent % | fusion {chosen:g} char / sent % |\n|---|---:|---:|")
+    for name in args.sets:
+        items = [json.loads(line) for line in (BENCH / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+        items = items[: args.limit] if args.limit else items
+        plain = score(Converter(model, vocab, lexicon, beam_size=args.beam), items)
+        fused = score(Converter(model, vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=chosen), items)
+        print(f"| {name} | {100 * plain[0]:.1f} / {100 * plain[1]:.1f} | {100 * fused[0]:.1f} / {100 * fused[1]:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

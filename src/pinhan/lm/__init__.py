@@ -1,0 +1,1 @@
+"""pinhan.lm: classical language models built from the same prepared data (for shallow fusion)."""
