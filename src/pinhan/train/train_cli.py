@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         # The recipe comes from the checkpoint; only the run length may change on the command line.
         from pinhan.config import merge, parse_overrides
         from pinhan.model.io import read_config
+        from pinhan.train.checkpoint import recover
 
+        recover(out, "last")  # a kill between the two renames of a save leaves .last.old
         recipe = read_config(out / "last").get("recipe", {}) if (out / "last").is_dir() else None
         if recipe is None:
             raise ConfigError(f"--resume: no checkpoint at {out / 'last'}")
