@@ -85,11 +85,11 @@ def test_beam_search(setup):
             with torch.no_grad():
                 out = model.encode(single)
                 h, _ = model.decode(dec, out.memory, out.mask)
-                logp = torch.log_softmax(model.char_logits(h[0]).float(), dim=-1)  # (T, V)
+                logits = model.char_logits(h[0]).float()  # (T, V)
             total = 0.0
-            for t, c in enumerate(hyp.chars):
+            for t, c in enumerate(hyp.chars):  # normalised over the hanzi the typed syllable allows
                 mask = allowed_mask([keys[row]], t, index, model.config.n_chars)[0]
-                total += float(logp[t].masked_fill(~mask, float("-inf"))[c])
+                total += float(torch.log_softmax(logits[t].masked_fill(~mask, float("-inf")), dim=-1)[c])
             assert total == pytest.approx(hyp.score, abs=1e-4)
     # the first hypothesis of a beam of one is the greedy answer
     assert [h[0].chars for h in beam_p2h(model, enc, keys, index, tables, beam_size=1)] == greedy

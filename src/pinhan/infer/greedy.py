@@ -22,16 +22,34 @@ from pinhan.model.transformer import PinhanModel
 def allowed_mask(keys_per_row: list[np.ndarray], step: int, index: CandidateIndex, n_chars: int) -> torch.Tensor:
     """(B, n_chars) bool: hanzi allowed at ``step`` of each row (rows already done allow PAD)."""
     mask = torch.zeros((len(keys_per_row), n_chars), dtype=torch.bool)
-    for row, keys in enumerate(keys_per_row):
-        if step < len(keys):
-            cands = index.candidates(tuple(int(k) for k in keys[step]))
-            if len(cands):
-                mask[row, torch.from_numpy(cands)] = True
-            else:  # nothing in the lexicon reads so: let the model pick any real character
-                mask[row, ids.N_SPECIAL:] = True
-        else:
-            mask[row, ids.PAD] = True
+    for row, cands in enumerate(allowed_lists(keys_per_row, step, index, n_chars)):
+        mask[row, torch.from_numpy(cands)] = True
     return mask
+
+
+def allowed_lists(keys_per_row: list[np.ndarray], step: int, index: CandidateIndex, n_chars: int) -> list[np.ndarray]:
+    """Hanzi ids allowed at ``step`` of each row; a finished row allows only PAD."""
+    every = None
+    result = []
+    for keys in keys_per_row:
+        if step >= len(keys):
+            result.append(np.array([ids.PAD]))
+            continue
+        cands = index.candidates(tuple(int(k) for k in keys[step]))
+        if not len(cands):  # nothing in the lexicon reads so: let the model pick any real character
+            every = np.arange(ids.N_SPECIAL, n_chars) if every is None else every
+            cands = every
+        result.append(cands)
+    return result
+
+
+def candidate_matrix(lists: list[np.ndarray]) -> torch.Tensor:
+    """(B, C) candidate ids padded with -1 (the model's candidate padding)."""
+    width = max(len(c) for c in lists)
+    out = np.full((len(lists), width), -1, dtype=np.int64)
+    for row, cands in enumerate(lists):
+        out[row, : len(cands)] = cands
+    return torch.from_numpy(out)
 
 
 @dataclass
@@ -80,22 +98,28 @@ def beam_p2h(
     cache = None
     for t in range(steps):
         h, cache = model.decode(step_in, memory if cache is None else None, memory_mask, cache=cache)  # (B*K, 1, d)
-        logp = torch.log_softmax(model.char_logits(h[:, -1]).float(), dim=-1)  # (B*K, V)
-        allowed = allowed_mask(beam_keys, t, index, model.config.n_chars)  # (B*K, V)
+        # Score only the hanzi each beam's typed syllable allows, normalised over them (as the
+        # restricted-softmax training objective is): (B*K, C) candidate ids, -1 padding.
+        cands = candidate_matrix(allowed_lists(beam_keys, t, index, model.config.n_chars))
+        # One GEMM over the vocabulary, then pick the candidates' columns: cheaper on CPU than
+        # gathering (B*K, C, d) output rows when C is in the hundreds.
+        logits = model.char_logits(h[:, -1]).float().gather(1, cands.clamp(min=0))  # (B*K, C)
+        logits = logits.masked_fill(cands < 0, float("-inf"))
+        logp = torch.log_softmax(logits, dim=-1)  # (B*K, C)
         done = torch.tensor([t >= len(k) for k in beam_keys])  # finished rows keep their score
-        logp = torch.where(done[:, None], torch.zeros_like(logp), logp).masked_fill(~allowed, float("-inf"))
+        logp = torch.where(done[:, None] & (cands >= 0), torch.zeros_like(logp), logp)
         if fusion is not None:
-            logp = _fuse(logp, done, history, rows, fusion)
-        V = logp.shape[-1]
-        total = (scores.reshape(B * K, 1) + logp).reshape(B, K * V)  # (B, K*V)
-        top_scores, top = total.topk(K, dim=-1)  # (B, K)
-        beam = top // V  # (B, K) which beam each survivor extends
-        chars = top % V  # (B, K)
+            logp = _fuse(logp, cands, done, history, rows, fusion)
+        C = logp.shape[-1]
+        total = (scores.reshape(B * K, 1) + logp).reshape(B, K * C)  # (B, K*C)
+        top_scores, top = total.topk(K, dim=-1)  # (B, K); K*C >= K always
+        beam = top // C  # (B, K) which beam each survivor extends
         source = (torch.arange(B)[:, None] * K + beam).reshape(-1)  # (B*K,) rows of the old beams
+        # A dead beam (score -inf: fewer readings than beams) may land on padding; feed it PAD.
+        chosen = cands[source, (top % C).reshape(-1)].clamp(min=ids.PAD)  # (B*K,) hanzi ids
         scores = top_scores
-        chosen = chars.reshape(-1)  # (B*K,)
         history = torch.cat([history[source], chosen[:, None]], dim=1)
-        cache = cache.index_select(source)
+        cache = cache.index_select(source, cross=False)  # beams never leave their input row
         factors = np.zeros((B * K, 3), dtype=np.int64)
         for i, c in enumerate(chosen.tolist()):
             keys = beam_keys[i]
@@ -113,17 +137,20 @@ def beam_p2h(
     return results
 
 
-def _fuse(logp: torch.Tensor, done: torch.Tensor, history: torch.Tensor, rows: torch.Tensor, fusion: Fusion) -> torch.Tensor:
-    """(B*K, V) step log-probs -> fused scores over each beam's top candidates, -inf elsewhere."""
-    top_lp, top_ids = logp.topk(min(fusion.top, logp.shape[-1]), dim=-1)  # (B*K, M)
+def _fuse(logp: torch.Tensor, cands: torch.Tensor, done: torch.Tensor, history: torch.Tensor, rows: torch.Tensor,
+          fusion: Fusion) -> torch.Tensor:
+    """(B*K, C) step log-probs over candidates -> fused scores for each beam's top candidates,
+    -inf for the rest."""
+    top_lp, top_pos = logp.topk(min(fusion.top, logp.shape[-1]), dim=-1)  # (B*K, M)
     fused = torch.full_like(logp, float("-inf"))
     for i in range(logp.shape[0]):
         if done[i]:
             fused[i] = logp[i]
             continue
         text = fusion.contexts[int(rows[i])] + "".join(fusion.chars[c] for c in history[i].tolist())
-        lm = torch.tensor([fusion.lm.logprob(text, fusion.chars[c]) for c in top_ids[i].tolist()])
-        fused[i, top_ids[i]] = top_lp[i] + fusion.weight * lm
+        ids_ = cands[i, top_pos[i]].tolist()
+        lm = torch.tensor([fusion.lm.logprob(text, fusion.chars[c]) if c >= 0 else float("-inf") for c in ids_])
+        fused[i, top_pos[i]] = top_lp[i] + fusion.weight * lm
     return fused
 
 

@@ -29,13 +29,18 @@ class LayerCache:
     cross_k: Tensor
     cross_v: Tensor
 
-    def index_select(self, index: Tensor) -> LayerCache:
-        """Return the cache of batch rows ``index`` ((B',) long), in that order."""
+    def index_select(self, index: Tensor, cross: bool = True) -> LayerCache:
+        """Return the cache of batch rows ``index`` ((B',) long), in that order.
+
+        ``cross=False`` keeps the cross-attention keys/values as they are: exact when every row
+        is replaced by a row with the same encoder input (beams of one input), and it saves
+        copying the (B, H, S, dh) memory projections at every step.
+        """
         return LayerCache(
             self_k=self.self_k.index_select(0, index),  # (B', H, L, dh)
             self_v=self.self_v.index_select(0, index),  # (B', H, L, dh)
-            cross_k=self.cross_k.index_select(0, index),  # (B', H, S, dh)
-            cross_v=self.cross_v.index_select(0, index),  # (B', H, S, dh)
+            cross_k=self.cross_k.index_select(0, index) if cross else self.cross_k,  # (B', H, S, dh)
+            cross_v=self.cross_v.index_select(0, index) if cross else self.cross_v,  # (B', H, S, dh)
         )
 
 
@@ -55,9 +60,10 @@ class DecoderCache:
         """Number of sequences (rows) in the cache."""
         return int(self.layers[0].self_k.shape[0])
 
-    def index_select(self, index: Tensor) -> DecoderCache:
+    def index_select(self, index: Tensor, cross: bool = True) -> DecoderCache:
         """Return the cache of batch rows ``index`` ((B',) long), e.g. to reorder beams.
 
-        The encoder ``memory_mask`` passed to ``decode`` must be reordered the same way.
+        The encoder ``memory_mask`` passed to ``decode`` must be reordered the same way (and
+        ``cross=False`` is only for reorderings that keep each row's encoder input).
         """
-        return DecoderCache(tuple(layer.index_select(index) for layer in self.layers))
+        return DecoderCache(tuple(layer.index_select(index, cross) for layer in self.layers))
