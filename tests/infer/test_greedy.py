@@ -87,9 +87,10 @@ def test_beam_search(setup):
                 h, _ = model.decode(dec, out.memory, out.mask)
                 logits = model.char_logits(h[0]).float()  # (T, V)
             total = 0.0
-            for t, c in enumerate(hyp.chars):  # normalised over the hanzi the typed syllable allows
+            for t, c in enumerate(hyp.chars):  # full-softmax log-probability of an allowed hanzi
                 mask = allowed_mask([keys[row]], t, index, model.config.n_chars)[0]
-                total += float(torch.log_softmax(logits[t].masked_fill(~mask, float("-inf")), dim=-1)[c])
+                assert mask[c]
+                total += float(torch.log_softmax(logits[t], dim=-1)[c])
             assert total == pytest.approx(hyp.score, abs=1e-4)
     # the first hypothesis of a beam of one is the greedy answer
     assert [h[0].chars for h in beam_p2h(model, enc, keys, index, tables, beam_size=1)] == greedy
