@@ -66,8 +66,11 @@ class MetricsLog:
             xs, ys = series(key)
             if xs:
                 ax_acc.plot(xs, ys, marker="o", label=label)
-        ax_loss.set_xlabel("step"), ax_loss.set_ylabel("loss"), ax_loss.legend()
-        ax_acc.set_xlabel("step"), ax_acc.set_ylabel("accuracy"), ax_acc.legend()
+        for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            ax.set_xlabel("step")
+            ax.set_ylabel(label)
+            if ax.get_legend_handles_labels()[0]:  # no dev accuracy yet: no legend
+                ax.legend()
         fig.tight_layout()
         path = self.out_dir / "curves.png"
         fig.savefig(path, dpi=90)
