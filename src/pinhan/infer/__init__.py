@@ -1,1 +1,1 @@
-"""pinhan.infer: decoding a trained model (constrained greedy and non-autoregressive so far)."""
+"""pinhan.infer: decoding a trained model (constrained beam search, encoder-head fast path, top-1 conversion)."""

@@ -14,7 +14,7 @@ import torch
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
-from pinhan.infer.greedy import Fusion, beam_p2h
+from pinhan.infer.decode import Fusion, beam_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, path_keys
 from pinhan.model.transformer import PinhanModel
 from pinhan.pinyin import PinyinParser

@@ -15,7 +15,7 @@ from pinhan.data.candidates import CandidateIndex
 from pinhan.data.collate import collate
 from pinhan.data.examples import ExampleConfig, ExampleSampler, PinyinTables
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
-from pinhan.infer.greedy import greedy_p2h, nar_p2h
+from pinhan.infer.decode import greedy_p2h, nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
 from pinhan.model.losses import LossWeights
 from pinhan.model.transformer import PinhanModel

@@ -6,7 +6,7 @@ import torch
 
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
-from pinhan.infer.greedy import greedy_p2h, nar_p2h
+from pinhan.infer.decode import greedy_p2h, nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
 from pinhan.model import ids
 
@@ -58,7 +58,7 @@ def test_context_is_encoded_before_the_target(setup):
 
 
 def test_beam_search(setup):
-    from pinhan.infer.greedy import beam_p2h
+    from pinhan.infer.decode import beam_p2h
 
     vocab, lexicon, model, requests = setup
     index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
@@ -72,7 +72,7 @@ def test_beam_search(setup):
         assert len({tuple(h.chars) for h in hyps}) == len(hyps)  # distinct hypotheses
         assert all(len(h.chars) == len(k) for h in hyps)
     # each score is the hypothesis' log-probability, recomputed here without the cache
-    from pinhan.infer.greedy import allowed_mask
+    from pinhan.infer.decode import allowed_mask
 
     for row in (0, len(requests) - 1):
         single = {k: v[row : row + 1] for k, v in enc.items()}
