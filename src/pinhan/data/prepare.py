@@ -273,9 +273,9 @@ def _encode_splits(config: PrepareConfig, vocab: Vocab, tmp: Path, progress: boo
             lines += 1
             chars += len(text)
             unk += int((char_ids == UNK).sum())
-            n_hanzi = sum(1 for ch in text if is_hanzi(ch))
-            hanzi += n_hanzi
-            oov += sum(1 for ch in text if is_hanzi(ch) and ch not in vocab.char_to_id)
+            line_hanzi = [ch for ch in text if is_hanzi(ch)]
+            hanzi += len(line_hanzi)
+            oov += sum(1 for ch in line_hanzi if ch not in vocab.char_to_id)
         manifest[split] = writer.close()
         stats[split] = {"lines": lines, "chars": chars, "hanzi": hanzi, "unk_chars": unk, "oov_hanzi": oov}
     write_manifest(shard_dir, char_dtype, manifest)

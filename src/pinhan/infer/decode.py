@@ -159,17 +159,9 @@ def greedy_p2h(
     keys_per_row: list[np.ndarray],
     index: CandidateIndex,
     tables: PinyinTables,
-    scores: list[float] | None = None,
 ) -> list[list[int]]:
-    """Greedy constrained decoding (a beam of one); returns hanzi ids per row.
-
-    With ``scores`` (an empty list), it is filled with each row's summed log-probability, to
-    compare readings of one input (e.g. ``xian`` vs ``xi'an``).
-    """
-    best = [hyps[0] for hyps in beam_p2h(model, enc, keys_per_row, index, tables, beam_size=1)]
-    if scores is not None:
-        scores.extend(h.score for h in best)
-    return [h.chars for h in best]
+    """Greedy constrained decoding (a beam of one); returns hanzi ids per row."""
+    return [hyps[0].chars for hyps in beam_p2h(model, enc, keys_per_row, index, tables, beam_size=1)]
 
 
 @torch.no_grad()

@@ -7,7 +7,6 @@ returns a plain :class:`PinhanModel`, so a LoRA fine-tune ships as an ordinary c
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -67,7 +66,3 @@ def merged_copy(model: nn.Module) -> PinhanModel:
         state.setdefault(name.replace(".base.", "."), tensor.detach().clone())
     merged.load_state_dict(state)
     return merged
-
-
-def clone_model(model: PinhanModel) -> PinhanModel:
-    return copy.deepcopy(model)

@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--resume: no checkpoint at {out / 'last'}")
         changes = parse_overrides(overrides)
         allowed = {"max_steps", "max_minutes"}
-        bad = [f"{section}.{key}" for section, values in changes.items() for key in (values if isinstance(values, dict) else {section: 0})
-               if section != "train" or key not in allowed]
+        train_changes = changes.get("train", {})
+        bad = [section for section in changes if section != "train" or not isinstance(train_changes, dict)]
+        bad += [f"train.{key}" for key in train_changes if key not in allowed] if isinstance(train_changes, dict) else []
         if bad or args.config:
             raise ConfigError(f"--resume keeps the run's recipe; only train.max_steps and train.max_minutes may change (got {', '.join(bad) or '--config'})")
         run_config = run_config_from_dict(merge({k: v for k, v in recipe.items() if k in ("model", "train", "examples", "loss")}, changes))
