@@ -20,6 +20,7 @@ from pinhan.data.shards import ShardedSplit
 from pinhan.data.vocab import Vocab
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
 from pinhan.infer.convert import Converter
+from pinhan.infer.runner import TorchRunner
 from pinhan.lm.ngram import CharNgram
 from pinhan.train.checkpoint import load_checkpoint_model
 
@@ -36,7 +37,7 @@ def train_lines(data_dir: Path):
 
 def score(converter: Converter, items: list[dict]) -> tuple[float, float]:
     inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
-    preds = converter.convert_batch(inputs)
+    preds = converter.top1_batch(inputs, abbreviations=False)
     golds = [it["hanzi"] for it in items]
     return char_accuracy(preds, golds), sentence_accuracy(preds, golds)
 
@@ -63,7 +64,7 @@ def main() -> None:
     print("\n| fusion weight | dev char % | dev sentence % |\n|---:|---:|---:|")
     best = (-1.0, 0.0)
     for weight in args.weights:
-        acc, sent = score(Converter(model, vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=weight), dev)
+        acc, sent = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=weight), dev)
         print(f"| {weight:g} | {100 * acc:.1f} | {100 * sent:.1f} |", flush=True)
         best = max(best, (acc, weight))
     chosen = best[1]
@@ -71,8 +72,8 @@ def main() -> None:
     for name in args.sets:
         items = [json.loads(line) for line in (BENCH / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
         items = items[: args.limit] if args.limit else items
-        plain = score(Converter(model, vocab, lexicon, beam_size=args.beam), items)
-        fused = score(Converter(model, vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=chosen), items)
+        plain = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam), items)
+        fused = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=chosen), items)
         print(f"| {name} | {100 * plain[0]:.1f} / {100 * plain[1]:.1f} | {100 * fused[0]:.1f} / {100 * fused[1]:.1f} |", flush=True)
 
 

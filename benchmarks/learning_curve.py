@@ -18,6 +18,7 @@ import torch
 
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
 from pinhan.infer.convert import Converter
+from pinhan.infer.runner import TorchRunner
 from pinhan.train.checkpoint import load_checkpoint_model
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
@@ -30,10 +31,10 @@ def load_items(name: str, limit: int | None) -> list[dict]:
 
 def evaluate(model_dir: Path, items: list[dict], beam_size: int) -> dict:
     model, vocab, lexicon, _ = load_checkpoint_model(model_dir)
-    converter = Converter(model, vocab, lexicon, beam_size=beam_size)
+    converter = Converter(TorchRunner(model), vocab, lexicon, beam_size=beam_size)
     inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
     started = time.perf_counter()
-    preds = converter.convert_batch(inputs)
+    preds = converter.top1_batch(inputs, abbreviations=False)
     golds = [it["hanzi"] for it in items]
     return {"char_acc": char_accuracy(preds, golds), "sentence_acc": sentence_accuracy(preds, golds),
             "seconds": time.perf_counter() - started}

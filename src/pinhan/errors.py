@@ -16,3 +16,8 @@ class ConfigError(PinhanError, ValueError):
 
 class DataError(PinhanError):
     """A corpus source or prepared data directory cannot be used."""
+
+
+class InputError(PinhanError, ValueError):
+    """An inference request is wrong: too long, wrong type, an unknown option; the message says
+    what and the limit or the allowed values."""

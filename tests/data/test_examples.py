@@ -84,7 +84,7 @@ def test_collate_pads_and_restricts_candidates(parts):
                 all_abbreviated_prob=0.0, fuzzy_prob=0.0)
     rng = np.random.default_rng(3)
     examples = [s.sample(rng) for _ in range(8)]
-    batch = collate(examples, cand_index=CandidateIndex(vocab, lexicon), max_cands=16, n_chars=len(vocab.chars), rng=rng)
+    batch = collate(examples, cand_index=CandidateIndex(vocab, lexicon), max_cands=16)
     B, S = batch["enc_chars"].shape
     T = batch["tgt_chars"].shape[1]
     assert batch["tgt_char_cands"].shape == (B, T, 16) and batch["enc_tgt_char_cands"].shape == (B, S, 16)
@@ -95,6 +95,9 @@ def test_collate_pads_and_restricts_candidates(parts):
         cands = batch["tgt_char_cands"][row]
         assert (cands[:n, 0] == batch["tgt_chars"][row, :n]).all()  # the gold is always a candidate
         assert (cands[n:] == -1).all()
+        # continuation steps are scored over the whole vocabulary, restricted steps are not
+        assert batch["tgt_char_full"][row, :n].tolist() == [e.task == ids.TASK_GEN] * n
+        assert not batch["tgt_char_full"][row, n:].any()
         if e.task == ids.TASK_P2H:
             for t in range(n):
                 gold_syllable = vocab.syllables[e.tgt_syllables[t]].rstrip("12345")

@@ -6,8 +6,9 @@ import torch
 
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
-from pinhan.infer.decode import greedy_p2h, nar_p2h
+from pinhan.infer.decode import P2HConstraint, beam_search, greedy_p2h, nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
+from pinhan.infer.runner import TorchRunner
 from pinhan.model import ids
 
 
@@ -17,17 +18,17 @@ def setup(prepared_tiny, untrained):
     items = [json.loads(line) for line in (prepared_tiny / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     requests = [P2HRequest(toneless_keys(vocab, it["pinyin"]), it["context"]) for it in items]
     requests.append(P2HRequest(toneless_keys(vocab, ["ni3", "hao3"]), ""))  # no context, short
-    return vocab, lexicon, model, requests
+    return vocab, lexicon, TorchRunner(model), requests
 
 
 def test_outputs_are_readable_as_what_was_typed(setup):
-    vocab, lexicon, model, requests = setup
+    vocab, lexicon, runner, requests = setup
     index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
     enc = encode_p2h(requests, vocab, tables, max_context=16)
     keys = [r.keys for r in requests]
     readings = lexicon.readings()
-    for decode in (lambda: greedy_p2h(model, enc, keys, index, tables), lambda: nar_p2h(model, enc, keys, index)):
-        rows = decode()
+    for decode in (greedy_p2h, nar_p2h):
+        rows = decode(runner, enc, keys, index, tables)
         assert [len(r) for r in rows] == [len(k) for k in keys]
         for row, k in zip(rows, keys):
             for char_id, key in zip(row, k):
@@ -38,18 +39,18 @@ def test_outputs_are_readable_as_what_was_typed(setup):
 
 
 def test_batched_equals_one_by_one_and_is_deterministic(setup):
-    vocab, lexicon, model, requests = setup
+    vocab, lexicon, runner, requests = setup
     index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
     enc = encode_p2h(requests, vocab, tables, max_context=16)
-    batched = greedy_p2h(model, enc, [r.keys for r in requests], index, tables)
-    assert batched == greedy_p2h(model, enc, [r.keys for r in requests], index, tables)
+    batched = greedy_p2h(runner, enc, [r.keys for r in requests], index, tables)
+    assert batched == greedy_p2h(runner, enc, [r.keys for r in requests], index, tables)
     for request, expected in zip(requests, batched):
         single = encode_p2h([request], vocab, tables, max_context=16)
-        assert greedy_p2h(model, single, [request.keys], index, tables)[0] == expected
+        assert greedy_p2h(runner, single, [request.keys], index, tables)[0] == expected
 
 
 def test_context_is_encoded_before_the_target(setup):
-    vocab, lexicon, model, requests = setup
+    vocab, lexicon, runner, requests = setup
     enc = encode_p2h([P2HRequest(np.asarray(toneless_keys(vocab, ["zhong1"])), "银行")], vocab, PinyinTables(vocab), 64)
     assert enc["segments"].tolist() == [[ids.SEG_CONTEXT, ids.SEG_CONTEXT, ids.SEG_TARGET]]
     assert enc["chars"][0, :2].tolist() == [vocab.char_id("银"), vocab.char_id("行")]
@@ -57,40 +58,55 @@ def test_context_is_encoded_before_the_target(setup):
     assert vocab.tones[int(enc["tones"][0, 1])] == "2"  # 行 in 银行 is hang2: context pinyin is toned
 
 
-def test_beam_search(setup):
-    from pinhan.infer.decode import beam_p2h
-
-    vocab, lexicon, model, requests = setup
+def test_beam_search_scores_equal_uncached_decoding(setup):
+    """Every hypothesis' score is its log-probability recomputed in one uncached decoder pass."""
+    vocab, lexicon, runner, requests = setup
+    model = runner.model
     index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
     enc = encode_p2h(requests, vocab, tables, max_context=16)
     keys = [r.keys for r in requests]
-    beams = beam_p2h(model, enc, keys, index, tables, beam_size=4)
-    greedy = greedy_p2h(model, enc, keys, index, tables)
+    constraint = P2HConstraint(keys, index, tables)
+    beams, traces = beam_search(runner, runner.encode(enc), constraint, len(keys), beam_size=4, trace_width=6)
+    greedy = greedy_p2h(runner, enc, keys, index, tables)
     for hyps, k in zip(beams, keys):
         scores = [h.score for h in hyps]
         assert scores == sorted(scores, reverse=True)
-        assert len({tuple(h.chars) for h in hyps}) == len(hyps)  # distinct hypotheses
-        assert all(len(h.chars) == len(k) for h in hyps)
-    # each score is the hypothesis' log-probability, recomputed here without the cache
-    from pinhan.infer.decode import allowed_mask
-
+        assert len({tuple(h.tokens) for h in hyps}) == len(hyps)  # distinct hypotheses
+        assert all(len(h.tokens) == len(k) for h in hyps)
     for row in (0, len(requests) - 1):
-        single = {k: v[row : row + 1] for k, v in enc.items()}
+        single = {k: torch.from_numpy(v[row : row + 1]) for k, v in enc.items()}
         for hyp in beams[row]:
-            chars = [ids.BOS] + hyp.chars[:-1]
+            chars = [ids.BOS] + hyp.tokens[:-1]
             factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))])
-                                    for c, k in zip(hyp.chars[:-1], keys[row])]
+                                    for c, k in zip(hyp.tokens[:-1], keys[row])]
             dec = {"chars": torch.tensor([chars]), "initials": torch.tensor([[f[0] for f in factors]]),
                    "finals": torch.tensor([[f[1] for f in factors]]), "tones": torch.tensor([[f[2] for f in factors]])}
             with torch.no_grad():
                 out = model.encode(single)
                 h, _ = model.decode(dec, out.memory, out.mask)
-                logits = model.char_logits(h[0]).float()  # (T, V)
+                logp = torch.log_softmax(model.char_logits(h[0]).float(), dim=-1)  # (T, V)
             total = 0.0
-            for t, c in enumerate(hyp.chars):  # full-softmax log-probability of an allowed hanzi
-                mask = allowed_mask([keys[row]], t, index, model.config.n_chars)[0]
-                assert mask[c]
-                total += float(torch.log_softmax(logits[t], dim=-1)[c])
+            for t, c in enumerate(hyp.tokens):
+                assert c in constraint.allowed(row, t)
+                total += float(logp[t, c])
             assert total == pytest.approx(hyp.score, abs=1e-4)
+        # the trace holds the best partial hypotheses, best first, the final beam's prefixes among them
+        trace = traces[row]
+        assert len(trace.steps) == len(keys[row])
+        for t, entries in enumerate(trace.steps):
+            assert all(len(tokens) == t + 1 for tokens, _ in entries)
+            assert [s for _, s in entries] == sorted((s for _, s in entries), reverse=True)
+        assert tuple(beams[row][0].tokens) == trace.steps[-1][0][0]
     # the first hypothesis of a beam of one is the greedy answer
-    assert [h[0].chars for h in beam_p2h(model, enc, keys, index, tables, beam_size=1)] == greedy
+    ones, _ = beam_search(runner, runner.encode(enc), constraint, len(keys), beam_size=1)
+    assert [h[0].tokens for h in ones] == greedy
+
+
+def test_a_step_with_fewer_candidates_than_beams(setup):
+    vocab, lexicon, runner, _ = setup
+    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
+    keys = [toneless_keys(vocab, ["ni3"])]
+    n = len(index.candidates(tuple(int(x) for x in keys[0][0])))
+    enc = encode_p2h([P2HRequest(keys[0], "")], vocab, tables, 16)
+    hyps, _ = beam_search(runner, runner.encode(enc), P2HConstraint(keys, index, tables), 1, beam_size=n + 3)
+    assert len(hyps[0]) == n and len({tuple(h.tokens) for h in hyps[0]}) == n  # only live, distinct beams

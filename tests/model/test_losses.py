@@ -184,3 +184,17 @@ def test_tiny_model_overfits_a_fixed_batch(config, make_batch, restricted):
     with torch.no_grad():
         last = model(batch)["total"].item()
     assert last < 0.2 * first, (first, last)
+
+
+def test_full_flag_scores_those_steps_over_the_whole_vocabulary(model, make_batch):
+    """Steps flagged tgt_char_full (continuations) ignore their candidate list."""
+    batch = make_batch(n_cands=4)
+    valid = batch["tgt_chars"] != ids.IGNORE
+    plain = {k: v for k, v in batch.items() if k not in ("tgt_char_cands",)}
+    flagged = dict(batch, tgt_char_full=valid.clone())  # every step full: same as no candidates
+    torch.manual_seed(0)
+    assert torch.allclose(model(flagged)["main"], model(plain)["main"], atol=1e-5)
+    part = valid.clone()
+    part[0] = False  # first row restricted, the rest full: differs from both
+    mixed = model(dict(batch, tgt_char_full=part))["main"]
+    assert not torch.allclose(mixed, model(plain)["main"]) and not torch.allclose(mixed, model(batch)["main"])

@@ -22,9 +22,14 @@ def is_hanzi(ch: str) -> bool:
     return _HANZI_CHAR.fullmatch(ch) is not None
 
 
-def _no_reading(chars: str) -> list[None]:
-    # pypinyin calls this for characters it cannot read; one None per character keeps alignment.
-    return [None] * len(chars)
+_TONE3 = re.compile(r"[a-z]+[1-5]")
+
+
+def _as_is(chars: str) -> list[str]:
+    # pypinyin calls this for characters it cannot read; one entry per character keeps alignment.
+    # (Returning None here crashes pypinyin 0.55 for CJK code points it has no entry for, e.g. 𪀮:
+    # it applies the tone style to the callback's result.) Such entries fail _TONE3 below.
+    return list(chars)
 
 
 def annotate(text: str, known: frozenset[str] | None = None) -> list[str | None]:
@@ -37,11 +42,11 @@ def annotate(text: str, known: frozenset[str] | None = None) -> list[str | None]
     for match in HANZI_RUN.finditer(text):
         run = match.group()
         # The whole run at once: pypinyin segments it into phrases, which resolves polyphones.
-        readings = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True, errors=_no_reading)
+        readings = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True, errors=_as_is)
         if len(readings) != len(run):  # never seen; fall back to per-character readings
-            readings = [lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True, errors=_no_reading)[0] for ch in run]
+            readings = [lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True, errors=_as_is)[0] for ch in run]
         for offset, syllable in enumerate(readings):
-            if syllable is not None and (known is None or syllable in known):
+            if _TONE3.fullmatch(syllable) and (known is None or syllable in known):
                 result[match.start() + offset] = syllable
     return result
 

@@ -25,12 +25,21 @@ class CandidateIndex:
     def __init__(self, vocab: Vocab, lexicon: Lexicon) -> None:
         # Counts get +1 so that dictionary-only readings (count 0) still rank, after seen ones.
         self._by_syllable: list[tuple[tuple[int, int, int], int, Counter]] = []
+        # toneless syllable -> [(tone digit, syllable id, counts)], for parser segments
+        self._by_toneless: dict[str, list[tuple[str, int, Counter]]] = {}
         for syllable, chars in lexicon.entries.items():
             counts = Counter({vocab.char_to_id[ch]: n + 1 for ch, n in chars.items() if ch in vocab.char_to_id})
             if counts:
-                self._by_syllable.append((vocab.factors(syllable), vocab.syllable_id(syllable), counts))
+                syllable_id = vocab.syllable_id(syllable)
+                self._by_syllable.append((vocab.factors(syllable), syllable_id, counts))
+                self._by_toneless.setdefault(syllable.rstrip("12345"), []).append((syllable[-1], syllable_id, counts))
         self._cache: dict[tuple[int, int, int], np.ndarray] = {}
+        self._slot_cache: dict[tuple[frozenset[str], int | None], np.ndarray] = {}
         self._readings: dict[tuple[int, tuple[int, int, int]], int] = {}
+        self.all_chars = np.arange(ids.N_SPECIAL, len(vocab.chars), dtype=np.int64)  # every real character
+        readable = set().union(*(counts for _, _, counts in self._by_syllable)) if self._by_syllable else set()
+        self.all_hanzi = np.array(sorted(readable), dtype=np.int64)  # every character with a reading
+        self._default: np.ndarray | None = None
 
     def candidates(self, key: tuple[int, int, int]) -> np.ndarray:
         if key not in self._cache:
@@ -52,6 +61,45 @@ class CandidateIndex:
                     best, best_count = syllable_id, counts[char_id]
             self._readings[cache_key] = best
         return self._readings[cache_key]
+
+    def candidates_for(self, syllables: frozenset[str], tone: int | None) -> np.ndarray:
+        """Hanzi ids readable as any of the toneless ``syllables`` (a parser segment's set: its
+        fuzzy partners, an abbreviation's or a partial syllable's completions), in ``tone`` when
+        given; most frequent first."""
+        slot = (syllables, tone)
+        if slot not in self._slot_cache:
+            merged: Counter = Counter()
+            for _, _, counts in self._slot_entries(syllables, tone):
+                merged.update(counts)
+            self._slot_cache[slot] = np.asarray(sorted(merged, key=lambda c: (-merged[c], c)), dtype=np.int64)
+        return self._slot_cache[slot]
+
+    def reading_for(self, char_id: int, syllables: frozenset[str], tone: int | None) -> int:
+        """The toned-syllable id ``char_id`` most often has among a segment's syllables (UNK if none)."""
+        best, best_count = ids.UNK, 0
+        for _, syllable_id, counts in self._slot_entries(syllables, tone):
+            if counts.get(char_id, 0) > best_count:
+                best, best_count = syllable_id, counts[char_id]
+        return best
+
+    def _slot_entries(self, syllables: frozenset[str], tone: int | None):
+        for syllable in sorted(syllables):
+            for digit, syllable_id, counts in self._by_toneless.get(syllable, ()):
+                if tone is None or digit == str(tone):
+                    yield digit, syllable_id, counts
+
+    def default_reading(self, char_id: int) -> int:
+        """The toned-syllable id ``char_id`` most often has (UNK when it has none: punctuation,
+        Latin letters): what the decoder is fed after a continuation emits it."""
+        if self._default is None:
+            best = np.full(len(self.all_chars) + ids.N_SPECIAL, ids.UNK, dtype=np.int64)
+            best_count = np.zeros(len(best), dtype=np.int64)
+            for _, syllable_id, counts in self._by_syllable:
+                for char, n in counts.items():
+                    if n > best_count[char]:
+                        best[char], best_count[char] = syllable_id, n
+            self._default = best
+        return int(self._default[char_id])
 
     def _matching(self, key: tuple[int, int, int]):
         for entry in self._by_syllable:

@@ -1,64 +1,303 @@
-"""Whole-input conversion: keystrokes -> the best hanzi string over the parser's readings.
+"""Pinyin -> ranked hanzi candidates, as an input method shows them.
 
-The parser proposes the top segmentations of the keystrokes (``xian`` -> xian, xi'an); each is
-decoded by constrained beam search and the reading with the highest model log-probability wins. Top-k candidates, prefix candidates and beam search come with the full
-converter; this is the top-1 path that evaluation needs.
+The stages, one function each::
+
+    parse       keystrokes -> the parser's top segmentations (xian -> xian | xi'an | ...)
+    split       each segmentation -> runs of convertible segments, pass-through text between
+    decode      every run of every input in one batch: constrained beam search (accurate) or the
+                encoder head (fast), remembering the best partial hypotheses for prefixes
+    assemble    whole-input candidates (runs joined, best first, across segmentations), then
+                prefix candidates (words and characters covering the first syllables), no
+                duplicates, cut to k
+
+Whole-input candidates whose score is within ``margin`` of the best come first; prefix candidates
+follow; the other whole-input candidates close the list (an input method shows one or two
+sentences, then words).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-import torch
+import numpy as np
 
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
-from pinhan.infer.decode import Fusion, beam_p2h
-from pinhan.infer.inputs import P2HRequest, encode_p2h, path_keys
-from pinhan.model.transformer import PinhanModel
-from pinhan.pinyin import PinyinParser
+from pinhan.errors import InputError
+from pinhan.infer.decode import Fusion, Hypothesis, P2HConstraint, Slot, Trace, beam_search, nar_log_probs
+from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h, segment_keys
+from pinhan.infer.results import Candidate
+from pinhan.infer.runner import Runner
+from pinhan.pinyin import Path, PinyinParser, Segment
+from pinhan.pinyin.fuzzy import resolve_rules
+
+MODES = ("accurate", "fast")
+COPY_PENALTY = -30.0  # score of a syllable copied as typed (no known hanzi reads so): below any real reading
+
+
+@lru_cache(maxsize=1)
+def default_words() -> frozenset[str]:
+    """Multi-character words a prefix candidate may be: pypinyin's phrase dictionary (~47k)."""
+    from pypinyin.constants import PHRASES_DICT
+
+    return frozenset(w for w in PHRASES_DICT if len(w) > 1)
 
 
 @dataclass
+class _Run:
+    """A stretch of convertible segments of one segmentation of one input."""
+
+    item: int
+    path: int
+    segments: tuple[Segment, ...]
+    context: str
+    keys: np.ndarray = field(init=False)  # (L, 3)
+    slots: list[Slot] = field(init=False)
+
+    def finish(self, vocab: Vocab) -> _Run:
+        self.keys = segment_keys(vocab, self.segments)
+        self.slots = [(seg.syllables, seg.tone) for seg in self.segments]
+        return self
+
+
+@dataclass
+class _Decoded:
+    hyps: list[Hypothesis]  # whole-run hypotheses, best first
+    trace: Trace  # best partial hypotheses per step (empty unless prefixes were asked for)
+
+
 class Converter:
-    """A model with its vocabulary and lexicon, ready to convert pinyin."""
+    """Converts pinyin with a model runner, its vocabulary and lexicon.
 
-    model: PinhanModel
-    vocab: Vocab
-    lexicon: Lexicon
-    max_context: int = 64
-    max_paths: int = 4
-    abbreviations: bool = False
-    beam_size: int = 4
-    lm: object | None = None  # a character LM for shallow fusion (pinhan.lm.ngram.CharNgram)
-    lm_weight: float = 0.0
+    Args:
+        runner: the model (:class:`~pinhan.infer.runner.TorchRunner` or the onnx one).
+        max_context: characters of committed context the model sees (the rest is cut).
+        max_paths: segmentations of the keystrokes decoded per input.
+        beam_size: beams per segmentation in accurate mode.
+        max_syllables: longest input accepted, in syllables; longer input is an error.
+        margin: whole-input candidates scoring within this (natural log) of the best are listed
+            before the prefix candidates.
+        words: multi-character words a prefix candidate may be (default: pypinyin's phrases).
+        lm, lm_weight: a character LM for shallow fusion in accurate mode (``pinhan.lm.ngram``).
+    """
 
-    def __post_init__(self) -> None:
-        self.index = CandidateIndex(self.vocab, self.lexicon)
-        self.tables = PinyinTables(self.vocab)
-        self.parser = PinyinParser(abbreviations=self.abbreviations, max_paths=self.max_paths)
+    def __init__(self, runner: Runner, vocab: Vocab, lexicon: Lexicon, *, max_context: int = 64, max_paths: int = 4,
+                 beam_size: int = 4, max_syllables: int = 64, margin: float = 3.0, words: frozenset[str] | None = None,
+                 lm: object | None = None, lm_weight: float = 0.0, batch_rows: int = 64) -> None:
+        if max_syllables + 1 > runner.max_positions:
+            raise InputError(f"max_syllables {max_syllables} does not fit the model's {runner.max_positions} positions")
+        self.runner, self.vocab, self.lexicon = runner, vocab, lexicon
+        self.max_context = max(0, min(max_context, runner.max_positions - max_syllables))
+        self.max_paths, self.beam_size, self.max_syllables, self.margin = max_paths, beam_size, max_syllables, margin
+        self.words = default_words() if words is None else words
+        self.lm, self.lm_weight, self.batch_rows = lm, lm_weight, batch_rows
+        self.index = CandidateIndex(vocab, lexicon)
+        self.tables = PinyinTables(vocab)
+        self.contexts = ContextEncoder(vocab, self.tables, self.max_context)
+        self._parsers: dict[tuple, PinyinParser] = {}
 
-    @torch.no_grad()
-    def convert_batch(self, inputs: list[tuple[str, str]], batch_size: int = 64) -> list[str]:
-        """Top-1 hanzi for each (pinyin, context); "" where no reading is convertible."""
-        requests, owners = [], []
-        for i, (pinyin, context) in enumerate(inputs):
-            for path in self.parser.parse(pinyin):
-                keys = path_keys(self.vocab, path)
-                if keys is not None and len(keys):
-                    requests.append(P2HRequest(keys, context))
-                    owners.append(i)
-        best: dict[int, tuple[float, str]] = {}
-        for start in range(0, len(requests), batch_size):
-            chunk = requests[start : start + batch_size]
-            enc = encode_p2h(chunk, self.vocab, self.tables, self.max_context)
-            fusion = None
-            if self.lm is not None and self.lm_weight > 0:
-                fusion = Fusion(self.lm, self.lm_weight, self.vocab.chars, [r.context for r in chunk])
-            beams = beam_p2h(self.model, enc, [r.keys for r in chunk], self.index, self.tables, self.beam_size, fusion)
-            for owner, hyps in zip(owners[start : start + batch_size], beams):
-                score, text = hyps[0].score, "".join(self.vocab.chars[c] for c in hyps[0].chars)
-                if owner not in best or score > best[owner][0]:
-                    best[owner] = (score, text)
-        return [best.get(i, (0.0, ""))[1] for i in range(len(inputs))]
+    # --- parse --------------------------------------------------------------------------------
+    def parser(self, fuzzy: Sequence[str] = (), abbreviations: bool = True) -> PinyinParser:
+        try:
+            rules = tuple(sorted(resolve_rules(tuple(fuzzy))))
+        except (ValueError, TypeError) as err:
+            raise InputError(str(err)) from None
+        key = (rules, bool(abbreviations))
+        if key not in self._parsers:
+            self._parsers[key] = PinyinParser(fuzzy=rules, abbreviations=abbreviations, max_paths=self.max_paths)
+        return self._parsers[key]
+
+    def parse(self, pinyin: str, parser: PinyinParser) -> list[Path]:
+        """The parser's top segmentations; [] for empty input. Raises on invalid or too long input."""
+        if not isinstance(pinyin, str):
+            raise InputError(f"pinyin must be a string, got {type(pinyin).__name__}")
+        if not pinyin.strip():
+            return []
+        paths = parser.parse(pinyin)  # PinyinError names the offending span
+        n = sum(seg.kind != "passthrough" for seg in paths[0]) if paths else 0
+        if n > self.max_syllables:
+            raise InputError(f"input has {n} syllables; the limit is {self.max_syllables} (max_syllables)")
+        return paths
+
+    def _convertible(self, seg: Segment) -> bool:
+        """A segment the model converts: pinyin that some hanzi of the lexicon reads as. Others
+        (pass-through text, a syllable no known hanzi has) are copied as typed."""
+        return seg.kind != "passthrough" and len(self.index.candidates_for(seg.syllables, seg.tone)) > 0
+
+    # --- convert ------------------------------------------------------------------------------
+    def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
+                      fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True) -> list[list[Candidate]]:
+        """Ranked candidates for each input (a pinyin string, or (pinyin, context))."""
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        parser = self.parser(fuzzy, abbreviations)
+        items = [(x, "") if isinstance(x, str) else tuple(x) for x in inputs]
+        for pinyin, context in items:
+            if not isinstance(context, str):
+                raise InputError(f"context must be a string, got {type(context).__name__}")
+        parsed = [self.parse(pinyin, parser) for pinyin, _ in items]
+        runs = [run for i, paths in enumerate(parsed) for p, path in enumerate(paths)
+                for run in _split(i, p, path, items[i][0], items[i][1], self.vocab, self._convertible)]
+        width = min(16, max(k, self.beam_size)) if prefixes else 0
+        decoded = self._decode(runs, mode, width)
+        results = []
+        for i, (pinyin, _) in enumerate(items):
+            mine = [(run, dec) for run, dec in zip(runs, decoded) if run.item == i]
+            results.append(self._assemble(pinyin, parsed[i], mine, k, prefixes))
+        return results
+
+    def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:
+        """The best whole-input text for each input ("" for empty input)."""
+        return [c[0].text if c else "" for c in self.convert_batch(inputs, k=1, prefixes=False, **options)]
+
+    # --- decode -------------------------------------------------------------------------------
+    def _decode(self, runs: list[_Run], mode: str, trace_width: int) -> list[_Decoded]:
+        rows_per_run = self.beam_size if mode == "accurate" else 1
+        chunk = max(1, self.batch_rows // rows_per_run)
+        out: list[_Decoded] = []
+        for start in range(0, len(runs), chunk):
+            part = runs[start : start + chunk]
+            enc = encode_p2h([P2HRequest(r.keys, r.context) for r in part], self.vocab, self.tables,
+                             self.max_context, self.contexts)
+            encoded = self.runner.encode(enc)
+            constraint = P2HConstraint([r.keys for r in part], self.index, self.tables, [r.slots for r in part])
+            if mode == "accurate":
+                fusion = None
+                if self.lm is not None and self.lm_weight > 0:
+                    fusion = Fusion(self.lm, self.lm_weight, self.vocab.chars, [r.context for r in part])
+                hyps, traces = beam_search(self.runner, encoded, constraint, len(part), self.beam_size, fusion, trace_width)
+                out += [_Decoded(h, t) for h, t in zip(hyps, traces)]
+            else:
+                allowed = [[constraint.allowed(r, t) for t in range(len(run.keys))] for r, run in enumerate(part)]
+                scored = nar_log_probs(self.runner, encoded, enc["segments"], allowed)
+                out += [_fast_hypotheses(row, max(self.beam_size, 1), trace_width) for row in scored]
+        return out
+
+    # --- assemble -----------------------------------------------------------------------------
+    def _assemble(self, pinyin: str, paths: list[Path], decoded: list[tuple[_Run, _Decoded]], k: int,
+                  prefixes: bool) -> list[Candidate]:
+        whole: list[Candidate] = []
+        for p, path in enumerate(paths):
+            whole += self._whole(pinyin, path, [(r, d) for r, d in decoded if r.path == p])
+        whole.sort(key=lambda c: -c.score)  # stable: ties keep the parser's ranking
+        whole = _unique(whole)
+        if not prefixes or not whole:
+            return whole[:k]
+        best = whole[0].score
+        first = [c for c in whole if c.score >= best - self.margin]
+        rest = [c for c in whole if c.score < best - self.margin]
+        prefix = [c for r, d in decoded if r.segments[0].start == 0 for c in self._prefixes(r, d)]
+        prefix.sort(key=lambda c: (-c.consumed, -c.score))
+        return _unique(first + prefix + rest)[:k]
+
+    def _whole(self, pinyin: str, path: Path, decoded: list[tuple[_Run, _Decoded]]) -> list[Candidate]:
+        """Whole-input candidates of one segmentation: its runs' best hypotheses joined, then
+        variants that take another hypothesis in one run."""
+        pieces: list[list[tuple[str, tuple[str, ...], float]]] = []  # per piece: options (text, pinyin, score)
+        runs = iter(decoded)
+        for group in _pieces(path, self._convertible):
+            if not self._convertible(group[0]):
+                text = pinyin[group[0].start : group[-1].end]
+                # Copied text costs nothing under the model, so a syllable copied because no hanzi
+                # reads so is charged a log-probability floor: readings that convert it win.
+                cost = COPY_PENALTY * sum(seg.kind != "passthrough" for seg in group)
+                pieces.append([(text, tuple(text), cost)])  # one entry per character
+                continue
+            run, dec = next(runs)
+            options = [(self._text(h.tokens), self._pinyin(h.tokens, run), h.score)
+                       for h in dec.hyps if len(h.tokens) == len(run.keys)]
+            if not options:
+                return []
+            pieces.append(options)
+        base = [opts[0] for opts in pieces]
+        combos = [base]
+        for j, opts in enumerate(pieces):
+            combos += [base[:j] + [alt] + base[j + 1 :] for alt in opts[1:]]
+        result = []
+        for combo in combos:
+            text = "".join(t for t, _, _ in combo)
+            syllables = tuple(s for _, p, _ in combo for s in p)
+            result.append(Candidate(text, sum(s for _, _, s in combo), syllables, len(pinyin), "whole"))
+        return result
+
+    def _prefixes(self, run: _Run, dec: _Decoded) -> list[Candidate]:
+        """Words (multi-character, in the word list) and single characters covering the first
+        syllables of a run that starts the input."""
+        result = []
+        for n, entries in enumerate(dec.trace.steps[: len(run.keys) - 1], start=1):
+            consumed = run.segments[n - 1].end
+            for tokens, score in entries:
+                text = self._text(tokens)
+                if n == 1 or text in self.words:
+                    result.append(Candidate(text, score, self._pinyin(tokens, run), consumed, "prefix"))
+        return result
+
+    def _text(self, tokens: Sequence[int]) -> str:
+        return "".join(self.vocab.chars[c] for c in tokens)
+
+    def _pinyin(self, tokens: Sequence[int], run: _Run) -> tuple[str, ...]:
+        return tuple(self.vocab.syllables[self.index.reading_for(c, *run.slots[t])] for t, c in enumerate(tokens))
+
+
+def _unique(candidates: list[Candidate]) -> list[Candidate]:
+    seen: set[str] = set()
+    out = []
+    for c in candidates:
+        if c.text and c.text not in seen:
+            seen.add(c.text)
+            out.append(c)
+    return out
+
+
+def _pieces(path: Path, convertible) -> list[tuple[Segment, ...]]:
+    """Consecutive segments grouped into convertible runs and stretches copied as typed."""
+    groups: list[list[Segment]] = []
+    for seg in path:
+        if groups and convertible(groups[-1][0]) == convertible(seg):
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    return [tuple(g) for g in groups]
+
+
+def _split(item: int, p: int, path: Path, pinyin: str, context: str, vocab: Vocab, convertible) -> list[_Run]:
+    """The convertible runs of a segmentation; each sees the context plus the pass-through text
+    typed before it (earlier runs are converted in the same batch, so their hanzi are unknown)."""
+    runs, before = [], context
+    for group in _pieces(path, convertible):
+        if not convertible(group[0]):
+            before += pinyin[group[0].start : group[-1].end]
+        else:
+            runs.append(_Run(item, p, group, before).finish(vocab))
+    return runs
+
+
+def _fast_hypotheses(row: list[tuple[np.ndarray, np.ndarray]], n: int, trace_width: int) -> _Decoded:
+    """The encoder head's per-position distributions -> the best hypothesis, variants that change
+    one position (best first), and a trace of the best one's prefixes plus the top first characters."""
+    if not row:
+        return _Decoded([Hypothesis([], 0.0)], Trace())
+    best = [int(c[0]) for c, _ in row]
+    total = float(sum(lp[0] for _, lp in row))
+    variants = []
+    for t, (cands, lp) in enumerate(row):
+        for j in range(1, min(n, len(cands))):
+            tokens = best.copy()
+            tokens[t] = int(cands[j])
+            variants.append(Hypothesis(tokens, total - float(lp[0]) + float(lp[j])))
+    variants.sort(key=lambda h: -h.score)
+    trace = Trace()
+    if trace_width:
+        cands, lp = row[0]
+        trace.steps.append([((int(c),), float(s)) for c, s in zip(cands[:trace_width], lp[:trace_width])])
+        running = float(lp[0])
+        for t in range(1, len(row)):
+            running += float(row[t][1][0])
+            trace.steps.append([(tuple(best[: t + 1]), running)])
+    return _Decoded([Hypothesis(best, total)] + variants[: n - 1], trace)
+

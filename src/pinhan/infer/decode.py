@@ -1,61 +1,155 @@
-"""Constrained decoding of p2h: beam search over the autoregressive decoder (greedy = beam 1),
-or one pass of the encoder's hanzi head.
+"""Constrained decoding over a :class:`~pinhan.infer.runner.Runner`: one beam search for all three
+tasks (greedy = a beam of one), sampling for continuation, and the encoder head's fast path.
 
-Every emitted hanzi must be readable as the syllable typed at its step (the lexicon decides);
-special tokens never come out. After emitting a hanzi the decoder is fed that hanzi with the
-reading the typed key allows (its most frequent one), exactly as in training.
+What differs between tasks is a :class:`Constraint`: which ids each step may emit (p2h: hanzi
+readable as the typed syllable; h2p: the readings of the given hanzi; gen: any real character, or
+those a pinyin hint allows), and what the decoder is fed back after emitting one (the output pair
+of hanzi and reading, exactly as in training). Special tokens never come out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-import torch
 
 from pinhan import ids
 from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
-from pinhan.model.transformer import PinhanModel
+from pinhan.infer.runner import Runner
+
+Step = tuple[int, int, int, int]  # decoder input after an emission: (hanzi, initial, final, tone) ids
 
 
-def allowed_mask(keys_per_row: list[np.ndarray], step: int, index: CandidateIndex, n_chars: int) -> torch.Tensor:
-    """(B, n_chars) bool: hanzi allowed at ``step`` of each row (rows already done allow PAD)."""
-    mask = torch.zeros((len(keys_per_row), n_chars), dtype=torch.bool)
-    for row, cands in enumerate(allowed_lists(keys_per_row, step, index, n_chars)):
-        mask[row, torch.from_numpy(cands)] = True
-    return mask
+class Constraint(Protocol):
+    """What one task's decoding may emit and feeds back; rows are the batch's inputs."""
+
+    head: str  # "chars" or "syllables": the decoder head that scores a step
+
+    def length(self, row: int) -> int:
+        """Steps to decode for ``row``."""
+
+    def allowed(self, row: int, step: int) -> np.ndarray:
+        """Ids ``row`` may emit at ``step`` (never special tokens)."""
+
+    def feed(self, row: int, step: int, token: int) -> Step:
+        """The decoder input that follows emitting ``token`` at ``step``."""
 
 
-def allowed_lists(keys_per_row: list[np.ndarray], step: int, index: CandidateIndex, n_chars: int) -> list[np.ndarray]:
-    """Hanzi ids allowed at ``step`` of each row; a finished row allows only PAD."""
-    every = None
-    result = []
-    for keys in keys_per_row:
-        if step >= len(keys):
-            result.append(np.array([ids.PAD]))
-            continue
-        cands = index.candidates(tuple(int(k) for k in keys[step]))
-        if not len(cands):  # nothing in the lexicon reads so: let the model pick any real character
-            every = np.arange(ids.N_SPECIAL, n_chars) if every is None else every
-            cands = every
-        result.append(cands)
-    return result
+Slot = tuple[frozenset[str], "int | None"]  # a parser segment's toneless syllables and typed tone
 
 
-def candidate_matrix(lists: list[np.ndarray]) -> torch.Tensor:
-    """(B, C) candidate ids padded with -1 (the model's candidate padding)."""
-    width = max(len(c) for c in lists)
-    out = np.full((len(lists), width), -1, dtype=np.int64)
-    for row, cands in enumerate(lists):
-        out[row, : len(cands)] = cands
-    return torch.from_numpy(out)
+@dataclass
+class P2HConstraint:
+    """Each hanzi must be readable as what was typed at its step; the decoder is fed the hanzi
+    with the reading the typed input allows (its most frequent one).
+
+    What was typed is the key the model reads (initial, final, tone ids) and, from the parser,
+    optionally a slot: the exact syllables the segment may stand for (fuzzy partners, the
+    completions of ``zhon``), which is narrower or wider than the key alone.
+    """
+
+    keys: list[np.ndarray]  # per row (L, 3) typed (initial, final, tone) ids, UNKNOWN where not typed
+    index: CandidateIndex
+    tables: PinyinTables
+    slots: list[list[Slot]] | None = None  # per row, per step; None: the keys decide
+    head: str = "chars"
+
+    def length(self, row: int) -> int:
+        return len(self.keys[row])
+
+    def allowed(self, row: int, step: int) -> np.ndarray:
+        if self.slots is not None:
+            cands = self.index.candidates_for(*self.slots[row][step])
+        else:
+            cands = self.index.candidates(_key(self.keys[row][step]))
+        # nothing in the lexicon reads so (a syllable the corpus never had): any readable hanzi
+        return cands if len(cands) else self.index.all_hanzi
+
+    def feed(self, row: int, step: int, token: int) -> Step:
+        key = _key(self.keys[row][step])
+        if self.slots is not None:
+            syllable = self.index.reading_for(token, *self.slots[row][step])
+        else:
+            syllable = self.index.reading(token, key)
+        factors = self.tables.factors[syllable] if syllable >= ids.N_SPECIAL else key
+        return (token, int(factors[0]), int(factors[1]), int(factors[2]))
+
+
+@dataclass
+class H2PConstraint:
+    """Each step emits one reading of the hanzi at that position; the decoder is fed that hanzi
+    with the chosen reading."""
+
+    chars: list[np.ndarray]  # per row (L,) hanzi ids (UNK for a hanzi outside the vocabulary)
+    readings: list[list[np.ndarray]]  # per row, per position: toned-syllable ids it may read as
+    tables: PinyinTables
+    head: str = "syllables"
+
+    def length(self, row: int) -> int:
+        return len(self.chars[row])
+
+    def allowed(self, row: int, step: int) -> np.ndarray:
+        return self.readings[row][step]
+
+    def feed(self, row: int, step: int, token: int) -> Step:
+        f = self.tables.factors[token]
+        return (int(self.chars[row][step]), int(f[0]), int(f[1]), int(f[2]))
+
+
+@dataclass
+class GenConstraint:
+    """Continuation: any real character, or for the first steps those a pinyin hint allows; the
+    decoder is fed each character with its most frequent reading."""
+
+    steps: int
+    index: CandidateIndex
+    tables: PinyinTables
+    hints: list[np.ndarray | None] = field(default_factory=list)  # per row (H, 3) hint keys or None
+    head: str = "chars"
+
+    def length(self, row: int) -> int:
+        return self.steps
+
+    def _hint(self, row: int, step: int) -> tuple[int, int, int] | None:
+        hint = self.hints[row] if row < len(self.hints) else None
+        return _key(hint[step]) if hint is not None and step < len(hint) else None
+
+    def allowed(self, row: int, step: int) -> np.ndarray:
+        key = self._hint(row, step)
+        if key is None:
+            return self.index.all_chars
+        cands = self.index.candidates(key)
+        return cands if len(cands) else self.index.all_chars
+
+    def feed(self, row: int, step: int, token: int) -> Step:
+        key = self._hint(row, step)
+        syllable = self.index.reading(token, key) if key is not None else self.index.default_reading(token)
+        f = self.tables.factors[syllable] if syllable >= ids.N_SPECIAL else (0, 0, 0)
+        return (token, int(f[0]), int(f[1]), int(f[2]))
+
+
+def _key(row: np.ndarray) -> tuple[int, int, int]:
+    return (int(row[0]), int(row[1]), int(row[2]))
 
 
 @dataclass
 class Hypothesis:
-    chars: list[int]
-    score: float  # summed log-probability under the constraint
+    tokens: list[int]  # emitted ids (hanzi for p2h / gen, toned syllables for h2p)
+    score: float  # summed log-probability under the full softmax
+
+    @property
+    def chars(self) -> list[int]:  # the p2h / gen reading of ``tokens``
+        return self.tokens
+
+
+@dataclass
+class Trace:
+    """The best partial hypotheses of one input row at every step (for prefix candidates):
+    ``steps[t]`` lists (first t + 1 tokens, score) pairs, best first."""
+
+    steps: list[list[tuple[tuple[int, ...], float]]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,111 +165,210 @@ class Fusion:
     top: int = 16
 
 
-@torch.no_grad()
-def beam_p2h(
-    model: PinhanModel,
-    enc: dict[str, torch.Tensor],
-    keys_per_row: list[np.ndarray],
-    index: CandidateIndex,
-    tables: PinyinTables,
+def candidate_matrix(lists: list[np.ndarray]) -> np.ndarray:
+    """(B, C) candidate ids padded with -1."""
+    width = max(len(c) for c in lists)
+    out = np.full((len(lists), width), -1, dtype=np.int64)
+    for row, cands in enumerate(lists):
+        out[row, : len(cands)] = cands
+    return out
+
+
+def beam_search(
+    runner: Runner,
+    encoded,
+    constraint: Constraint,
+    n_rows: int,
     beam_size: int = 4,
     fusion: Fusion | None = None,
-) -> list[list[Hypothesis]]:
-    """Constrained beam search with the KV cache; up to ``beam_size`` hypotheses per row, best first."""
-    model.eval()
-    B, K = len(keys_per_row), beam_size
-    out = model.encode(enc)
-    rows = torch.arange(B).repeat_interleave(K)  # (B*K,) beam -> its input row
-    memory, memory_mask = out.memory[rows], out.mask[rows]  # (B*K, S, d), (B*K, S)
-    beam_keys = [keys_per_row[r] for r in rows.tolist()]
-    steps = max((len(k) for k in keys_per_row), default=0)
+    trace_width: int = 0,
+) -> tuple[list[list[Hypothesis]], list[Trace]]:
+    """Constrained beam search with the KV cache over ``n_rows`` encoded inputs.
+
+    Returns up to ``beam_size`` hypotheses per row (best first, distinct) and, when
+    ``trace_width`` > 0, each row's best ``trace_width`` partial hypotheses at every step.
+    """
+    B, K = n_rows, beam_size
+    rows = np.repeat(np.arange(B), K)  # (B*K,) beam -> its input row
+    state = runner.start(encoded, rows)
+    lengths = np.array([constraint.length(r) for r in range(B)])
+    steps = int(lengths.max(initial=0))
     # Only the first beam of each row is live at step 0, so the K beams start distinct.
-    scores = torch.full((B, K), float("-inf"))
+    scores = np.full((B, K), -np.inf)
     scores[:, 0] = 0.0
-    history = torch.zeros((B * K, 0), dtype=torch.long)  # (B*K, t) emitted hanzi
-    step_in = {k: torch.zeros((B * K, 1), dtype=torch.long) for k in ("chars", "initials", "finals", "tones")}
-    step_in["chars"][:] = ids.BOS
-    cache = None
+    history = np.zeros((B * K, 0), dtype=np.int64)  # (B*K, t) emitted ids
+    step_in = {"chars": np.full(B * K, ids.BOS, dtype=np.int64)}
+    step_in.update({k: np.zeros(B * K, dtype=np.int64) for k in ("initials", "finals", "tones")})
+    traces = [Trace() for _ in range(B)]
+    head = runner.char_log_probs if constraint.head == "chars" else runner.syllable_log_probs
     for t in range(steps):
-        h, cache = model.decode(step_in, memory if cache is None else None, memory_mask, cache=cache)  # (B*K, 1, d)
-        # Score the hanzi each beam's typed syllable allows by their log-probability under the
-        # full softmax: the mass the model puts outside the allowed set is what tells a wrong
-        # reading of the keystrokes (xi'an for xian) from the right one. (Normalising over the
-        # candidates only scored 5.6 points lower on pd1998-test, first 1000 items, 10-min model.)
-        cands = candidate_matrix(allowed_lists(beam_keys, t, index, model.config.n_chars))  # (B*K, C), -1 pad
-        logp = torch.log_softmax(model.char_logits(h[:, -1]).float(), dim=-1)  # (B*K, V): one GEMM
-        logp = logp.gather(1, cands.clamp(min=0)).masked_fill(cands < 0, float("-inf"))  # (B*K, C)
-        done = torch.tensor([t >= len(k) for k in beam_keys])  # finished rows keep their score
-        logp = torch.where(done[:, None] & (cands >= 0), torch.zeros_like(logp), logp)
+        hidden, state = runner.step(state, step_in)
+        logp = head(hidden).reshape(B, K, -1)  # (B, K, V)
+        done = t >= lengths  # (B,) finished rows extend every beam by PAD at no cost
+        # Allowed ids are scored by their log-probability under the full softmax: the mass the
+        # model puts outside the allowed set is what tells a wrong reading of the keystrokes
+        # (xi'an for xian) from the right one. (Normalising over the candidates only scored 5.6
+        # points lower on pd1998-test, first 1000 items, 10-minute model.)
+        cands = candidate_matrix([np.array([ids.PAD]) if done[r] else constraint.allowed(r, t) for r in range(B)])  # (B, C)
+        lp = np.take_along_axis(logp, np.maximum(cands, 0)[:, None, :], axis=2)  # (B, K, C)
+        lp = np.where(cands[:, None, :] < 0, -np.inf, lp)
+        lp[done] = np.where(cands[done][:, None, :] >= 0, 0.0, -np.inf)
         if fusion is not None:
-            logp = _fuse(logp, cands, done, history, rows, fusion)
-        C = logp.shape[-1]
-        total = (scores.reshape(B * K, 1) + logp).reshape(B, K * C)  # (B, K*C)
-        top_scores, top = total.topk(K, dim=-1)  # (B, K); K*C >= K always
-        beam = top // C  # (B, K) which beam each survivor extends
-        source = (torch.arange(B)[:, None] * K + beam).reshape(-1)  # (B*K,) rows of the old beams
-        # A dead beam (score -inf: fewer readings than beams) may land on padding; feed it PAD.
-        chosen = cands[source, (top % C).reshape(-1)].clamp(min=ids.PAD)  # (B*K,) hanzi ids
+            lp = _fuse(lp, cands, done, history.reshape(B, K, -1), fusion)
+        C = lp.shape[-1]
+        total = (scores[:, :, None] + lp).reshape(B, K * C)  # (B, K*C)
+        keep = max(K, trace_width)
+        order = _best(total, keep)  # (B, <= keep) flat positions, best first
+        n = min(K, order.shape[1])  # fewer than K when a step allows fewer ids than beams: dead slots
+        top = np.zeros((B, K), dtype=np.int64)
+        top[:, :n] = order[:, :n]
+        top_scores = np.full((B, K), -np.inf)
+        top_scores[:, :n] = np.take_along_axis(total, order[:, :n], axis=1)
+        beam, pos = top // C, top % C  # (B, K)
+        source = (np.arange(B)[:, None] * K + beam).reshape(-1)  # (B*K,) rows of the old beams
+        chosen = np.maximum(cands[np.arange(B)[:, None], pos], ids.PAD).reshape(-1)  # (B*K,) dead beams: PAD
+        if trace_width:
+            _record(traces, order[:, :trace_width], total, history, cands, C, K, done)
         scores = top_scores
-        history = torch.cat([history[source], chosen[:, None]], dim=1)
-        cache = cache.index_select(source, cross=False)  # beams never leave their input row
-        factors = np.zeros((B * K, 3), dtype=np.int64)
-        for i, c in enumerate(chosen.tolist()):
-            keys = beam_keys[i]
-            if t < len(keys):
-                syllable = index.reading(c, tuple(int(k) for k in keys[t]))
-                factors[i] = tables.factors[syllable] if syllable >= ids.N_SPECIAL else keys[t]
-        f = torch.from_numpy(factors)
-        step_in = {"chars": chosen[:, None], "initials": f[:, 0:1], "finals": f[:, 1:2], "tones": f[:, 2:3]}
+        history = np.concatenate([history[source], chosen[:, None]], axis=1)
+        state = runner.reorder(state, source)
+        feed = np.zeros((B * K, 4), dtype=np.int64)
+        for i, token in enumerate(chosen.tolist()):
+            r = i // K
+            if not done[r] and np.isfinite(scores[r, i % K]):
+                feed[i] = constraint.feed(r, t, token)
+        step_in = {"chars": feed[:, 0], "initials": feed[:, 1], "finals": feed[:, 2], "tones": feed[:, 3]}
     results = []
     for r in range(B):
-        n = len(keys_per_row[r])
+        n = int(lengths[r])
         hyps = [Hypothesis(history[r * K + k, :n].tolist(), float(scores[r, k])) for k in range(K)
-                if torch.isfinite(scores[r, k])]
+                if np.isfinite(scores[r, k])]
         results.append(hyps or [Hypothesis([], float("-inf"))])
-    return results
+    return results, traces
 
 
-def _fuse(logp: torch.Tensor, cands: torch.Tensor, done: torch.Tensor, history: torch.Tensor, rows: torch.Tensor,
-          fusion: Fusion) -> torch.Tensor:
-    """(B*K, C) step log-probs over candidates -> fused scores for each beam's top candidates,
-    -inf for the rest."""
-    top_lp, top_pos = logp.topk(min(fusion.top, logp.shape[-1]), dim=-1)  # (B*K, M)
-    fused = torch.full_like(logp, float("-inf"))
-    for i in range(logp.shape[0]):
-        if done[i]:
-            fused[i] = logp[i]
+def _best(scores: np.ndarray, n: int) -> np.ndarray:
+    """(B, W) scores -> (B, min(n, W)) column indices of the n best per row, best first (ties by
+    column, so results are deterministic)."""
+    W = scores.shape[1]
+    if n < W:
+        part = np.argpartition(-scores, n - 1, axis=1)[:, :n]  # (B, n) unordered
+    else:
+        part = np.broadcast_to(np.arange(W), scores.shape)
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)  # by score, then by column
+    return np.take_along_axis(part, order, axis=1)
+
+
+def _record(traces, best, total, history, cands, C, K, done) -> None:
+    """Append each live row's best partial hypotheses (``best`` (B, M) flat beam*C positions)."""
+    for r, trace in enumerate(traces):
+        if done[r]:
             continue
-        text = fusion.contexts[int(rows[i])] + "".join(fusion.chars[c] for c in history[i].tolist())
-        ids_ = cands[i, top_pos[i]].tolist()
-        lm = torch.tensor([fusion.lm.logprob(text, fusion.chars[c]) if c >= 0 else float("-inf") for c in ids_])
-        fused[i, top_pos[i]] = top_lp[i] + fusion.weight * lm
+        entries = []
+        for flat in best[r].tolist():
+            score = float(total[r, flat])
+            if not np.isfinite(score):
+                break
+            beam, pos = divmod(flat, C)
+            entries.append((tuple(history[r * K + beam].tolist()) + (int(cands[r, pos]),), score))
+        trace.steps.append(entries)
+
+
+def _fuse(lp: np.ndarray, cands: np.ndarray, done: np.ndarray, history: np.ndarray, fusion: Fusion) -> np.ndarray:
+    """(B, K, C) step log-probs over candidates -> fused scores for each beam's ``fusion.top``
+    candidates, -inf for the rest."""
+    B, K, C = lp.shape
+    M = min(fusion.top, C)
+    top_pos = np.argsort(-lp, axis=2, kind="stable")[:, :, :M]  # (B, K, M)
+    fused = np.full_like(lp, -np.inf)
+    for r in range(B):
+        if done[r]:
+            fused[r] = lp[r]
+            continue
+        for k in range(K):
+            text = fusion.contexts[r] + "".join(fusion.chars[c] for c in history[r, k].tolist())
+            for pos in top_pos[r, k].tolist():
+                c = int(cands[r, pos])
+                if c >= 0 and np.isfinite(lp[r, k, pos]):
+                    fused[r, k, pos] = lp[r, k, pos] + fusion.weight * fusion.lm.logprob(text, fusion.chars[c])
     return fused
 
 
-def greedy_p2h(
-    model: PinhanModel,
-    enc: dict[str, torch.Tensor],
-    keys_per_row: list[np.ndarray],
-    index: CandidateIndex,
-    tables: PinyinTables,
-) -> list[list[int]]:
-    """Greedy constrained decoding (a beam of one); returns hanzi ids per row."""
-    return [hyps[0].chars for hyps in beam_p2h(model, enc, keys_per_row, index, tables, beam_size=1)]
+def sample(
+    runner: Runner,
+    encoded,
+    constraint: Constraint,
+    n_rows: int,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+) -> list[Hypothesis]:
+    """Ancestral sampling (temperature, nucleus ``top_p``) under the constraint; one hypothesis
+    per row, scored by its log-probability under the untempered model. ``temperature`` 0 is greedy."""
+    B = n_rows
+    state = runner.start(encoded, np.arange(B))
+    lengths = [constraint.length(r) for r in range(B)]
+    step_in = {"chars": np.full(B, ids.BOS, dtype=np.int64)}
+    step_in.update({k: np.zeros(B, dtype=np.int64) for k in ("initials", "finals", "tones")})
+    tokens: list[list[int]] = [[] for _ in range(B)]
+    scores = np.zeros(B)
+    head = runner.char_log_probs if constraint.head == "chars" else runner.syllable_log_probs
+    for t in range(max(lengths, default=0)):
+        hidden, state = runner.step(state, step_in)
+        logp = head(hidden)  # (B, V)
+        feed = np.zeros((B, 4), dtype=np.int64)
+        for r in range(B):
+            if t >= lengths[r]:
+                continue
+            cands = constraint.allowed(r, t)
+            lp = logp[r, cands].astype(np.float64)  # (C,)
+            if temperature <= 0:
+                pick = int(np.argmax(lp))
+            else:
+                p = np.exp((lp - lp.max()) / temperature)
+                p /= p.sum()
+                order = np.argsort(-p, kind="stable")
+                keep = np.cumsum(p[order]) - p[order] < top_p  # smallest set with mass >= top_p
+                kept = order[keep]
+                pick = int(rng.choice(kept, p=p[kept] / p[kept].sum()))
+            token = int(cands[pick])
+            tokens[r].append(token)
+            scores[r] += lp[pick]
+            feed[r] = constraint.feed(r, t, token)
+        step_in = {"chars": feed[:, 0], "initials": feed[:, 1], "finals": feed[:, 2], "tones": feed[:, 3]}
+    return [Hypothesis(tokens[r], float(scores[r])) for r in range(B)]
 
 
-@torch.no_grad()
-def nar_p2h(model: PinhanModel, enc: dict[str, torch.Tensor], keys_per_row: list[np.ndarray], index: CandidateIndex) -> list[list[int]]:
-    """The fast path: one encoder pass, constrained argmax of the encoder hanzi head."""
-    model.eval()
-    out = model.encode(enc)
-    logits = model.encoder_char_logits(out.memory)  # (B, S, n_chars)
-    result = []
-    for row, keys in enumerate(keys_per_row):
-        target = (enc["segments"][row] == ids.SEG_TARGET).nonzero().flatten()  # (L,)
-        row_ids = []
-        for t, pos in enumerate(target.tolist()):
-            mask = allowed_mask([keys], t, index, model.config.n_chars)[0]
-            row_ids.append(int(logits[row, pos].masked_fill(~mask, float("-inf")).argmax()))
-        result.append(row_ids)
+def nar_log_probs(runner: Runner, encoded, segments: np.ndarray, allowed: list[list[np.ndarray]]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """The fast path: the encoder hanzi head at every target position, restricted to the allowed
+    ids. ``segments`` (B, S); ``allowed[r][t]`` ids for row r's t-th target position. Returns per
+    row, per position, (candidate ids, their log-probabilities) sorted best first."""
+    rows, positions = np.nonzero(segments == ids.SEG_TARGET)  # row-major: each row's targets in order
+    if not len(rows):
+        return [[] for _ in allowed]
+    logp = runner.nar_log_probs(encoded, rows, positions)  # (N, V)
+    result: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in allowed]
+    for i, r in enumerate(rows.tolist()):
+        cands = allowed[r][len(result[r])]
+        lp = logp[i, cands]
+        order = np.argsort(-lp, kind="stable")
+        result[r].append((cands[order], lp[order]))
     return result
+
+
+def greedy_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np.ndarray], index: CandidateIndex,
+               tables: PinyinTables) -> list[list[int]]:
+    """Greedy constrained decoding (a beam of one); returns hanzi ids per row."""
+    encoded = runner.encode(enc)
+    hyps, _ = beam_search(runner, encoded, P2HConstraint(keys_per_row, index, tables), len(keys_per_row), beam_size=1)
+    return [h[0].tokens for h in hyps]
+
+
+def nar_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np.ndarray], index: CandidateIndex,
+            tables: PinyinTables) -> list[list[int]]:
+    """The fast path's top-1: constrained argmax of the encoder hanzi head; hanzi ids per row."""
+    constraint = P2HConstraint(keys_per_row, index, tables)
+    allowed = [[constraint.allowed(r, t) for t in range(len(k))] for r, k in enumerate(keys_per_row)]
+    scored = nar_log_probs(runner, runner.encode(enc), enc["segments"], allowed)
+    return [[int(c[0]) for c, _ in row] for row in scored]

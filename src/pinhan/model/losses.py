@@ -19,6 +19,8 @@ finals, tones)
 ``tgt_char_cands``          (B, T, C)    optional: distinct hanzi candidates per step (gold in),
                                          padded with -1; restricts the decoder hanzi softmax
 ``enc_tgt_char_cands``      (B, S, C)    optional: the same for the encoder hanzi head
+``tgt_char_full``           (B, T)       optional bool: steps scored over the whole vocabulary
+                                         even though ``tgt_char_cands`` is given (continuations)
 ==========================  ===========  ======================================================
 
 Losses (token-level means over the batch, each returned separately):
@@ -134,6 +136,22 @@ def token_nll(
     return F.cross_entropy(logits.float(), index, reduction="none"), valid
 
 
+def _char_nll(model: PinhanModel, hidden: Tensor, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """Decoder hanzi NLL: over each step's candidates, except steps flagged ``tgt_char_full``,
+    which get the full softmax. Returns (Nc,) losses in row-major order and the (B, T) mask."""
+    targets, cands, full = batch["tgt_chars"], batch.get("tgt_char_cands"), batch.get("tgt_char_full")
+    if cands is None or full is None or not bool(full.any()):
+        return token_nll(hidden, targets, model.char_logits, cands, "tgt_chars")
+    if full.shape != targets.shape:
+        raise ValueError(f"tgt_char_full has shape {tuple(full.shape)}, expected {tuple(targets.shape)}")
+    restricted, valid_r = token_nll(hidden, targets.masked_fill(full, ids.IGNORE), model.char_logits, cands, "tgt_chars")
+    whole, valid_f = token_nll(hidden, targets.masked_fill(~full, ids.IGNORE), model.char_logits, None, "tgt_chars")
+    dense = restricted.new_zeros(targets.shape)  # (B, T): both kinds back in row-major order
+    dense = dense.index_put((valid_r.nonzero(as_tuple=True)), restricted).index_put(valid_f.nonzero(as_tuple=True), whole)
+    valid = valid_r | valid_f
+    return dense[valid], valid
+
+
 def compute_losses(
     model: PinhanModel, batch: Mapping[str, Tensor], weights: LossWeights | None = None
 ) -> dict[str, Tensor]:
@@ -156,9 +174,7 @@ def compute_losses(
 
     task = batch["task"]  # (B,)
     char_is_main = (task != ids.TASK_H2P)[:, None]  # (B, 1): hanzi head is the task head
-    char_nll, char_valid = token_nll(
-        hidden, batch["tgt_chars"], model.char_logits, batch.get("tgt_char_cands"), "tgt_chars"
-    )  # (Nc,), (B, T)
+    char_nll, char_valid = _char_nll(model, hidden, batch)  # (Nc,), (B, T)
     syl_nll, syl_valid = token_nll(
         hidden, batch["tgt_syllables"], model.syllable_logits, None, "tgt_syllables"
     )  # (Ns,), (B, T)

@@ -17,6 +17,7 @@ from pinhan.data.examples import ExampleConfig, ExampleSampler, PinyinTables
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
 from pinhan.infer.decode import greedy_p2h, nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
+from pinhan.infer.runner import TorchRunner
 from pinhan.model.losses import LossWeights
 from pinhan.model.transformer import PinhanModel
 from pinhan.train.data import RunData
@@ -38,8 +39,7 @@ class DevEvaluator:
             sampler = ExampleSampler(data.dev, data.vocab, examples, char_map=data.char_map)
             for _ in range(n_batches):
                 examples_ = [sampler.sample(rng) for _ in range(batch_size)]
-                self.batches.append(collate(examples_, cand_index=index, max_cands=max_cands,
-                                            n_chars=len(data.vocab.chars), rng=rng))
+                self.batches.append(collate(examples_, cand_index=index, max_cands=max_cands))
         order = rng.permutation(len(data.dev_clauses))[:n_clauses]
         self.clauses = [data.dev_clauses[i] for i in sorted(order)]
 
@@ -57,13 +57,14 @@ class DevEvaluator:
             metrics.update({f"dev_loss_{k}": v / len(self.batches) for k, v in totals.items()})
         if self.clauses:
             golds, preds, nar_preds = [], [], []
+            runner = TorchRunner(model, device)
             for start in range(0, len(self.clauses), self.decode_batch):
                 chunk = self.clauses[start : start + self.decode_batch]
                 requests = [P2HRequest(toneless_keys(self.vocab, item["pinyin"]), item.get("context", "")) for item in chunk]
-                enc = {k: v.to(device) for k, v in encode_p2h(requests, self.vocab, self.tables, self.max_context).items()}
+                enc = encode_p2h(requests, self.vocab, self.tables, self.max_context)
                 keys = [r.keys for r in requests]
-                preds += ["".join(self.vocab.chars[c] for c in row) for row in greedy_p2h(model, enc, keys, self.index, self.tables)]
-                nar_preds += ["".join(self.vocab.chars[c] for c in row) for row in nar_p2h(model, enc, keys, self.index)]
+                preds += ["".join(self.vocab.chars[c] for c in row) for row in greedy_p2h(runner, enc, keys, self.index, self.tables)]
+                nar_preds += ["".join(self.vocab.chars[c] for c in row) for row in nar_p2h(runner, enc, keys, self.index, self.tables)]
                 golds += [item["hanzi"] for item in chunk]
             metrics["dev_char_acc"] = char_accuracy(preds, golds)
             metrics["dev_sentence_acc"] = sentence_accuracy(preds, golds)

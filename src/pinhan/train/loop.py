@@ -130,8 +130,7 @@ def fit(
         # its slice, so N ranks see exactly the examples one process would at the same global batch.
         first = dist_info.rank * cfg.batch_size
         examples = [sampler.sample(np.random.default_rng([cfg.seed, step, micro, j])) for j in range(first, first + cfg.batch_size)]
-        batch = collate(examples, cand_index=index, max_cands=cfg.max_cands, n_chars=len(vocab.chars),
-                        rng=np.random.default_rng([cfg.seed, step, micro, 1_000_003 + dist_info.rank]))
+        batch = collate(examples, cand_index=index, max_cands=cfg.max_cands)
         return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
     def save(name: str, metrics: dict, with_state: bool) -> None:

@@ -1,0 +1,187 @@
+"""The Python API: ``pinhan.load()`` and the model object it returns.
+
+::
+
+    import pinhan
+    model = pinhan.load("runs/small/best")          # or pinhan.load() for the default model
+    model.convert("zhongguowenhua", k=5)            # [Candidate(text='中国文化', ...), ...]
+    model.convert("hang", context="银")             # committed text before the input
+    model.g2p("银行行长").syllables()                # ['yin2', 'hang2', 'hang2', 'zhang3']
+    model.generate("中国", max_new_tokens=2)         # [Continuation(text='人民', ...)]
+    session = model.session()                       # an input method's state
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from pinhan.data.vocab import Lexicon, Vocab
+from pinhan.errors import ConfigError, InputError
+from pinhan.infer.convert import Converter
+from pinhan.infer.g2p import G2P
+from pinhan.infer.generate import Generator
+from pinhan.infer.results import Candidate, Continuation, G2PResult
+from pinhan.infer.runner import Runner
+from pinhan.model.io import CheckpointError
+
+BACKENDS = ("torch", "onnx")
+DEFAULT_MODEL_ENV = "PINHAN_MODEL"  # a model directory to use when none is given
+
+
+@dataclass
+class InferenceConfig:
+    """Limits and decoding settings of a loaded model.
+
+    Args:
+        max_context: characters of committed context the model reads (older text is cut).
+        max_paths: segmentations of the keystrokes decoded per conversion.
+        beam_size: beams per segmentation in accurate mode (also the number of whole-input
+            alternatives per segmentation).
+        max_syllables: longest pinyin input, in syllables; longer input is an error.
+        max_chars: longest text for ``g2p`` and prefix for ``generate``.
+        max_new_tokens: the most characters one ``generate`` call may ask for.
+        margin: whole-input candidates scoring within this (natural log) of the best are listed
+            before prefix candidates.
+    """
+
+    max_context: int = 64
+    max_paths: int = 4
+    beam_size: int = 4
+    max_syllables: int = 64
+    max_chars: int = 256
+    max_new_tokens: int = 64
+    margin: float = 3.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
+        for name in ("max_paths", "beam_size", "max_syllables", "max_chars", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"inference setting {name} must be at least 1")
+
+
+class Pinhan:
+    """A loaded model: conversion, hanzi -> pinyin, continuation, input-method sessions."""
+
+    def __init__(self, runner: Runner, vocab: Vocab, lexicon: Lexicon, config: InferenceConfig | None = None,
+                 *, path: Path | None = None, backend: str = "torch") -> None:
+        self.config = config or InferenceConfig()
+        self.runner, self.vocab, self.lexicon, self.path, self.backend = runner, vocab, lexicon, path, backend
+        c = self.config
+        self.converter = Converter(runner, vocab, lexicon, max_context=c.max_context, max_paths=c.max_paths,
+                                   beam_size=c.beam_size, max_syllables=c.max_syllables, margin=c.margin)
+        self.g2p_engine = G2P(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars)
+        self.generator = Generator(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars,
+                                   max_new_tokens=c.max_new_tokens, index=self.converter.index)
+
+    def __repr__(self) -> str:
+        return f"Pinhan(path={str(self.path)!r}, backend={self.backend!r}, chars={len(self.vocab.chars)})"
+
+    # --- pinyin -> hanzi ----------------------------------------------------------------------
+    def convert(self, pinyin: str, *, context: str = "", k: int = 5, mode: str = "accurate",
+                fuzzy: Sequence[str] = (), abbreviations: bool = True) -> list[Candidate]:
+        """Ranked candidates for typed pinyin: whole-input sentences, then words and characters
+        covering its first syllables (see :mod:`pinhan.infer.convert`). ``mode`` is
+        ``"accurate"`` (beam search) or ``"fast"`` (the encoder head); ``fuzzy`` names fuzzy rules
+        (``"z-zh"``, ``"an-ang"``, ..., or ``"all"``)."""
+        return self.convert_batch([(pinyin, context)], k=k, mode=mode, fuzzy=fuzzy, abbreviations=abbreviations)[0]
+
+    def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
+                      fuzzy: Sequence[str] = (), abbreviations: bool = True) -> list[list[Candidate]]:
+        """:meth:`convert` for many inputs (pinyin strings or (pinyin, context) pairs) in one batch."""
+        return self.converter.convert_batch(_sequence(inputs, "inputs"), k=k, mode=mode, fuzzy=fuzzy,
+                                            abbreviations=abbreviations)
+
+    # --- hanzi -> pinyin ----------------------------------------------------------------------
+    def g2p(self, text: str, *, tones: str = "number") -> G2PResult:
+        """Pinyin of every hanzi of ``text``, polyphones resolved in context; ``tones`` is
+        ``"number"`` (hang2), ``"mark"`` (háng) or ``"none"`` (hang)."""
+        return self.g2p_batch([text], tones=tones)[0]
+
+    def g2p_batch(self, texts: Sequence[str], *, tones: str = "number") -> list[G2PResult]:
+        return self.g2p_engine.g2p_batch(_sequence(texts, "texts"), tones)
+
+    # --- continuation -------------------------------------------------------------------------
+    def generate(self, prefix: str, *, max_new_tokens: int = 8, temperature: float = 0.0, top_p: float = 1.0,
+                 num_beams: int = 1, pinyin_hint: str | None = None, seed: int = 0) -> list[Continuation]:
+        """Continuations of ``prefix``: ``num_beams`` of them with beam search, else one (greedy
+        at temperature 0, sampled otherwise, repeatably for a given ``seed``)."""
+        return self.generate_batch([prefix], max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                   num_beams=num_beams, pinyin_hint=pinyin_hint, seed=seed)[0]
+
+    def generate_batch(self, prefixes: Sequence[str], **options) -> list[list[Continuation]]:
+        return self.generator.generate_batch(_sequence(prefixes, "prefixes"), **options)
+
+    # --- input method -------------------------------------------------------------------------
+    def session(self, *, context: str = "", k: int = 9, mode: str = "accurate", fuzzy: Sequence[str] = ()):
+        """An input-method session (see :class:`pinhan.infer.session.Session`)."""
+        from pinhan.infer.session import Session
+
+        return Session(self, context=context, k=k, mode=mode, fuzzy=fuzzy)
+
+
+def _sequence(items, name: str) -> list:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise InputError(f"{name} must be a list, got {type(items).__name__}")
+    return list(items)
+
+
+def default_model_dir() -> Path | None:
+    """The default model: ``$PINHAN_MODEL`` if set, else the one shipped in the package (if any)."""
+    if os.environ.get(DEFAULT_MODEL_ENV):
+        return Path(os.environ[DEFAULT_MODEL_ENV])
+    shipped = Path(__file__).resolve().parent.parent / "assets" / "default_model"
+    return shipped if (shipped / "config.json").is_file() else None
+
+
+def load(path: str | os.PathLike | None = None, *, backend: str = "torch", config: InferenceConfig | None = None,
+         threads: int | None = None, quantize: bool = False) -> Pinhan:
+    """Load a model directory (``config.json``, weights, ``vocab.json``, ``lexicon.json``).
+
+    Args:
+        path: the directory; None for the default model.
+        backend: ``"torch"`` or ``"onnx"`` (onnxruntime; the directory must hold an ``onnx/``
+            export from ``pinhan export --onnx``, or be one).
+        config: limits and decoding settings (:class:`InferenceConfig`).
+        threads: intra-op threads (None: the library's default).
+        quantize: onnx only: use the int8 (dynamically quantized) export.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if path is None:
+        path = default_model_dir()
+        if path is None:
+            raise CheckpointError("no default model is installed; pass a model directory (e.g. runs/small/best) "
+                                  f"or set {DEFAULT_MODEL_ENV}")
+    directory = Path(path)
+    if not directory.is_dir():
+        raise CheckpointError(f"model directory {directory} does not exist")
+    vocab, lexicon = _load_tables(directory)
+    if backend == "torch":
+        import torch
+
+        from pinhan.infer.runner import TorchRunner
+        from pinhan.model.io import load_model
+
+        if threads:
+            torch.set_num_threads(threads)
+        if quantize:
+            raise ConfigError("quantize is for the onnx backend (export with --int8, load with backend='onnx')")
+        runner: Runner = TorchRunner(load_model(directory))
+    else:
+        from pinhan.infer.onnx_runner import OnnxRunner
+
+        runner = OnnxRunner.load(directory, threads=threads, quantized=quantize)
+    return Pinhan(runner, vocab, lexicon, config, path=directory, backend=backend)
+
+
+def _load_tables(directory: Path) -> tuple[Vocab, Lexicon]:
+    for name in ("vocab.json", "lexicon.json"):
+        if not (directory / name).is_file():
+            raise CheckpointError(f"{directory} has no {name}: not a pinhan model directory")
+    return Vocab.load(directory / "vocab.json"), Lexicon.load(directory / "lexicon.json")

@@ -1,0 +1,69 @@
+"""What the inference API returns: plain dataclasses with a ``to_dict`` for JSON (CLI, service)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One conversion candidate.
+
+    Attributes:
+        text: the hanzi (pass-through input copied as typed).
+        score: log-probability under the model (sum over emitted hanzi); higher is better, and
+            only comparable between candidates of one input.
+        pinyin: one entry per character of ``text``: the toned syllable it was read as
+            (``zhong1``), or the pass-through text itself.
+        consumed: how many characters of the input this candidate covers, from the start: the
+            whole input for a sentence candidate, less for a prefix (word) candidate.
+        kind: ``"whole"`` (covers the input) or ``"prefix"`` (covers its first syllables).
+    """
+
+    text: str
+    score: float
+    pinyin: tuple[str, ...]
+    consumed: int
+    kind: str = "whole"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["pinyin"] = list(self.pinyin)
+        return data
+
+
+@dataclass(frozen=True)
+class G2PResult:
+    """Hanzi -> pinyin for one text, aligned one entry per character of ``text``.
+
+    Attributes:
+        text: the input.
+        pinyin: per character: its syllable for a hanzi (in the requested tone style), the
+            character itself otherwise.
+        hanzi: per character: True where it is a hanzi that was read.
+        polyphonic: per character: True for a hanzi with more than one reading in the lexicon.
+    """
+
+    text: str
+    pinyin: tuple[str, ...]
+    hanzi: tuple[bool, ...] = field(default=())
+    polyphonic: tuple[bool, ...] = field(default=())
+
+    def syllables(self) -> list[str]:
+        """One syllable per hanzi, in order (non-hanzi characters left out)."""
+        return [p for p, h in zip(self.pinyin, self.hanzi) if h]
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "pinyin": self.syllables(), "aligned": list(self.pinyin),
+                "polyphonic": [i for i, p in enumerate(self.polyphonic) if p]}
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """One continuation of a prefix: ``text`` (the new characters only) and its log-probability."""
+
+    text: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,138 @@
+"""What decoding needs from a model, behind one small interface, so that the same beam search
+runs on PyTorch and on onnxruntime.
+
+A runner takes numpy id arrays and gives numpy log-probabilities; what it keeps between calls
+(encoder memory, the decoder's key/value cache) is opaque to the caller::
+
+    encoded = runner.encode(batch)                  # batch: (B, S) int64 arrays + task (B,)
+    state = runner.start(encoded, rows)              # one decoder row per beam, rows: (N,) -> B
+    hidden, state = runner.step(state, step_inputs)  # step_inputs: 4 x (N,) int64
+    logp = runner.char_log_probs(hidden)             # (N, n_chars) float32
+    state = runner.reorder(state, index)             # beams reordered within their input rows
+
+The torch runner is the reference; ``pinhan.infer.onnx_runner`` implements the same on
+onnxruntime and is checked against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from pinhan.model.cache import DecoderCache, LayerCache
+from pinhan.model.layers import key_padding_mask
+from pinhan.model.transformer import PinhanModel
+
+ENCODER_KEYS = ("chars", "initials", "finals", "tones", "segments")
+STEP_KEYS = ("chars", "initials", "finals", "tones")
+
+
+class Runner(Protocol):
+    """The model operations decoding uses. Arrays in and out are numpy; states are opaque."""
+
+    n_chars: int
+    n_syllables: int
+    max_positions: int
+
+    def encode(self, batch: dict[str, np.ndarray]) -> Any:
+        """Encoder pass over (B, S) ``chars, initials, finals, tones, segments`` + (B,) ``task``."""
+
+    def nar_log_probs(self, encoded: Any, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Encoder hanzi head at (rows[i], positions[i]): (N,) + (N,) -> (N, n_chars) log-probs."""
+
+    def start(self, encoded: Any, rows: np.ndarray) -> Any:
+        """A decoder state with no steps yet, one row per entry of ``rows`` ((N,) encoder rows)."""
+
+    def step(self, state: Any, inputs: dict[str, np.ndarray]) -> tuple[Any, Any]:
+        """One decoder step for every row: ``inputs`` 4 x (N,) ids -> (hidden, new state)."""
+
+    def char_log_probs(self, hidden: Any) -> np.ndarray:
+        """Decoder hanzi head: (N, n_chars) float32 log-probabilities."""
+
+    def syllable_log_probs(self, hidden: Any) -> np.ndarray:
+        """Decoder pinyin head: (N, n_syllables) float32 log-probabilities."""
+
+    def reorder(self, state: Any, index: np.ndarray) -> Any:
+        """Row i takes the decoder history of row ``index[i]`` ((N,) ints), which must share row
+        i's encoder input (beams of one input are reordered among themselves)."""
+
+
+@dataclass(frozen=True)
+class _TorchEncoded:
+    memory: torch.Tensor  # (B, S, d)
+    mask: torch.Tensor  # (B, S) bool
+
+
+@dataclass(frozen=True)
+class _TorchState:
+    cache: DecoderCache
+    attn_mask: torch.Tensor  # (N, 1, 1, S) SDPA key mask of each row's encoder memory
+    position: int  # decoder steps taken so far
+
+
+class TorchRunner:
+    """The reference runner: a :class:`PinhanModel` in eval mode on ``device``."""
+
+    def __init__(self, model: PinhanModel, device: str | torch.device | None = None) -> None:
+        self.model = model.eval()
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        config = model.config
+        self.n_chars, self.n_syllables, self.max_positions = config.n_chars, config.n_syllables, config.max_positions
+        self._heads = config.n_heads
+        self._head_dim = config.d_model // config.n_heads
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(array), device=self.device)
+
+    @torch.inference_mode()
+    def encode(self, batch: dict[str, np.ndarray]) -> _TorchEncoded:
+        out = self.model.encode({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")})
+        return _TorchEncoded(out.memory, out.mask)
+
+    @torch.inference_mode()
+    def nar_log_probs(self, encoded: _TorchEncoded, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        h = encoded.memory[self._tensor(rows), self._tensor(positions)]  # (N, d)
+        logits = self.model.encoder_char_logits(h).float()  # (N, V)
+        return torch.log_softmax(logits, dim=-1).cpu().numpy()
+
+    @torch.inference_mode()
+    def start(self, encoded: _TorchEncoded, rows: np.ndarray) -> _TorchState:
+        # Cross-attention keys/values are projected once per encoder row, then shared by its beams.
+        index = self._tensor(rows.astype(np.int64))  # (N,)
+        layers = []
+        for layer in self.model.decoder_layers:
+            k, v = layer.cross_attn.memory_kv(encoded.memory)  # 2 x (B, H, S, dh)
+            empty = k.new_zeros((len(rows), self._heads, 0, self._head_dim))  # (N, H, 0, dh)
+            layers.append(LayerCache(empty, empty, k.index_select(0, index), v.index_select(0, index)))
+        attn_mask = key_padding_mask(encoded.mask).index_select(0, index)  # (N, 1, 1, S)
+        return _TorchState(DecoderCache(tuple(layers)), attn_mask, 0)
+
+    @torch.inference_mode()
+    def step(self, state: _TorchState, inputs: dict[str, np.ndarray]) -> tuple[torch.Tensor, _TorchState]:
+        dec = {k: self._tensor(inputs[k].reshape(-1, 1)) for k in STEP_KEYS}  # 4 x (N, 1)
+        model = self.model
+        x = model.embed.decoder(dec["chars"], dec["initials"], dec["finals"], dec["tones"], state.position)  # (N, 1, d)
+        layers = []
+        for layer, cache in zip(model.decoder_layers, state.cache.layers):
+            x, cache = layer(x, None, state.attn_mask, cache)  # (N, 1, d)
+            layers.append(cache)
+        hidden = model.decoder_norm(x)[:, -1]  # (N, d)
+        return hidden, _TorchState(DecoderCache(tuple(layers)), state.attn_mask, state.position + 1)
+
+    @torch.inference_mode()
+    def char_log_probs(self, hidden: torch.Tensor) -> np.ndarray:
+        return torch.log_softmax(self.model.char_logits(hidden).float(), dim=-1).cpu().numpy()  # (N, V)
+
+    @torch.inference_mode()
+    def syllable_log_probs(self, hidden: torch.Tensor) -> np.ndarray:
+        return torch.log_softmax(self.model.syllable_logits(hidden).float(), dim=-1).cpu().numpy()  # (N, n_syl)
+
+    @torch.inference_mode()
+    def reorder(self, state: _TorchState, index: np.ndarray) -> _TorchState:
+        # Row i and row index[i] share an encoder input, so cross keys/values and the memory mask
+        # stay where they are; only the self-attention history moves.
+        index_t = self._tensor(index.astype(np.int64))
+        return _TorchState(state.cache.index_select(index_t, cross=False), state.attn_mask, state.position)

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+import pinhan
+from pinhan.errors import ConfigError
+from pinhan.infer.api import InferenceConfig
+from pinhan.model.io import CheckpointError
+
+
+def test_load_errors_name_the_problem(tmp_path, model_dir, monkeypatch):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        pinhan.load(tmp_path / "nowhere")
+    with pytest.raises(CheckpointError, match="no vocab.json"):
+        pinhan.load(tmp_path)
+    with pytest.raises(ConfigError, match="backend"):
+        pinhan.load(model_dir, backend="tensorflow")
+    with pytest.raises(ConfigError, match="beam_size"):
+        InferenceConfig(beam_size=0)
+    monkeypatch.delenv("PINHAN_MODEL", raising=False)
+    monkeypatch.setattr("pinhan.infer.api.default_model_dir", lambda: None)
+    with pytest.raises(CheckpointError, match="no default model"):
+        pinhan.load()
+
+
+def test_default_model_from_the_environment(model_dir, monkeypatch):
+    monkeypatch.setenv("PINHAN_MODEL", str(model_dir))
+    model = pinhan.load()
+    assert model.path == model_dir and model.convert("nihao", k=1)
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(model_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(model_dir, bad)
+    config = json.loads((bad / "config.json").read_text())
+    config["model"]["d_model"] = 48
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="shape"):
+        pinhan.load(bad)
+
+
+def test_limits_come_from_the_config(model_dir):
+    model = pinhan.load(model_dir, config=InferenceConfig(max_syllables=3, max_chars=5))
+    with pytest.raises(pinhan.infer.api.InputError, match="the limit is 3"):
+        model.convert("nihaoma a")
+    with pytest.raises(pinhan.infer.api.InputError, match="the limit is 5"):
+        model.g2p("我们明天去北京")

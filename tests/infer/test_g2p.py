@@ -1,0 +1,67 @@
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pinhan.data.annotate import is_hanzi
+from pinhan.errors import InputError, PinhanError
+
+
+def test_one_syllable_per_hanzi_from_its_readings(api):
+    readings = api.lexicon.readings()
+    for text in ("银行行长", "我们明天去银行，行长说今年的利率不会变。", "abc中国2024年", "长城"):
+        result = api.g2p(text)
+        assert len(result.pinyin) == len(text) and len(result.hanzi) == len(text)
+        syllables = result.syllables()
+        assert len(syllables) == sum(is_hanzi(ch) for ch in text)  # every hanzi here has a reading
+        for ch, p, h in zip(text, result.pinyin, result.hanzi):
+            if h:
+                assert p in readings.get(ch, []) or ch not in api.vocab.char_to_id
+            else:
+                assert p == ch  # passed through
+
+
+def test_polyphones_are_flagged(api):
+    result = api.g2p("行长好")
+    readings = api.lexicon.readings()
+    assert list(result.polyphonic) == [len(readings[ch]) > 1 for ch in "行长好"]
+    assert result.to_dict()["polyphonic"] == [i for i, ch in enumerate("行长好") if len(readings[ch]) > 1]
+
+
+def test_tone_styles(api):
+    numbers = api.g2p("银行").syllables()
+    marks = api.g2p("银行", tones="mark").syllables()
+    plain = api.g2p("银行", tones="none").syllables()
+    assert numbers[0] == "yin2" and marks[0] == "yín" and plain[0] == "yin"
+    assert [p.rstrip("12345") for p in numbers] == plain
+    with pytest.raises(InputError, match="tones must be one of"):
+        api.g2p("银行", tones="ipa")
+
+
+def test_batch_is_deterministic_and_matches_single(api):
+    texts = ["银行行长", "", "长大了", "hello"]
+    batch = api.g2p_batch(texts)
+    assert batch == api.g2p_batch(texts)
+    assert [api.g2p(t) for t in texts] == batch
+    assert batch[1].pinyin == () and batch[3].syllables() == []
+
+
+def test_a_hanzi_outside_the_vocabulary_reads_by_pypinyin(api):
+    result = api.g2p("龘中")  # 龘 is not in the tiny corpus
+    assert result.hanzi == (True, True) and result.pinyin[0] == "da2"
+
+
+def test_limits_and_types(api):
+    with pytest.raises(InputError, match="257 characters; the limit is 256"):
+        api.g2p("中" * 257)
+    with pytest.raises(InputError, match="text must be a string"):
+        api.g2p(None)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=20))
+def test_no_unicode_input_crashes(api, text):
+    try:
+        result = api.g2p(text)
+    except PinhanError:
+        return
+    assert len(result.pinyin) == len(text)
