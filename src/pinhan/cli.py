@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("pinhan.infer.convert_cli", "convert pinyin to ranked hanzi candidates"),
     "g2p": ("pinhan.infer.g2p_cli", "hanzi to pinyin with polyphones resolved"),
     "generate": ("pinhan.infer.generate_cli", "continue hanzi text (predictive input)"),
+    "eval": ("pinhan.eval.eval_cli", "evaluate a model on benchmark sets (accuracy, top-k, BLEU, ROUGE, g2p, perplexity, latency)"),
 }
 
 

@@ -135,8 +135,9 @@ def run_readings(run, offset, at_end):
             span = (offset + i, offset + j)
             if piece in SPELL:
                 extend(j, acc + [("syllable", SPELL[piece], *span, micro_nats({SPELL[piece]}))])
-            if piece in INITIALS:
-                extend(j, acc + [("abbrev", piece, *span, micro_nats(SYLLABLES_BY_INITIAL[piece]))])
+            if piece in INITIALS:  # z, c, s abbreviate zh, ch, sh too
+                covered = SYLLABLES_BY_INITIAL[piece] | (SYLLABLES_BY_INITIAL[piece + "h"] if piece in ("z", "c", "s") else set())
+                extend(j, acc + [("abbrev", piece, *span, micro_nats(covered))])
             if j == len(run) and at_end and piece not in SPELL and piece not in INITIALS:
                 done = {SPELL[s] for s in SPELL if s.startswith(piece) and s != piece}
                 if done:

@@ -372,3 +372,30 @@ def nar_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np.nd
     allowed = [[constraint.allowed(r, t) for t in range(len(k))] for r, k in enumerate(keys_per_row)]
     scored = nar_log_probs(runner, runner.encode(enc), enc["segments"], allowed)
     return [[int(c[0]) for c, _ in row] for row in scored]
+
+
+def teacher_forced(runner: Runner, encoded, constraint: Constraint, targets: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Score given outputs: per row, the log-probability of each target token (T,) and its rank
+    among the ids the constraint allows at that step (0 = the model's first choice), the decoder
+    being fed the targets (perplexity and next-token recall of continuations)."""
+    B = len(targets)
+    state = runner.start(encoded, np.arange(B))
+    step_in = {"chars": np.full(B, ids.BOS, dtype=np.int64)}
+    step_in.update({k: np.zeros(B, dtype=np.int64) for k in ("initials", "finals", "tones")})
+    logps = [np.zeros(len(t)) for t in targets]
+    ranks = [np.zeros(len(t), dtype=np.int64) for t in targets]
+    head = runner.char_log_probs if constraint.head == "chars" else runner.syllable_log_probs
+    for t in range(max((len(x) for x in targets), default=0)):
+        hidden, state = runner.step(state, step_in)
+        logp = head(hidden)  # (B, V)
+        feed = np.zeros((B, 4), dtype=np.int64)
+        for r, target in enumerate(targets):
+            if t >= len(target):
+                continue
+            gold = int(target[t])
+            allowed = logp[r, constraint.allowed(r, t)]
+            logps[r][t] = logp[r, gold]
+            ranks[r][t] = int((allowed > logp[r, gold]).sum())
+            feed[r] = constraint.feed(r, t, gold)
+        step_in = {"chars": feed[:, 0], "initials": feed[:, 1], "finals": feed[:, 2], "tones": feed[:, 3]}
+    return list(zip(logps, ranks))

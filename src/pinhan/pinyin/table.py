@@ -124,9 +124,10 @@ class SpellingTable:
         self.partial: dict[str, Entry] = {}
         if abbreviations:
             for ini in INITIALS:
-                syllables = frozenset().union(
-                    *(SYLLABLES_BY_INITIAL[v] for v in initial_variants(ini, rules))
-                )
+                # An abbreviated z, c or s also stands for zh, ch, sh, as in the initials-only
+                # typing of common input methods (zgwh -> 中国文化); zh, ch, sh stay exact.
+                variants = set(initial_variants(ini, rules)) | ({ini + "h"} if ini in ("z", "c", "s") else set())
+                syllables = frozenset().union(*(SYLLABLES_BY_INITIAL[v] for v in variants))
                 entry = self._entry("abbrev", ini, ini, None, syllables)
                 full[ini] = full.get(ini, ()) + (entry,)
             self.partial = self._partials(by_spelling)

@@ -1,0 +1,123 @@
+"""Evaluation reports: Markdown with the figures, accuracy by clause length, the most frequent
+confusions and the worst errors, plus PNG plots of the first two (matplotlib, no display)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from pinhan.eval.run import EvalResult
+
+SCALAR_ORDER = ("char_acc", "sentence_acc", "top1_acc", "top5_acc", "top10_acc", "bleu", "rouge_1", "rouge_2", "rouge_l",
+                "syllable_acc", "syllable_acc_toneless", "clause_exact", "polyphone_acc", "perplexity",
+                "next_char_top1", "next_char_top5")
+
+
+def confusions(rows: list[dict], limit: int = 20) -> list[tuple[str, str, int]]:
+    """Most frequent (gold, predicted) character substitutions, from the edit alignment."""
+    counts: Counter = Counter()
+    for row in rows:
+        gold, pred = row.get("gold", ""), row.get("pred", "")
+        if not isinstance(pred, str) or gold == pred or " " in gold:
+            continue
+        for op in Levenshtein.editops(pred, gold):
+            if op.tag == "replace":
+                counts[(gold[op.dest_pos], pred[op.src_pos])] += 1
+    return [(g, p, n) for (g, p), n in counts.most_common(limit)]
+
+
+def worst(rows: list[dict], limit: int = 20) -> list[dict]:
+    """Items with the largest edit distance between prediction and gold (relative to length)."""
+    scored = [(Levenshtein.distance(str(r.get("pred", "")), str(r["gold"])) / max(1, len(str(r["gold"]))), i)
+              for i, r in enumerate(rows) if str(r.get("pred", "")) != str(r["gold"])]
+    return [rows[i] for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]]
+
+
+def write_report(results: list[EvalResult], out: Path, title: str) -> Path:
+    """Write ``report.md`` and its plots into ``out``; returns the Markdown path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {title}", ""]
+    for result in results:
+        f = result.figures
+        lines += [f"## {result.set} ({result.task}, {result.n} items)", "", "| metric | value |", "|---|---:|"]
+        for key in SCALAR_ORDER:
+            if key in f:
+                value = f[key]
+                shown = f"{value:.2f}" if key in ("bleu", "perplexity") else f"{100 * value:.2f} %"
+                lines.append(f"| {key} | {shown} |")
+        if "latency_ms" in f:
+            lines.append(f"| latency p50 / p95 | {f['latency_ms']['p50']:.1f} / {f['latency_ms']['p95']:.1f} ms |")
+        lines.append("")
+        stem = f"{result.set}-{result.task}"
+        if "by_length" in f:
+            lines += ["| clause length | n | char acc | sentence acc |", "|---|---:|---:|---:|"]
+            buckets = f["by_length"]
+            for name, b in buckets.items():
+                lines.append(f"| {name} | {b['n']} | {100 * b['char_accuracy']:.1f} % | {100 * b['sentence_accuracy']:.1f} % |")
+            fig, ax = plt.subplots(figsize=(5, 3))
+            names = list(buckets)
+            ax.bar([i - 0.2 for i in range(len(names))], [100 * buckets[n]["char_accuracy"] for n in names], 0.4, label="char")
+            ax.bar([i + 0.2 for i in range(len(names))], [100 * buckets[n]["sentence_accuracy"] for n in names], 0.4, label="sentence")
+            ax.set_xticks(range(len(names)), names)
+            ax.set_xlabel("clause length (hanzi)")
+            ax.set_ylabel("accuracy %")
+            ax.set_ylim(0, 100)
+            ax.legend()
+            ax.set_title(f"{result.set}: accuracy by length")
+            fig.tight_layout()
+            fig.savefig(out / f"{stem}-by-length.png", dpi=100)
+            plt.close(fig)
+            lines += ["", f"![accuracy by length]({stem}-by-length.png)", ""]
+        pairs = confusions(result.rows)
+        if pairs:
+            lines += ["Most frequent confusions (gold → predicted):", "", "| gold | predicted | count |", "|---|---|---:|"]
+            lines += [f"| {g} | {p} | {n} |" for g, p, n in pairs]
+            fig, ax = plt.subplots(figsize=(5, 0.25 * len(pairs) + 1))
+            ax.barh(range(len(pairs)), [n for _, _, n in pairs])
+            has_cjk = _cjk_font(plt)
+            ax.set_yticks(range(len(pairs)), [f"{_label(g, has_cjk)}>{_label(p, has_cjk)}" for g, p, _ in pairs])
+            ax.invert_yaxis()
+            ax.set_xlabel("count")
+            ax.set_title(f"{result.set}: confusions (gold>predicted)")
+            fig.tight_layout()
+            fig.savefig(out / f"{stem}-confusions.png", dpi=100)
+            plt.close(fig)
+            lines += ["", f"![confusions]({stem}-confusions.png)", ""]
+        bad = worst(result.rows)
+        if bad:
+            lines += ["Worst errors:", "", "| id | input | gold | predicted |", "|---|---|---|---|"]
+            lines += [f"| {r.get('id', '')} | {r.get('input', '')} | {r['gold']} | {r.get('pred', '')} |" for r in bad]
+            lines.append("")
+        if "samples" in f:
+            lines += ["Samples:", "", "| prefix | gold | sample |", "|---|---|---|"]
+            lines += [f"| {s['prefix']} | {s['gold']} | {s['sample']} |" for s in f["samples"]]
+            lines.append("")
+    path = out / "report.md"
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _cjk_font(plt) -> bool:
+    """Use a font with CJK glyphs when the machine has one (labels are hanzi); False if none."""
+    from matplotlib import font_manager
+
+    for name in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "AR PL UMing CN", "SimHei"):
+        if any(f.name == name for f in font_manager.fontManager.ttflist):
+            plt.rcParams["font.sans-serif"] = [name] + plt.rcParams["font.sans-serif"]
+            return True
+    return False
+
+
+def _label(ch: str, has_cjk: bool) -> str:
+    """A character as a plot label: itself with a CJK font, else its code point (the Markdown
+    table beside the plot shows the characters)."""
+    return ch if has_cjk or ord(ch) < 0x2E80 else f"U+{ord(ch):04X}"
