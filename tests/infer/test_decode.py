@@ -110,3 +110,31 @@ def test_a_step_with_fewer_candidates_than_beams(setup):
     enc = encode_p2h([P2HRequest(keys[0], "")], vocab, tables, 16)
     hyps, _ = beam_search(runner, runner.encode(enc), P2HConstraint(keys, index, tables), 1, beam_size=n + 3)
     assert len(hyps[0]) == n and len({tuple(h.tokens) for h in hyps[0]}) == n  # only live, distinct beams
+
+
+def test_logit_scoring(setup):
+    """Raw candidate logits: greedy picks what the softmax picks (one normaliser per step), and
+    a hypothesis' score is the sum of its logits recomputed without the cache."""
+    vocab, lexicon, runner, requests = setup
+    model = runner.model
+    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
+    enc = encode_p2h(requests, vocab, tables, max_context=16)
+    keys = [r.keys for r in requests]
+    constraint = P2HConstraint(keys, index, tables)
+    encoded = runner.encode(enc)
+    greedy, _ = beam_search(runner, encoded, constraint, len(keys), beam_size=1, scoring="logits")
+    assert [h[0].tokens for h in greedy] == greedy_p2h(runner, enc, keys, index, tables)
+    beams, _ = beam_search(runner, encoded, constraint, len(keys), beam_size=3, scoring="logits")
+    hyp = beams[0][1]
+    factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))]) for c, k in zip(hyp.tokens[:-1], keys[0])]
+    dec = {name: torch.tensor([[f[i] for f in factors]]) for i, name in enumerate(("initials", "finals", "tones"))}
+    dec["chars"] = torch.tensor([[ids.BOS] + hyp.tokens[:-1]])
+    with torch.no_grad():
+        out = model.encode({k: torch.from_numpy(v[:1]) for k, v in enc.items()})
+        h, _ = model.decode(dec, out.memory, out.mask)
+        logits = model.char_logits(h[0]).float()  # (T, V)
+    assert float(sum(logits[t, c] for t, c in enumerate(hyp.tokens))) == pytest.approx(hyp.score, abs=1e-4)
+    with pytest.raises(ValueError, match="syllables head"):
+        from pinhan.infer.decode import H2PConstraint
+
+        beam_search(runner, encoded, H2PConstraint([], [], tables), 0, scoring="logits")

@@ -43,6 +43,10 @@ class Runner(Protocol):
     def nar_log_probs(self, encoded: Any, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Encoder hanzi head at (rows[i], positions[i]): (N,) + (N,) -> (N, n_chars) log-probs."""
 
+    def nar_logits_at(self, encoded: Any, rows: np.ndarray, positions: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        """Encoder hanzi head at (rows[i], positions[i]), candidate ids only: (N, C) ids, -1
+        padding -> (N, C) float32 logits (-inf at padding)."""
+
     def start(self, encoded: Any, rows: np.ndarray) -> Any:
         """A decoder state with no steps yet, one row per entry of ``rows`` ((N,) encoder rows)."""
 
@@ -54,6 +58,10 @@ class Runner(Protocol):
 
     def syllable_log_probs(self, hidden: Any) -> np.ndarray:
         """Decoder pinyin head: (N, n_syllables) float32 log-probabilities."""
+
+    def char_logits_at(self, hidden: Any, cands: np.ndarray) -> np.ndarray:
+        """Decoder hanzi head at candidate ids only: (N, C) ids, -1 padding -> (N, C) float32
+        logits (-inf at padding). Costs C rows of the output matrix instead of all of them."""
 
     def reorder(self, state: Any, index: np.ndarray) -> Any:
         """Row i takes the decoder history of row ``index[i]`` ((N,) ints), which must share row
@@ -99,6 +107,12 @@ class TorchRunner:
         return torch.log_softmax(logits, dim=-1).cpu().numpy()
 
     @torch.inference_mode()
+    def nar_logits_at(self, encoded: _TorchEncoded, rows: np.ndarray, positions: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        h = encoded.memory[self._tensor(rows), self._tensor(positions)]  # (N, d)
+        logits = self.model.encoder_char_logits(h, self._tensor(cands)).float().cpu().numpy()  # (N, C)
+        return np.where(cands < 0, -np.inf, logits).astype(np.float32)
+
+    @torch.inference_mode()
     def start(self, encoded: _TorchEncoded, rows: np.ndarray) -> _TorchState:
         # Cross-attention keys/values are projected once per encoder row, then shared by its beams.
         index = self._tensor(rows.astype(np.int64))  # (N,)
@@ -129,6 +143,11 @@ class TorchRunner:
     @torch.inference_mode()
     def syllable_log_probs(self, hidden: torch.Tensor) -> np.ndarray:
         return torch.log_softmax(self.model.syllable_logits(hidden).float(), dim=-1).cpu().numpy()  # (N, n_syl)
+
+    @torch.inference_mode()
+    def char_logits_at(self, hidden: torch.Tensor, cands: np.ndarray) -> np.ndarray:
+        logits = self.model.char_logits(hidden, self._tensor(cands)).float().cpu().numpy()  # (N, C)
+        return np.where(cands < 0, -np.inf, logits).astype(np.float32)
 
     @torch.inference_mode()
     def reorder(self, state: _TorchState, index: np.ndarray) -> _TorchState:
