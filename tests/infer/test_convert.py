@@ -42,7 +42,17 @@ def test_candidates_are_consistent_with_their_pinyin(api, mode):
                 assert len(c.text) == 1 or c.text in api.converter.words
         whole = [c for c in candidates if c.kind == "whole"]
         assert whole and candidates[0].kind == "whole"  # the best sentence comes first
-        assert [c.score for c in whole] == sorted((c.score for c in whole), reverse=True)
+
+
+def test_candidate_order_under_each_scoring(api):
+    """Logits rank within the parser's best segmentation (it leads); the softmax ranks all."""
+    from pinhan.infer.convert import Converter
+
+    best_path = [seg.text for seg in parse("zhongguo", max_paths=1)[0]]
+    logits = api.convert("zhongguo", k=20)
+    assert len(logits[0].text) == len(best_path) == 2  # from zhong guo, not zhong gu o
+    softmax = Converter(api.runner, api.vocab, api.lexicon, scoring="softmax").convert_batch(["zhongguo"], k=20, prefixes=False)[0]
+    assert [c.score for c in softmax] == sorted((c.score for c in softmax), reverse=True)
 
 
 def test_whole_candidates_follow_the_typed_syllables(api):

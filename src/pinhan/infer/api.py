@@ -37,7 +37,8 @@ class InferenceConfig:
 
     Args:
         max_context: characters of committed context the model reads (older text is cut).
-        max_paths: segmentations of the keystrokes decoded per conversion.
+        max_paths: segmentations of the keystrokes decoded per conversion: the best gives the
+            first candidates, the others add alternatives (xi'an for xian) at proportional cost.
         beam_size: beams per segmentation in accurate mode (also the number of whole-input
             alternatives per segmentation).
         max_syllables: longest pinyin input, in syllables; longer input is an error.
@@ -48,7 +49,7 @@ class InferenceConfig:
     """
 
     max_context: int = 64
-    max_paths: int = 4
+    max_paths: int = 2
     beam_size: int = 4
     max_syllables: int = 64
     max_chars: int = 256
