@@ -1,13 +1,13 @@
 """Inference latency: convert (accurate, fast) and g2p, single thread, batch 1 after warm-up.
 
 Run: ``.venv/bin/python benchmarks/latency.py MODEL_DIR [--backends torch onnx onnx-int8] [--limit 500]
-[--max-paths 4] [--max-context 64] [--beam 4]``
+[--max-paths 2] [--max-context 64] [--beam 4]``
 
 Inputs are the benchmark's: ``../shared/bench/pd1998-test.jsonl`` pinyin without tones, typed without
 separators, with the item's context (as an input method would send them); ``cpp-test.jsonl``
 sentences for g2p. Each call is timed alone (wall clock and process CPU time) after ``--warmup``
 calls; throughput is measured separately on batches of 32. An onnx backend exports the model into
-``benchmarks/out/onnx/<model name>`` first if no export is there. Prints a Markdown table.
+``MODEL/onnx`` first unless an export of these weights is there. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -48,14 +48,16 @@ def load_backend(model_dir: Path, backend: str, config):
 
     if backend == "torch":
         return pinhan.load(model_dir, config=config, threads=1)
-    export = OUT / "onnx" / model_dir.name
+    from pinhan.model.io import CheckpointError
+
     int8 = backend == "onnx-int8"
-    manifest = export / "onnx.json"
-    if not manifest.is_file() or (int8 and not json.loads(manifest.read_text()).get("int8")):
+    try:  # the export beside the weights (MODEL/onnx); loading checks that it matches them
+        return pinhan.load(model_dir, backend="onnx", config=config, threads=1, quantize=int8)
+    except CheckpointError:
         from pinhan.infer.export import export_onnx
 
-        export_onnx(model_dir, export, int8=True, overwrite=True)
-    return pinhan.load(export, backend="onnx", config=config, threads=1, quantize=int8)
+        export_onnx(model_dir, model_dir / "onnx", int8=True, overwrite=True)
+    return pinhan.load(model_dir, backend="onnx", config=config, threads=1, quantize=int8)
 
 
 def main() -> None:
@@ -64,9 +66,10 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--limit", type=int, default=500, help="inputs per set (default: 500)")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--max-paths", type=int, default=4)
-    parser.add_argument("--max-context", type=int, default=64)
-    parser.add_argument("--beam", type=int, default=4)
+    defaults = {"max_paths": 2, "max_context": 64, "beam": 4}  # InferenceConfig's defaults
+    parser.add_argument("--max-paths", type=int, default=defaults["max_paths"])
+    parser.add_argument("--max-context", type=int, default=defaults["max_context"])
+    parser.add_argument("--beam", type=int, default=defaults["beam"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -55,6 +55,23 @@ def test_typing_simulation(parts):
     assert (e.enc["initials"][target] >= ids.N_FACTOR_SPECIAL).all()  # the initial is always typed
 
 
+def test_abbreviated_zh_ch_sh_are_typed_by_their_first_letter(parts):
+    vocab, lexicon, _ = parts
+    from pinhan.data.candidates import CandidateIndex
+
+    index = CandidateIndex(vocab, lexicon)
+    for prob in (1.0, 0.0):
+        s = sampler(parts, task_weights={"p2h": 1.0}, all_abbreviated_prob=1.0, fuzzy_prob=0.0, first_letter_prob=prob)
+        seen = set()
+        for seed in range(40):
+            e = s.sample(np.random.default_rng(seed))
+            for key, gold in zip(e.keys, e.tgt_chars):
+                typed = vocab.initials[key[0]]
+                seen.add(typed)
+                assert gold in index.candidates(tuple(int(k) for k in key))  # z also allows zh hanzi
+        assert seen.isdisjoint({"zh", "ch", "sh"}) == (prob == 1.0)
+
+
 def test_h2p_and_gen_examples(parts):
     s = sampler(parts, task_weights={"h2p": 1.0})
     e = s.sample(np.random.default_rng(2))

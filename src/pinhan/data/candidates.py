@@ -36,6 +36,9 @@ class CandidateIndex:
         self._cache: dict[tuple[int, int, int], np.ndarray] = {}
         self._slot_cache: dict[tuple[frozenset[str], int | None], np.ndarray] = {}
         self._readings: dict[tuple[int, tuple[int, int, int]], int] = {}
+        # an abbreviated z, c, s also stands for zh, ch, sh (initials-only typing): initial id -> its long form
+        self._long_initial = {vocab.initial_to_id[i]: vocab.initial_to_id[i + "h"] for i in ("z", "c", "s")
+                              if i in vocab.initial_to_id and i + "h" in vocab.initial_to_id}
         self.all_chars = np.arange(ids.N_SPECIAL, len(vocab.chars), dtype=np.int64)  # every real character
         readable = set().union(*(counts for _, _, counts in self._by_syllable)) if self._by_syllable else set()
         self.all_hanzi = np.array(sorted(readable), dtype=np.int64)  # every character with a reading
@@ -102,7 +105,10 @@ class CandidateIndex:
         return int(self._default[char_id])
 
     def _matching(self, key: tuple[int, int, int]):
+        initials = {key[0]}
+        if key[1] == ids.UNKNOWN and key[0] in self._long_initial:  # abbreviated z, c, s: also zh, ch, sh
+            initials.add(self._long_initial[key[0]])
         for entry in self._by_syllable:
             i, f, t = entry[0]
-            if i == key[0] and key[1] in (f, ids.UNKNOWN) and key[2] in (t, ids.UNKNOWN):
+            if i in initials and key[1] in (f, ids.UNKNOWN) and key[2] in (t, ids.UNKNOWN):
                 yield entry

@@ -49,6 +49,8 @@ class ExampleConfig:
         all_abbreviated_prob: chance that a whole p2h example is typed as initials (``zgwh``).
         fuzzy_prob: chance that each p2h syllable's initial or final is swapped with its fuzzy
             partner (z/zh, an/ang, ...), as a careless typist would.
+        first_letter_prob: chance that an abbreviated zh, ch or sh is typed as its first letter
+            (z, c, s), as initials-only typing does (``zgwh`` for 中国文化).
     """
 
     task_weights: dict[str, float] = field(default_factory=lambda: {"p2h": 0.6, "h2p": 0.2, "gen": 0.2})
@@ -60,6 +62,7 @@ class ExampleConfig:
     abbreviate_prob: float = 0.05
     all_abbreviated_prob: float = 0.03
     fuzzy_prob: float = 0.01
+    first_letter_prob: float = 0.5
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.task_weights) - set(TASKS))
@@ -72,7 +75,8 @@ class ExampleConfig:
                 raise ConfigError(f"{name} must be at least 1")
         if self.max_context < 0:
             raise ConfigError("max_context must be >= 0")
-        for name in ("whole_run_prob", "toned_prob", "abbreviate_prob", "all_abbreviated_prob", "fuzzy_prob"):
+        for name in ("whole_run_prob", "toned_prob", "abbreviate_prob", "all_abbreviated_prob", "fuzzy_prob",
+                     "first_letter_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1]")
 
@@ -90,6 +94,15 @@ class Example:
     keys: np.ndarray  # (T, 3) (initial, final, tone) each emitted hanzi must be readable as; -1 rows: free
 
 
+def first_letter_table(initial_to_id: dict[str, int]) -> np.ndarray:
+    """Initial id -> the id of its first letter for zh, ch, sh (z, c, s); others map to themselves."""
+    table = np.arange(max(initial_to_id.values(), default=0) + 1, dtype=np.int64)
+    for long in ("zh", "ch", "sh"):
+        if long in initial_to_id and long[0] in initial_to_id:
+            table[initial_to_id[long]] = initial_to_id[long[0]]
+    return table
+
+
 class PinyinTables:
     """Numpy lookups from toned-syllable ids to factored ids, built once per vocabulary."""
 
@@ -99,6 +112,7 @@ class PinyinTables:
         for sid in range(ids.N_SPECIAL, n):
             self.factors[sid] = vocab.factors(vocab.syllables[sid])
         self.zero_initial = vocab.initial_to_id.get("", -1)
+        self.first_letter = first_letter_table(vocab.initial_to_id)  # zh -> z, ch -> c, sh -> s
         self.initial_swap = self._swap_table(vocab.initial_to_id, FUZZY_INITIALS)
         self.final_swap = self._swap_table(vocab.final_to_id, FUZZY_FINALS)
 
@@ -188,6 +202,8 @@ class ExampleSampler:
         abbreviate &= typed[:, 0] != tables.zero_initial  # "an" typed as "a" is still a syllable
         typed[abbreviate, 1] = ids.UNKNOWN
         typed[abbreviate, 2] = ids.UNKNOWN
+        short = abbreviate & (rng.random(L) < cfg.first_letter_prob)
+        typed[short, 0] = tables.first_letter[typed[short, 0]]
         return typed
 
     # --- continuation (gen) -------------------------------------------------------------------
