@@ -58,6 +58,18 @@ def test_context_is_encoded_before_the_target(setup):
     assert vocab.tones[int(enc["tones"][0, 1])] == "2"  # 行 in 银行 is hang2: context pinyin is toned
 
 
+def _uncached_logits(model, enc, row, tokens, keys, index, tables):
+    """(T, V) hanzi logits of ``tokens`` for input ``row``, from one uncached decoder pass fed the
+    tokens with the readings beam search feeds back."""
+    factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))]) for c, k in zip(tokens[:-1], keys)]
+    dec = {name: torch.tensor([[f[i] for f in factors]]) for i, name in enumerate(("initials", "finals", "tones"))}
+    dec["chars"] = torch.tensor([[ids.BOS] + list(tokens[:-1])])
+    with torch.no_grad():
+        out = model.encode({k: torch.from_numpy(v[row : row + 1]) for k, v in enc.items()})
+        h, _ = model.decode(dec, out.memory, out.mask)
+        return model.char_logits(h[0]).float()
+
+
 def test_beam_search_scores_equal_uncached_decoding(setup):
     """Every hypothesis' score is its log-probability recomputed in one uncached decoder pass."""
     vocab, lexicon, runner, requests = setup
@@ -74,17 +86,8 @@ def test_beam_search_scores_equal_uncached_decoding(setup):
         assert len({tuple(h.tokens) for h in hyps}) == len(hyps)  # distinct hypotheses
         assert all(len(h.tokens) == len(k) for h in hyps)
     for row in (0, len(requests) - 1):
-        single = {k: torch.from_numpy(v[row : row + 1]) for k, v in enc.items()}
         for hyp in beams[row]:
-            chars = [ids.BOS] + hyp.tokens[:-1]
-            factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))])
-                                    for c, k in zip(hyp.tokens[:-1], keys[row])]
-            dec = {"chars": torch.tensor([chars]), "initials": torch.tensor([[f[0] for f in factors]]),
-                   "finals": torch.tensor([[f[1] for f in factors]]), "tones": torch.tensor([[f[2] for f in factors]])}
-            with torch.no_grad():
-                out = model.encode(single)
-                h, _ = model.decode(dec, out.memory, out.mask)
-                logp = torch.log_softmax(model.char_logits(h[0]).float(), dim=-1)  # (T, V)
+            logp = torch.log_softmax(_uncached_logits(model, enc, row, hyp.tokens, keys[row], index, tables), dim=-1)
             total = 0.0
             for t, c in enumerate(hyp.tokens):
                 assert c in constraint.allowed(row, t)
@@ -126,13 +129,7 @@ def test_logit_scoring(setup):
     assert [h[0].tokens for h in greedy] == greedy_p2h(runner, enc, keys, index, tables)
     beams, _ = beam_search(runner, encoded, constraint, len(keys), beam_size=3, scoring="logits")
     hyp = beams[0][1]
-    factors = [(0, 0, 0)] + [tuple(tables.factors[index.reading(c, tuple(int(x) for x in k))]) for c, k in zip(hyp.tokens[:-1], keys[0])]
-    dec = {name: torch.tensor([[f[i] for f in factors]]) for i, name in enumerate(("initials", "finals", "tones"))}
-    dec["chars"] = torch.tensor([[ids.BOS] + hyp.tokens[:-1]])
-    with torch.no_grad():
-        out = model.encode({k: torch.from_numpy(v[:1]) for k, v in enc.items()})
-        h, _ = model.decode(dec, out.memory, out.mask)
-        logits = model.char_logits(h[0]).float()  # (T, V)
+    logits = _uncached_logits(model, enc, 0, hyp.tokens, keys[0], index, tables)
     assert float(sum(logits[t, c] for t, c in enumerate(hyp.tokens))) == pytest.approx(hyp.score, abs=1e-4)
     with pytest.raises(ValueError, match="syllables head"):
         from pinhan.infer.decode import H2PConstraint

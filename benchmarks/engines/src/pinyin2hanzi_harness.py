@@ -26,6 +26,8 @@ import sys
 import time
 from functools import lru_cache
 
+import numpy as np
+
 WARMUP = ["nihao", "zhongguowenhua", "womenmingtianqubeijing", "jintiantianqihenhao", "xianzai"]
 
 
@@ -125,13 +127,8 @@ def peak_rss_kb() -> int:
 
 
 def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    pos = q * (len(v) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+    """Linear interpolation between closest ranks, as benchmarks/engines/peers.py reports."""
+    return float(np.percentile(values, 100 * q)) if values else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

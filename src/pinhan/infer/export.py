@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pinhan.model.io import WEIGHTS_FILE, CheckpointError, load_model
+from pinhan.model.io import WEIGHTS_FILE, CheckpointError, fsync_dir, load_model
 from pinhan.model.layers import _merge_heads, _split_heads, key_padding_mask
 from pinhan.model.transformer import PinhanModel
 
@@ -474,12 +474,7 @@ def _sync(directory: Path) -> None:
     for path in directory.iterdir():
         with open(path, "rb+") as f:
             os.fsync(f.fileno())
-    if os.name == "posix":
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_dir(directory)
 
 
 def _replace_dir(new: Path, target: Path) -> None:

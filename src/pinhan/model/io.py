@@ -57,7 +57,8 @@ def _unwrap(model: nn.Module) -> PinhanModel:
     return model
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries (renames into it) to disk; a no-op where directories cannot be opened."""
     if os.name != "posix":
         return
     fd = os.open(directory, os.O_RDONLY)
@@ -114,7 +115,7 @@ def save_model(
 
     _write_atomic(directory / WEIGHTS_FILE, write_weights)
     _write_atomic(directory / CONFIG_FILE, write_config)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     return directory
 
 
