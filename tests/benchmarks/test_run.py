@@ -1,0 +1,45 @@
+"""benchmarks/run.py: the side-by-side table and its place in RESULTS.md (hermetic)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+# Loaded by path, as in test_peers.py (the name ``benchmarks`` means this test package here).
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+_spec = importlib.util.spec_from_file_location("_pinhan_bench_run", _PATH)
+run = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = run
+_spec.loader.exec_module(run)
+
+
+def _report():
+    sets = {s: {"char_acc": 0.9, "sentence_acc": 0.5, "latency_ms": {"p50": 1.0, "p95": 2.0}} for s in run.P2H_SETS}
+    return {"command": "python -m benchmarks.run", "machine": "test", "date": "2026-11-30", "limit": None,
+            "p2h": {"a": {"label": "engine A", "sets": sets, "peak_rss_mb": 12}},
+            "h2p": {"b": {"label": "g2p B", "polyphone_acc": 0.97, "latency_ms": {"p50": 2.0, "p95": 4.0}},
+                    "c": {"note": "not installed"}},
+            "notes": {"rime": "not built"}}
+
+
+def test_markdown_table():
+    text = run.markdown(_report())
+    assert text.startswith(run.START) and text.endswith(run.END)
+    assert "| engine A | 90.0 / 50.0 | 90.0 / 50.0 | 90.0 / 50.0 | 1.0 / 2.0 | 12 |" in text
+    assert "| g2p B | 97.0 | 2.0 / 4.0 |" in text and "not installed" not in text
+    assert "Skipped: rime: not built" in text
+
+
+def test_results_block_is_replaced_in_place(tmp_path, monkeypatch):
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\nintro\n", encoding="utf-8")
+    monkeypatch.setattr(run, "RESULTS", results)
+    run.write_results(run.markdown(_report()))
+    first = results.read_text(encoding="utf-8")
+    assert first.count(run.START) == 1 and "intro" in first
+    results.write_text(first + "\n## Later section\n", encoding="utf-8")
+    run.write_results(run.START + "\nnew table\n" + run.END)
+    second = results.read_text(encoding="utf-8")
+    assert second.count(run.START) == 1 and "new table" in second and "engine A" not in second
+    assert second.index("new table") < second.index("## Later section")  # replaced where it stood
