@@ -254,7 +254,10 @@ def run_engine(
     if len(lines) != len(inputs):
         raise EngineError(f"{name}: {len(lines)} output lines for {len(inputs)} inputs")
     parsed = [_parse_line(line) for line in lines]
-    summary = next((ln for ln in reversed(stderr.splitlines()) if ln.startswith("# ")), "")
+    # The summary is the last "# <engine> n=..." of stderr; a library may have printed a message
+    # without a newline before it (libpinyin: "open .../user.conf failed."), so search, not match.
+    found = re.findall(r"# \w+ n=\d+[^\n]*", stderr)
+    summary = found[-1] if found else ""
     # The harness's own VmHWM; the child's ru_maxrss also counts this (parent) process's
     # memory when subprocess starts it through vfork, so it is only the fallback.
     m = re.search(r"peak_rss_kb=(\d+)", summary)
