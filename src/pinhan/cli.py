@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("pinhan.infer.generate_cli", "continue hanzi text (predictive input)"),
     "eval": ("pinhan.eval.eval_cli", "evaluate a model on benchmark sets (accuracy, top-k, BLEU, ROUGE, g2p, perplexity, latency)"),
     "export": ("pinhan.infer.export_cli", "export a model to ONNX (encoder, decoder step with KV cache, heads; optional int8)"),
+    "serve": ("pinhan.serve.serve_cli", "serve the JSON API and the web input-method page (FastAPI on uvicorn)"),
 }
 
 

@@ -121,3 +121,8 @@ def test_no_unicode_input_crashes(api, text):
     except PinhanError:
         return  # a clear error is fine; anything else fails the test
     assert all(isinstance(c.text, str) and c.text for c in candidates)
+
+
+def test_fuzzy_all_in_every_spelling(api):
+    every = api.convert("zongguo", k=3, fuzzy="all")
+    assert every == api.convert("zongguo", k=3, fuzzy=["all"]) == api.convert("zongguo", k=3, fuzzy=["all", "z-zh"])

@@ -65,3 +65,22 @@ def test_no_unicode_input_crashes(api, text):
     except PinhanError:
         return
     assert len(result.pinyin) == len(text)
+
+
+def test_stopping_after_the_last_polyphone_is_exact(api):
+    """Decoding every position greedily gives what g2p gives (it stops after the last character
+    with several readings and fills in the rest)."""
+    from pinhan.infer.decode import H2PConstraint, beam_search
+    from pinhan.infer.inputs import encode_h2p
+
+    class Everything(H2PConstraint):
+        def length(self, row):
+            return len(self.chars[row])
+
+    engine = api.g2p_engine
+    for text in ("银行行长说今年的利率不会变", "长城很长了吗", "我们明天去北京"):
+        run = engine._runs(0, text)[0]
+        enc = encode_h2p([run.chars], [""], engine.contexts)
+        full, _ = beam_search(api.runner, api.runner.encode(enc), Everything([run.chars], [run.readings], engine.tables), 1, beam_size=1)
+        want = [api.vocab.syllables[s] for s in full[0][0].tokens]
+        assert api.g2p(text).syllables() == want

@@ -45,3 +45,8 @@ def test_empty_prefix_and_batches(api):
 def test_bad_options_are_clear_errors(api, options, message):
     with pytest.raises(InputError, match=message):
         api.generate("我们", **options)
+
+
+def test_a_hint_of_separators_only_is_no_hint(api):
+    assert api.generate("我们", pinyin_hint="'", max_new_tokens=2) == api.generate("我们", max_new_tokens=2)
+    assert api.generate("我们", temperature=1e-300, max_new_tokens=2) == api.generate("我们", max_new_tokens=2)

@@ -112,7 +112,7 @@ class Converter:
     # --- parse --------------------------------------------------------------------------------
     def parser(self, fuzzy: Sequence[str] = (), abbreviations: bool = True) -> PinyinParser:
         try:
-            rules = tuple(sorted(resolve_rules(tuple(fuzzy))))
+            rules = tuple(sorted(resolve_rules(fuzzy if isinstance(fuzzy, str) else tuple(fuzzy))))
         except (ValueError, TypeError) as err:
             raise InputError(str(err)) from None
         key = (rules, bool(abbreviations))

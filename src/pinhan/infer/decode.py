@@ -80,7 +80,12 @@ class P2HConstraint:
 @dataclass
 class H2PConstraint:
     """Each step emits one reading of the hanzi at that position; the decoder is fed that hanzi
-    with the chosen reading."""
+    with the chosen reading.
+
+    Decoding stops after a row's last character with more than one reading: what follows has one
+    choice each and cannot change an earlier step of a causal decoder, so the caller fills it in
+    (most characters have one reading; this saves their decoder steps).
+    """
 
     chars: list[np.ndarray]  # per row (L,) hanzi ids (UNK for a hanzi outside the vocabulary)
     readings: list[list[np.ndarray]]  # per row, per position: toned-syllable ids it may read as
@@ -88,7 +93,8 @@ class H2PConstraint:
     head: str = "syllables"
 
     def length(self, row: int) -> int:
-        return len(self.chars[row])
+        ambiguous = [t for t, options in enumerate(self.readings[row]) if len(options) > 1]
+        return ambiguous[-1] + 1 if ambiguous else 0
 
     def allowed(self, row: int, step: int) -> np.ndarray:
         return self.readings[row][step]
@@ -335,7 +341,7 @@ def sample(
                 continue
             cands = constraint.allowed(r, t)
             lp = logp[r, cands].astype(np.float64)  # (C,)
-            if temperature <= 0:
+            if temperature < 1e-4:  # greedy (and no overflow from dividing by a tiny temperature)
                 pick = int(np.argmax(lp))
             else:
                 p = np.exp((lp - lp.max()) / temperature)

@@ -86,8 +86,8 @@ class G2P:
             enc = encode_h2p([r.chars for r in part], [texts[r.item][: r.start] for r in part], self.contexts)
             constraint = H2PConstraint([r.chars for r in part], [r.readings for r in part], self.tables)
             hyps, _ = beam_search(self.runner, self.runner.encode(enc), constraint, len(part), beam_size=1)
-            for r, h in zip(part, hyps):
-                chosen[(r.item, r.start)] = h[0].tokens
+            for r, h in zip(part, hyps):  # positions after the last ambiguous one have one reading each
+                chosen[(r.item, r.start)] = h[0].tokens + [int(x[0]) for x in r.readings[len(h[0].tokens):]]
         results = []
         for i, text in enumerate(texts):
             pinyin, hanzi, poly = list(text), [False] * len(text), [False] * len(text)

@@ -69,11 +69,15 @@ class Generator:
         return "".join(self.vocab.chars[c] for c in tokens)
 
     def _hint(self, pinyin_hint: str | None) -> np.ndarray | None:
-        if pinyin_hint is None or not pinyin_hint.strip():
+        if pinyin_hint is None:
             return None
         if not isinstance(pinyin_hint, str):
             raise InputError(f"pinyin_hint must be a string, got {type(pinyin_hint).__name__}")
+        if not pinyin_hint.strip():
+            return None
         paths = self.parser.parse(pinyin_hint)
+        if not paths:  # only separators (apostrophes): nothing to constrain
+            return None
         if any(seg.kind == "passthrough" for seg in paths[0]):
             raise InputError(f"pinyin_hint {pinyin_hint!r} is not pinyin only")
         if len(paths[0]) > self.max_new_tokens:

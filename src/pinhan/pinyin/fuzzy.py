@@ -43,7 +43,8 @@ _INITIAL_RULES = frozenset({"z-zh", "c-ch", "s-sh", "n-l", "l-r", "f-h"})
 def resolve_rules(fuzzy: str | Iterable[str]) -> tuple[str, ...]:
     """Validate rule names; return them sorted and without repeats.
 
-    ``fuzzy`` is ``"all"``, one rule name, or an iterable of rule names. An unknown
+    ``fuzzy`` is ``"all"``, one rule name, or an iterable of rule names (which may
+    include ``"all"``: the CLI and the service pass lists). An unknown
     name raises a plain :class:`ValueError` (a configuration mistake, not bad user
     text, so deliberately not a :class:`~pinhan.pinyin.PinyinError`).
     """
@@ -54,8 +55,10 @@ def resolve_rules(fuzzy: str | Iterable[str]) -> tuple[str, ...]:
             names = list(fuzzy)
         except TypeError:
             raise ValueError(f"fuzzy must be 'all', a rule name or rule names, not {fuzzy!r}") from None
+    if "all" in names:
+        names = list(FUZZY_RULES)
     for name in names:
-        if name not in FUZZY_RULES:
+        if not isinstance(name, str) or name not in FUZZY_RULES:
             known = ", ".join(FUZZY_RULES)
             raise ValueError(f"unknown fuzzy rule {name!r}; known rules: {known} (or 'all')")
     return tuple(sorted(set(names)))

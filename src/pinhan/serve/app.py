@@ -1,0 +1,296 @@
+"""The FastAPI app: JSON API, metrics, OpenAPI docs and the web input method.
+
+::
+
+    import pinhan
+    from pinhan.serve import ServeConfig, create_app
+    app = create_app(pinhan.load("runs/small/best"), ServeConfig(max_k=10))
+    # uvicorn.run(app, host="127.0.0.1", port=8000)      or: pinhan serve --model runs/small/best
+
+Routes: ``POST /v1/convert``, ``POST /v1/g2p``, ``POST /v1/generate``, ``GET /healthz``,
+``GET /metrics``, ``GET /docs`` (Swagger UI, served locally when ``fastapi-offline`` is installed),
+``GET /openapi.json`` and the page at ``/`` (files under ``/static``).
+
+Every answer that is not a success is JSON ``{"error": code, "message": ..., ...}`` (see
+:class:`~pinhan.serve.schemas.ErrorBody`): 422 for a request that breaks the schema or input the
+model cannot read, 404/405 for a wrong URL or method, 413 for a body over ``max_body_bytes``,
+503 when the queue is full, 504 when the answer takes longer than ``timeout_s``. An unexpected
+exception is logged with its traceback and answered 500 with its type only.
+"""
+
+import json
+import logging
+import os
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import pinhan
+from pinhan.errors import PinhanError
+from pinhan.pinyin.fuzzy import FUZZY_RULES
+from pinhan.pinyin.scan import APOSTROPHES
+from pinhan.serve.batching import Batcher, InferenceFailure, Overloaded, Timeout
+from pinhan.serve.metrics import Metrics
+from pinhan.serve.schemas import (ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, ServeConfig,
+                                  build_request_models)
+
+log = logging.getLogger("pinhan.serve")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate"}
+ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
+ENV_MODEL = "PINHAN_SERVE_MODEL"  # set by `pinhan serve` for worker processes (see app_from_env)
+ENV_CONFIG = "PINHAN_SERVE_CONFIG"  # ServeConfig as JSON
+ENV_LOAD = "PINHAN_SERVE_LOAD"  # pinhan.load options (backend, threads, quantize) as JSON
+
+_ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
+    (413, "the body is larger than max_body_bytes"), (422, "the request breaks the schema, or the model cannot read the input"),
+    (503, "the queue is full; retry shortly"), (504, "no answer within timeout_s"))}
+
+
+def create_app(model, config: ServeConfig | None = None) -> FastAPI:
+    """The service for one loaded model (:func:`pinhan.load`); ``config`` sets limits and batching."""
+    config = config or ServeConfig()
+    models = build_request_models(config)
+    ConvertRequest, G2PRequest, GenerateRequest = models.ConvertRequest, models.G2PRequest, models.GenerateRequest
+    metrics = Metrics(ROUTES, queue_depth=lambda: batcher.queued)
+    batcher = Batcher(model, config, observe=metrics.observe_batch)
+    fields_of = {"/v1/convert": ConvertRequest, "/v1/g2p": G2PRequest, "/v1/generate": GenerateRequest}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        yield
+        batcher.stop()
+
+    offline_docs = _offline_docs_dir()
+    app = FastAPI(title="pinhan", version=pinhan.__version__, lifespan=lifespan, redoc_url=None,
+                  docs_url=None if offline_docs else "/docs",
+                  description="Pinyin -> hanzi candidates, hanzi -> pinyin, continuation. "
+                              "Errors are JSON {error, message}; limits are in each request schema.")
+    app.state.config, app.state.batcher, app.state.metrics = config, batcher, metrics
+    app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes)
+
+    # --- errors -------------------------------------------------------------------------------
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        model_cls = fields_of.get(request.url.path)
+        allowed = ", ".join(model_cls.model_fields) if model_cls else ""
+        details = [_describe(err, allowed) for err in exc.errors()]
+        message = "; ".join(d["problem"] if d["field"] == "body" else f"{d['field']}: {d['problem']}" for d in details[:3])
+        if len(details) > 3:
+            message += f"; and {len(details) - 3} more"
+        return _error(422, "invalid_request", message, details=details)
+
+    @app.exception_handler(PinhanError)
+    async def invalid_input(request: Request, exc: PinhanError):
+        span = getattr(exc, "span", None)
+        return _error(422, "invalid_input", str(exc), span=list(span) if span is not None else None)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded):
+        return _error(503, "overloaded", str(exc), headers={"Retry-After": "1"})
+
+    @app.exception_handler(Timeout)
+    async def timed_out(request: Request, exc: Timeout):
+        return _error(504, "timeout", str(exc))
+
+    @app.exception_handler(InferenceFailure)
+    async def failed(request: Request, exc: InferenceFailure):
+        return _error(500, "internal", f"{exc}; this is a bug in the server, the request was fine")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        message = {404: f"no such route: {request.method} {request.url.path} (see /docs)",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    # --- API ----------------------------------------------------------------------------------
+    @app.post("/v1/convert", response_model=ConvertResponse, responses=_ERRORS, tags=["api"],
+              summary="pinyin -> ranked hanzi candidates")
+    async def convert(body: ConvertRequest):
+        # One batch key per rule set; "all" is spelt out (Converter reads a string as rule names).
+        fuzzy = tuple(sorted(FUZZY_RULES if "all" in body.fuzzy else set(body.fuzzy)))
+        candidates = await batcher.convert(body.pinyin, context=body.context, k=body.k, mode=body.mode, fuzzy=fuzzy)
+        return {"pinyin": body.pinyin, "context": body.context, "candidates": [c.to_dict() for c in candidates]}
+
+    @app.post("/v1/g2p", response_model=G2PResponse, responses=_ERRORS, tags=["api"],
+              summary="hanzi -> pinyin, polyphones resolved")
+    async def g2p(body: G2PRequest):
+        return (await batcher.g2p(body.text, tones=body.tones)).to_dict()
+
+    @app.post("/v1/generate", response_model=GenerateResponse, responses=_ERRORS, tags=["api"],
+              summary="continuations of a hanzi prefix")
+    async def generate(body: GenerateRequest):
+        options = body.model_dump(exclude={"prefix"})
+        hint = options["pinyin_hint"]
+        if hint is not None and all(c in APOSTROPHES or c.isspace() for c in hint):
+            options["pinyin_hint"] = None  # separators only: no hint (Generator fails on it, see the report)
+        continuations = await batcher.generate(body.prefix, **options)
+        return {"prefix": body.prefix, "continuations": [c.to_dict() for c in continuations]}
+
+    # --- operations ---------------------------------------------------------------------------
+    @app.get("/healthz", response_model=Health, tags=["operations"], responses={503: {"model": Health}})
+    async def healthz():
+        batcher.start()  # no-op when running; restarts a worker that died
+        limits = {name: getattr(config, name) for name in
+                  ("max_pinyin_chars", "max_context_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams")}
+        body = {"status": "ok" if batcher.alive else "unavailable", "backend": getattr(model, "backend", "torch"),
+                "queued": batcher.queued, "limits": limits}
+        return JSONResponse(body, status_code=200 if batcher.alive else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+    async def prometheus():
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    # --- the page -----------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if offline_docs:
+        _add_offline_docs(app, offline_docs)
+    return app
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _error(status: int, code: str, message: str, *, headers: dict | None = None, **extra) -> JSONResponse:
+    body = {"error": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _describe(err: dict, allowed: str) -> dict:
+    """One pydantic error as {field, problem, type}, without echoing the input (which may be huge
+    or not JSON at all)."""
+    kind = err.get("type", "")
+    loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+    field = "body" if kind == "json_invalid" else ".".join(loc) or "body"
+    if kind == "extra_forbidden":
+        problem = f"unknown field; this endpoint takes {allowed}" if allowed else "unknown field"
+    elif kind == "missing" and field == "body":
+        problem = "a JSON object body is required"
+    elif kind == "missing":
+        problem = "required"
+    elif kind in ("model_attributes_type", "dict_type", "model_type") and field == "body":
+        problem = "the body must be a JSON object (Content-Type: application/json)"
+    elif kind == "json_invalid":
+        at = f" at character {loc[0]}" if loc else ""
+        problem = f"the body is not valid JSON{at} ({(err.get('ctx') or {}).get('error', 'parse error')})"
+    else:
+        problem = str(err.get("msg", "invalid"))
+        if kind.endswith("_type") and "input" in err:
+            problem += f" (got {_JSON_TYPES.get(type(err['input']), type(err['input']).__name__)})"
+    return {"field": field, "problem": problem, "type": kind}
+
+
+_JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "true/false", type(None): "null",
+               list: "an array", dict: "an object"}
+
+
+class _Guard:
+    """ASGI middleware around every request: metrics, the body size limit, and the last line of
+    defence that turns any exception that escaped the routes into a JSON 500 (never a traceback)."""
+
+    def __init__(self, app, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app, self.metrics, self.max_body_bytes = app, metrics, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        state = {"status": 500, "sent": False}
+        path, method = scope.get("path", ""), scope.get("method", "")
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                state["status"], state["sent"] = message["status"], True
+                self.metrics.observe_request(path, method, message["status"], time.perf_counter() - started)
+            await send(message)
+
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            return await self._reply(send_wrapper, 413, "too_large",
+                                     f"the body is larger than {self.max_body_bytes} bytes (max_body_bytes)")
+        received = 0
+
+        async def receive_limited():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _TooLarge(self.max_body_bytes)
+            return message
+
+        try:
+            await self.app(scope, receive_limited, send_wrapper)
+        except _TooLarge:
+            if not state["sent"]:
+                await self._reply(send_wrapper, 413, "too_large",
+                                  f"the body is larger than {self.max_body_bytes} bytes (max_body_bytes)")
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", method, path)
+            if not state["sent"]:
+                await self._reply(send_wrapper, 500, "internal",
+                                  f"{type(exc).__name__} while handling the request; this is a bug in the server")
+
+    @staticmethod
+    async def _reply(send, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": code, "message": message}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(StarletteHTTPException):
+    """A body that outgrew max_body_bytes while being read (chunked, or a wrong Content-Length);
+    an HTTPException so that FastAPI's body parsing passes it on as it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes (max_body_bytes)")
+
+
+def _offline_docs_dir() -> Path | None:
+    """Swagger UI's files from the ``fastapi-offline`` package, if installed (else /docs uses
+    FastAPI's default page, which loads them from a CDN)."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    path = Path(fastapi_offline.__file__).resolve().parent / "static"
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+
+
+def _add_offline_docs(app: FastAPI, directory: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/docs-static", StaticFiles(directory=directory), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request):
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}{app.openapi_url}", title="pinhan - API docs",
+                                   swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}/docs-static/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}/docs-static/favicon.png")
+
+
+def app_from_env() -> FastAPI:
+    """The app factory for uvicorn worker processes (``pinhan serve --workers N``): the model
+    directory, load options and ServeConfig come from environment variables set by the command."""
+    from pinhan.config import from_mapping
+
+    options = json.loads(os.environ.get(ENV_LOAD) or "{}")
+    model = pinhan.load(os.environ.get(ENV_MODEL) or None, **options)
+    config = from_mapping(ServeConfig, json.loads(os.environ.get(ENV_CONFIG) or "{}"), where="serve")
+    return create_app(model, config)

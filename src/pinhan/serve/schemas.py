@@ -1,0 +1,160 @@
+"""The service's settings (:class:`ServeConfig`) and the JSON shapes of its requests and responses.
+
+Request models are built per app from a :class:`ServeConfig` (:func:`build_request_models`), so
+the limits a deployment sets are the ones it enforces and the ones its OpenAPI schema shows.
+Every request model is strict: unknown fields, wrong types (``"5"`` for an integer, ``5`` for a
+string), out-of-range numbers and over-long strings are rejected with a 422 that names the field.
+No request names a file or a model: the model is fixed when the server starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from pinhan.errors import ConfigError
+from pinhan.pinyin.fuzzy import FUZZY_RULES
+
+MODES = ("accurate", "fast")
+TONE_STYLES = ("number", "mark", "none")
+FUZZY_NAMES = (*FUZZY_RULES, "all")
+
+
+@dataclass
+class ServeConfig:
+    """Limits and batching settings of the service (``pinhan serve key=value`` overrides them).
+
+    Args:
+        max_pinyin_chars: longest ``pinyin`` of ``/v1/convert``, in characters (the model also
+            limits it to ``max_syllables`` syllables).
+        max_context_chars: longest ``context`` of ``/v1/convert`` (the model reads only its last
+            ``max_context`` characters; the rest is accepted and ignored).
+        max_text_chars: longest ``text`` of ``/v1/g2p`` and ``prefix`` of ``/v1/generate``.
+        max_k: the most candidates one conversion may ask for.
+        max_new_tokens: the most characters one ``/v1/generate`` may ask for.
+        max_beams: the most beams of ``/v1/generate`` (each beam costs a decoder row).
+        batch_window_ms: after the first request of a batch arrives, the inference worker waits
+            this long for more before it runs the batch (0: take only what is already queued).
+        max_batch: the most requests one model call takes. Larger batches pad more and leave the
+            CPU caches: on 2 cores the ``small`` model converts fastest per item at about 8 in
+            accurate mode and 1-4 in fast mode (benchmarks/RESULTS.md, load test).
+        max_queue: requests waiting for the inference worker; more are answered 503 at once.
+        timeout_s: a request not answered within this many seconds gets a 504.
+        max_body_bytes: larger request bodies are answered 413 before they are read.
+    """
+
+    max_pinyin_chars: int = 128
+    max_context_chars: int = 256
+    max_text_chars: int = 256
+    max_k: int = 20
+    max_new_tokens: int = 64
+    max_beams: int = 8
+    batch_window_ms: float = 2.0
+    max_batch: int = 8
+    max_queue: int = 256
+    timeout_s: float = 10.0
+    max_body_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"serve setting {f.name} must be a number >= 0, got {value!r}")
+        for name in ("max_pinyin_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams", "max_batch",
+                     "max_queue", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"serve setting {name} must be at least 1")
+        if self.timeout_s <= 0:
+            raise ConfigError("serve setting timeout_s must be > 0")
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def build_request_models(config: ServeConfig) -> SimpleNamespace:
+    """``ConvertRequest``, ``G2PRequest`` and ``GenerateRequest`` with ``config``'s limits."""
+    c = config
+    convert = create_model(
+        "ConvertRequest", __base__=_Strict, __doc__="Pinyin as typed -> ranked hanzi candidates.",
+        pinyin=(str, Field(max_length=c.max_pinyin_chars, examples=["nihao"],
+                           description="pinyin as typed: zhongguowenhua, zg'wh, xi'an, zhong1guo2")),
+        context=(str, Field("", max_length=c.max_context_chars, description="committed text before the input")),
+        k=(int, Field(5, ge=1, le=c.max_k, description="candidates to return")),
+        mode=(Literal[MODES], Field("accurate", description="accurate: beam search; fast: the encoder head")),
+        fuzzy=(list[Literal[FUZZY_NAMES]], Field(default_factory=list, max_length=len(FUZZY_NAMES),
+                                                  description="fuzzy rules (z-zh, an-ang, ...) or 'all'")),
+    )
+    g2p = create_model(
+        "G2PRequest", __base__=_Strict, __doc__="Hanzi -> pinyin, polyphones resolved in context.",
+        text=(str, Field(max_length=c.max_text_chars, description="text to read", examples=["银行行长"])),
+        tones=(Literal[TONE_STYLES], Field("number", description="number: hang2; mark: háng; none: hang")),
+    )
+    generate = create_model(
+        "GenerateRequest", __base__=_Strict, __doc__="Continuations of a hanzi prefix.",
+        prefix=(str, Field(max_length=c.max_text_chars, description="text to continue", examples=["中国"])),
+        max_new_tokens=(int, Field(8, ge=1, le=c.max_new_tokens, description="characters to add")),
+        temperature=(float, Field(0.0, ge=0.0, le=10.0, allow_inf_nan=False, description="0: greedy; >0: sampled")),
+        top_p=(float, Field(1.0, gt=0.0, le=1.0, allow_inf_nan=False, description="nucleus sampling mass")),
+        num_beams=(int, Field(1, ge=1, le=c.max_beams, description="beam search with this many beams (>1)")),
+        pinyin_hint=(str | None, Field(None, max_length=c.max_pinyin_chars,
+                                       description="the continuation must read as this pinyin")),
+        seed=(int, Field(0, ge=0, le=2**31 - 1, description="sampling seed (same seed, same sample)")),
+    )
+    return SimpleNamespace(ConvertRequest=convert, G2PRequest=g2p, GenerateRequest=generate)
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+class CandidateOut(BaseModel):
+    text: str = Field(description="the hanzi (pass-through input copied as typed)")
+    score: float | None = Field(description="log-probability; comparable only between candidates of one input "
+                                            "(null if not finite)")
+    pinyin: list[str] = Field(description="per character: the toned syllable it was read as")
+    consumed: int = Field(description="characters of the input this candidate covers, from the start")
+    kind: Literal["whole", "prefix"] = Field(description="whole: covers the input; prefix: its first syllables")
+
+
+class ConvertResponse(BaseModel):
+    pinyin: str
+    context: str
+    candidates: list[CandidateOut]
+
+
+class G2PResponse(BaseModel):
+    text: str
+    pinyin: list[str] = Field(description="one syllable per hanzi")
+    aligned: list[str] = Field(description="one entry per character: its syllable, or the character itself")
+    polyphonic: list[int] = Field(description="indices (into text) of hanzi with more than one reading")
+
+
+class ContinuationOut(BaseModel):
+    text: str = Field(description="the new characters only")
+    score: float | None = Field(description="log-probability (null if not finite)")
+
+
+class GenerateResponse(BaseModel):
+    prefix: str
+    continuations: list[ContinuationOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    backend: str
+    queued: int = Field(description="requests waiting for the inference worker")
+    limits: dict[str, float]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``error`` is a stable code, ``message`` says what is wrong."""
+
+    error: str = Field(description="invalid_request, invalid_input, not_found, too_large, overloaded, timeout, ...")
+    message: str
+    details: list[dict] | None = Field(None, description="per-field problems of an invalid request")
+    span: list[int] | None = Field(None, description="for unreadable pinyin: [start, end) of the offending text")
