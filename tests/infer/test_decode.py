@@ -70,14 +70,20 @@ def _uncached_logits(model, enc, row, tokens, keys, index, tables):
         return model.char_logits(h[0]).float()
 
 
-def test_beam_search_scores_equal_uncached_decoding(setup):
-    """Every hypothesis' score is its log-probability recomputed in one uncached decoder pass."""
+@pytest.fixture(scope="module")
+def p2h(setup):
+    """(runner, model, index, tables, encoder batch, keys, constraint) for the setup's requests."""
     vocab, lexicon, runner, requests = setup
-    model = runner.model
     index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
     enc = encode_p2h(requests, vocab, tables, max_context=16)
     keys = [r.keys for r in requests]
-    constraint = P2HConstraint(keys, index, tables)
+    return runner, runner.model, index, tables, enc, keys, P2HConstraint(keys, index, tables)
+
+
+def test_beam_search_scores_equal_uncached_decoding(setup, p2h):
+    """Every hypothesis' score is its log-probability recomputed in one uncached decoder pass."""
+    requests = setup[3]
+    runner, model, index, tables, enc, keys, constraint = p2h
     beams, traces = beam_search(runner, runner.encode(enc), constraint, len(keys), beam_size=4, trace_width=6)
     greedy = greedy_p2h(runner, enc, keys, index, tables)
     for hyps, k in zip(beams, keys):
@@ -115,15 +121,10 @@ def test_a_step_with_fewer_candidates_than_beams(setup):
     assert len(hyps[0]) == n and len({tuple(h.tokens) for h in hyps[0]}) == n  # only live, distinct beams
 
 
-def test_logit_scoring(setup):
+def test_logit_scoring(p2h):
     """Raw candidate logits: greedy picks what the softmax picks (one normaliser per step), and
     a hypothesis' score is the sum of its logits recomputed without the cache."""
-    vocab, lexicon, runner, requests = setup
-    model = runner.model
-    index, tables = CandidateIndex(vocab, lexicon), PinyinTables(vocab)
-    enc = encode_p2h(requests, vocab, tables, max_context=16)
-    keys = [r.keys for r in requests]
-    constraint = P2HConstraint(keys, index, tables)
+    runner, model, index, tables, enc, keys, constraint = p2h
     encoded = runner.encode(enc)
     greedy, _ = beam_search(runner, encoded, constraint, len(keys), beam_size=1, scoring="logits")
     assert [h[0].tokens for h in greedy] == greedy_p2h(runner, enc, keys, index, tables)

@@ -25,13 +25,12 @@ PINYIN = ["zhongguo", "nihao", "xian", "zhongguowenhua", "yinhanghangzhang", "wo
 
 
 @pytest.fixture(scope="module")
-def exported(untrained, prepared_tiny, tmp_path_factory):
-    """(model directory with an int8 export in onnx/, torch runner)."""
-    vocab, lexicon, model = untrained
-    model_dir = tmp_path_factory.mktemp("onnx_model") / "model"
-    save_model(model, model_dir)
-    for name in ("vocab.json", "lexicon.json"):
-        shutil.copyfile(prepared_tiny / name, model_dir / name)
+def exported(untrained, model_dir, tmp_path_factory):
+    """(a copy of the tiny model directory with an int8 export in onnx/, torch runner)."""
+    _, _, model = untrained
+    copy = tmp_path_factory.mktemp("onnx_model") / "model"
+    shutil.copytree(model_dir, copy)
+    model_dir = copy
     export_onnx(model_dir, model_dir / "onnx", int8=True)
     return model_dir, TorchRunner(model)
 
