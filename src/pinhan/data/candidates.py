@@ -35,6 +35,7 @@ class CandidateIndex:
                 self._by_toneless.setdefault(syllable.rstrip("12345"), []).append((syllable[-1], syllable_id, counts))
         self._cache: dict[tuple[int, int, int], np.ndarray] = {}
         self._slot_cache: dict[tuple[frozenset[str], int | None], np.ndarray] = {}
+        self._readings_for: dict[tuple[int, frozenset[str], int | None], int] = {}
         self._readings: dict[tuple[int, tuple[int, int, int]], int] = {}
         # an abbreviated z, c, s also stands for zh, ch, sh (initials-only typing): initial id -> its long form
         self._long_initial = {vocab.initial_to_id[i]: vocab.initial_to_id[i + "h"] for i in ("z", "c", "s")
@@ -79,11 +80,14 @@ class CandidateIndex:
 
     def reading_for(self, char_id: int, syllables: frozenset[str], tone: int | None) -> int:
         """The toned-syllable id ``char_id`` most often has among a segment's syllables (UNK if none)."""
-        best, best_count = ids.UNK, 0
-        for _, syllable_id, counts in self._slot_entries(syllables, tone):
-            if counts.get(char_id, 0) > best_count:
-                best, best_count = syllable_id, counts[char_id]
-        return best
+        cache_key = (char_id, syllables, tone)  # beam search asks the same for every beam and step
+        if cache_key not in self._readings_for:
+            best, best_count = ids.UNK, 0
+            for _, syllable_id, counts in self._slot_entries(syllables, tone):
+                if counts.get(char_id, 0) > best_count:
+                    best, best_count = syllable_id, counts[char_id]
+            self._readings_for[cache_key] = best
+        return self._readings_for[cache_key]
 
     def _slot_entries(self, syllables: frozenset[str], tone: int | None):
         for syllable in sorted(syllables):
