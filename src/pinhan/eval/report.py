@@ -10,6 +10,8 @@ from rapidfuzz.distance import Levenshtein
 
 from pinhan.eval.run import EvalResult
 
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "AR PL UMing CN", "SimHei")
+CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 SCALAR_ORDER = ("char_acc", "sentence_acc", "top1_acc", "top5_acc", "top10_acc", "bleu", "rouge_1", "rouge_2", "rouge_l",
                 "syllable_acc", "syllable_acc_toneless", "clause_exact", "polyphone_acc", "perplexity",
                 "next_char_top1", "next_char_top5")
@@ -110,8 +112,14 @@ def _cjk_font(plt) -> bool:
     """Use a font with CJK glyphs when the machine has one (labels are hanzi); False if none."""
     from matplotlib import font_manager
 
-    for name in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "AR PL UMing CN", "SimHei"):
-        if any(f.name == name for f in font_manager.fontManager.ttflist):
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if not names & set(CJK_FONTS):  # installed after matplotlib cached its font list (Debian's fonts-noto-cjk)
+        for path in CJK_FONT_FILES:
+            if Path(path).is_file():
+                font_manager.fontManager.addfont(path)
+        names = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in names:
             plt.rcParams["font.sans-serif"] = [name] + plt.rcParams["font.sans-serif"]
             return True
     return False
