@@ -39,7 +39,8 @@ from pinhan.data.vocab import SPECIALS, UNK, Vocab, build_lexicon, build_vocab
 from pinhan.errors import DataError
 
 SPLITS = ("train", "dev", "test")
-SKIP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "empty", "no_hanzi", "too_long", "duplicate")
+SKIP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "bad_label", "empty", "no_hanzi", "too_long",
+                "duplicate")
 REPORT_FILE = "prepare_report.json"
 
 
@@ -61,7 +62,14 @@ class LineProcessor:
             return "too_long", "", []
         if not any(is_hanzi(ch) for ch in text):
             return "no_hanzi", "", []
-        return None, text, annotate(text, self.known)
+        syllables = annotate(text, self.known)
+        for at, syllable in line.labels:
+            # A gold reading replaces pypinyin's; it must still point at its character after
+            # cleaning and be a syllable of the inventory, else the line is rejected (counted).
+            if len(text) != len(line.text or "") or text[at] != (line.text or "")[at] or syllable not in self.known:
+                return "bad_label", "", []
+            syllables[at] = syllable
+        return None, text, syllables
 
 
 # Each worker process builds its own LineProcessor once (the OpenCC converter is not picklable);
@@ -155,6 +163,7 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
     pair_counts: Counter[tuple[str, str]] = Counter()
     no_reading = 0
     lines_read = 0
+    labels_applied = 0
     annotated = {split: open(tmp / f"_annotated-{split}.tsv", "w", encoding="utf-8") for split in SPLITS}
 
     raw = itertools.chain.from_iterable(read(f, config.text_field) for f in files)
@@ -182,6 +191,7 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
                     continue
                 seen[split].add(key)
                 split_lines[split] += 1
+                labels_applied += len(line.labels)
                 no_reading += sum(1 for ch, s in zip(text, syllables) if s is None and is_hanzi(ch))
                 if split == "train":
                     char_counts.update(text)
@@ -220,6 +230,7 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
         "hanzi": sum(s["hanzi"] for s in encoded["splits"].values()),
         "unique_hanzi_train": len(unique_hanzi),
         "hanzi_without_reading": no_reading,
+        "gold_readings": labels_applied,
         "oov_rate": {split: encoded["splits"][split]["oov_hanzi"] / max(encoded["splits"][split]["hanzi"], 1) for split in ("dev", "test")},
         "vocab": {"chars": len(vocab.chars), "syllables": len(vocab.syllables)},
         "lexicon_syllables": len(lexicon.entries),

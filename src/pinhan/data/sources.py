@@ -26,7 +26,10 @@ class RawLine:
     """One physical line of a source file.
 
     ``split`` is fixed by the source for the bundled corpus (the benchmark's rule) and ``None``
-    for user corpora, which are split later by a hash of the cleaned text.
+    for user corpora, which are split later by a hash of the cleaned text. ``labels`` are gold
+    readings of some characters, ``(index in text, toned syllable)``, from a polyphone set in the
+    CPP format (``{"sentence", "index", "char", "pinyin"}``, e.g. ``shared/bench/cpp-dev.jsonl``):
+    they replace pypinyin's reading of those characters.
     """
 
     source: str
@@ -34,6 +37,7 @@ class RawLine:
     text: str | None
     reject: str | None = None
     split: str | None = None
+    labels: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,22 @@ def read(source: SourceFile, text_field: str = "text") -> Iterator[RawLine]:
             except json.JSONDecodeError:
                 yield RawLine(source.name, index, None, "invalid_json", split)
                 continue
+            if isinstance(obj, dict) and text_field not in obj and "sentence" in obj:  # a CPP polyphone item
+                yield _polyphone_line(source.name, index, obj, split)
+                continue
             value = obj.get(text_field) if isinstance(obj, dict) else None
             if not isinstance(value, str):
                 yield RawLine(source.name, index, None, "missing_field", split)
                 continue
             line = value
         yield RawLine(source.name, index, line, None, split)
+
+
+def _polyphone_line(name: str, index: int, obj: dict, split: str | None) -> RawLine:
+    """``{"sentence", "index", "char", "pinyin"}`` -> the sentence with its one gold reading."""
+    sentence, at, char, pinyin = (obj.get(k) for k in ("sentence", "index", "char", "pinyin"))
+    if not isinstance(sentence, str) or not isinstance(at, int) or not isinstance(pinyin, str) \
+            or not 0 <= at < len(sentence) or (char is not None and sentence[at] != char):
+        return RawLine(name, index, None, "bad_label", split)
+    syllable = pinyin.strip().lower().replace("u:", "v").replace("ü", "v")
+    return RawLine(name, index, sentence, None, split, labels=((at, syllable),))
