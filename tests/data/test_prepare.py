@@ -175,6 +175,7 @@ def test_gold_readings_from_a_polyphone_set_replace_pypinyin(tmp_path):
 
     items = [{"sentence": f"我们去银行办事{i}次", "index": 3, "char": "银", "pinyin": "yin2"} for i in range(30)]
     items += [{"sentence": "他的行为很好", "index": 2, "char": "行", "pinyin": "hang2"},  # gold beats pypinyin's xing2
+              {"sentence": "他  说\u200b了很长", "index": 7, "char": "长", "pinyin": "zhang3"},  # cleaning shifts the index
               {"sentence": "长城", "index": 0, "char": "城", "pinyin": "cheng2"},  # char does not match: rejected
               {"sentence": "长城", "index": 9, "char": "长", "pinyin": "chang2"},  # index out of range: rejected
               {"sentence": "长城很长", "index": 0, "char": "长", "pinyin": "xyz9"}]  # not a syllable: rejected
@@ -182,14 +183,17 @@ def test_gold_readings_from_a_polyphone_set_replace_pypinyin(tmp_path):
     src.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
     report = prepare(PrepareConfig(sources=[str(src)], extra_charset="none", workers=1, min_count=1, dev_ratio=0.0,
                                    test_ratio=0.0), tmp_path / "out", progress=False)
-    assert report["skipped"]["bad_label"] == 3 and report["gold_readings"] == 31
+    assert report["skipped"]["bad_label"] == 3 and report["gold_readings"] == 32
     vocab = Vocab.load(tmp_path / "out" / "vocab.json")
     split = ShardedSplit(tmp_path / "out" / "shards", "train")
-    found = False
+    found = 0
     for doc in range(len(split)):
         chars, syllables = split.doc(doc)
         text = "".join(vocab.chars[c] for c in chars)
         if text == "他的行为很好":
             assert vocab.syllables[syllables[2]] == "hang2"
-            found = True
-    assert found
+            found += 1
+        if text == "他 说了很长":  # two spaces folded, the zero-width space dropped
+            assert vocab.syllables[syllables[5]] == "zhang3"
+            found += 1
+    assert found == 2

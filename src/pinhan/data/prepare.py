@@ -63,12 +63,16 @@ class LineProcessor:
         if not any(is_hanzi(ch) for ch in text):
             return "no_hanzi", "", []
         syllables = annotate(text, self.known)
+        raw = line.text or ""
         for at, syllable in line.labels:
-            # A gold reading replaces pypinyin's; it must still point at its character after
-            # cleaning and be a syllable of the inventory, else the line is rejected (counted).
-            if len(text) != len(line.text or "") or text[at] != (line.text or "")[at] or syllable not in self.known:
+            # A gold reading replaces pypinyin's. Cleaning may shorten the text before it (folded
+            # spaces, dropped control characters): its index is that of the labelled character in
+            # the cleaned prefix that ends with it. It must still be that character and the reading
+            # a syllable of the inventory, else the line is rejected (counted).
+            new_at = len(self.clean(raw[: at + 1])) - 1
+            if not 0 <= new_at < len(text) or text[new_at] != self.clean(raw[at]) or syllable not in self.known:
                 return "bad_label", "", []
-            syllables[at] = syllable
+            syllables[new_at] = syllable
         return None, text, syllables
 
 
