@@ -155,11 +155,10 @@ class Converter:
                 for run in _split(i, p, path, items[i][0], items[i][1], self.vocab, self._convertible)]
         width = min(16, max(k, self.beam_size)) if prefixes else 0
         decoded = self._decode(runs, mode, width)
-        results = []
-        for i, (pinyin, _) in enumerate(items):
-            mine = [(run, dec) for run, dec in zip(runs, decoded) if run.item == i]
-            results.append(self._assemble(pinyin, parsed[i], mine, k, prefixes))
-        return results
+        by_item: list[list[tuple[_Run, _Decoded]]] = [[] for _ in items]  # one pass: batches may hold thousands
+        for run, dec in zip(runs, decoded):
+            by_item[run.item].append((run, dec))
+        return [self._assemble(pinyin, parsed[i], by_item[i], k, prefixes) for i, (pinyin, _) in enumerate(items)]
 
     def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:
         """The best whole-input text for each input ("" for empty input)."""
