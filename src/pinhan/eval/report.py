@@ -73,10 +73,7 @@ def write_report(results: list[EvalResult], out: Path, title: str) -> Path:
             ax.set_ylim(0, 100)
             ax.legend()
             ax.set_title(f"{result.set}: accuracy by length")
-            fig.tight_layout()
-            fig.savefig(out / f"{stem}-by-length.png", dpi=100)
-            plt.close(fig)
-            lines += ["", f"![accuracy by length]({stem}-by-length.png)", ""]
+            lines += _save(plt, fig, out / f"{stem}-by-length.png", "accuracy by length")
         pairs = confusions(result.rows)
         if pairs:
             lines += ["Most frequent confusions (gold → predicted):", "", "| gold | predicted | count |", "|---|---|---:|"]
@@ -88,10 +85,7 @@ def write_report(results: list[EvalResult], out: Path, title: str) -> Path:
             ax.invert_yaxis()
             ax.set_xlabel("count")
             ax.set_title(f"{result.set}: confusions (gold>predicted)")
-            fig.tight_layout()
-            fig.savefig(out / f"{stem}-confusions.png", dpi=100)
-            plt.close(fig)
-            lines += ["", f"![confusions]({stem}-confusions.png)", ""]
+            lines += _save(plt, fig, out / f"{stem}-confusions.png", "confusions")
         bad = worst(result.rows)
         if bad:
             lines += ["Worst errors:", "", "| id | input | gold | predicted |", "|---|---|---|---|"]
@@ -106,6 +100,14 @@ def write_report(results: list[EvalResult], out: Path, title: str) -> Path:
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _save(plt, fig, path: Path, alt: str) -> list[str]:
+    """Write a figure as PNG beside the report; the Markdown lines that show it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return ["", f"![{alt}]({path.name})", ""]
 
 
 def _cjk_font(plt) -> bool:
