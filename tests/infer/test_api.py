@@ -47,3 +47,15 @@ def test_limits_come_from_the_config(model_dir):
         model.convert("nihaoma a")
     with pytest.raises(pinhan.infer.api.InputError, match="the limit is 5"):
         model.g2p("我们明天去北京")
+
+
+def test_a_vocabulary_of_another_model_is_a_clear_error(model_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "mixed"
+    shutil.copytree(model_dir, bad)
+    vocab = json.loads((bad / "vocab.json").read_text(encoding="utf-8"))
+    vocab["chars"] = vocab["chars"][:-1]
+    (bad / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="does not match the model's vocabulary sizes"):
+        pinhan.load(bad)

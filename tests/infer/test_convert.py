@@ -3,18 +3,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pinhan.errors import InputError, PinhanError
-from pinhan.infer.inputs import path_keys
+from pinhan.infer.inputs import segment_keys
 from pinhan.pinyin import PinyinError, parse
 
 
-def test_path_keys(api):
+def test_segment_keys(api):
     vocab = api.vocab
-    keys = path_keys(vocab, parse("zhong1guo")[0])
+    keys = segment_keys(vocab, parse("zhong1guo")[0])
     assert [vocab.initials[i] + vocab.finals[f] for i, f, _ in keys] == ["zhong", "guo"]
     assert vocab.tones[keys[0][2]] == "1" and keys[1][2] == 1  # toned, then toneless (UNKNOWN)
-    abbreviated = path_keys(vocab, parse("zhongg")[0])
+    abbreviated = segment_keys(vocab, parse("zhongg")[0])
     assert vocab.initials[abbreviated[1][0]] == "g" and abbreviated[1][1] == 1
-    assert path_keys(vocab, parse("ni3hao 123")[0]) is None  # pass-through: the converter splits runs
 
 
 def _readable(api, ch: str, syllables: set[str]) -> bool:

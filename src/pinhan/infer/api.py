@@ -178,6 +178,8 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
         from pinhan.infer.onnx_runner import OnnxRunner
 
         runner = OnnxRunner.load(directory, threads=threads, quantized=quantize)
+    if len(vocab.chars) != runner.n_chars or len(vocab.syllables) != runner.n_syllables:
+        raise CheckpointError(f"{directory}: vocab.json does not match the model's vocabulary sizes")
     return Pinhan(runner, vocab, lexicon, config, path=directory, backend=backend)
 
 

@@ -143,11 +143,7 @@ def _key(row: np.ndarray) -> tuple[int, int, int]:
 @dataclass
 class Hypothesis:
     tokens: list[int]  # emitted ids (hanzi for p2h / gen, toned syllables for h2p)
-    score: float  # summed log-probability under the full softmax
-
-    @property
-    def chars(self) -> list[int]:  # the p2h / gen reading of ``tokens``
-        return self.tokens
+    score: float  # summed log-probability under the full softmax, or summed logits
 
 
 @dataclass

@@ -44,14 +44,6 @@ def segment_keys(vocab: Vocab, segments) -> np.ndarray:
     return np.asarray(keys, dtype=np.int64).reshape(-1, 3)
 
 
-def path_keys(vocab: Vocab, path) -> np.ndarray | None:
-    """Keys for one parser :class:`~pinhan.pinyin.Path`; None when it has pass-through segments
-    (the converter splits those paths into runs)."""
-    if any(seg.kind == "passthrough" for seg in path):
-        return None
-    return segment_keys(vocab, path)
-
-
 class ContextEncoder:
     """Context text -> (hanzi ids (C,), toned factors (C, 3)), memoised: an input method sends
     the same committed context with every keystroke, and pypinyin's phrase lookup is the costly
