@@ -16,23 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pinhan.data.shards import ShardedSplit
-from pinhan.data.vocab import Vocab
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
 from pinhan.infer.convert import Converter
 from pinhan.infer.runner import TorchRunner
+from pinhan.lm.build import train_ids
 from pinhan.lm.ngram import CharNgram
 from pinhan.train.checkpoint import load_checkpoint_model
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
-
-
-def train_lines(data_dir: Path):
-    vocab = Vocab.load(data_dir / "vocab.json")
-    split = ShardedSplit(data_dir / "shards", "train")
-    chars = np.array(vocab.chars, dtype=object)
-    for i in range(len(split)):
-        yield "".join(chars[split.doc(i)[0]])
 
 
 def score(converter: Converter, items: list[dict]) -> tuple[float, float]:
@@ -47,6 +38,7 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("--data", type=Path, default=Path("data/bundled"))
     parser.add_argument("--order", type=int, default=4)
+    parser.add_argument("--min-count", type=int, default=1, help="prune n-grams seen fewer times (1: exact model)")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6])
     parser.add_argument("--dev-items", type=int, default=400)
     parser.add_argument("--sets", nargs="+", default=["pd1998-test", "hsk-test"])
@@ -56,9 +48,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    lm = CharNgram.build(train_lines(args.data), order=args.order)
-    print(f"char {args.order}-gram from {args.data}/train: {len(lm.counts[-1]):,} {args.order}-grams, {time.perf_counter() - started:.0f} s")
     model, vocab, lexicon, _ = load_checkpoint_model(args.model)
+    lm = CharNgram.build(train_ids(args.data, vocab), len(vocab.chars), order=args.order, min_count=args.min_count)
+    print(f"char {args.order}-gram from {args.data}/train: {lm.info['ngrams_kept'][-1]:,} {args.order}-grams kept, "
+          f"{lm.nbytes() / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s")
     dev = [json.loads(line) for line in (args.data / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     dev = [dev[i] for i in sorted(np.random.default_rng(0).permutation(len(dev))[: args.dev_items])]
     print("\n| fusion weight | dev char % | dev sentence % |\n|---:|---:|---:|")

@@ -1,17 +1,98 @@
 import math
+from collections import Counter
 
+import numpy as np
 import pytest
 
-from pinhan.lm.ngram import CharNgram
+from pinhan.errors import DataError
+from pinhan.lm.ngram import BOS, CharNgram
+
+LINES = ["我们去北京", "我们去上海", "他们去北京", "北京很大", "我们很好"]
+CHARS = sorted(set("".join(LINES)) | {"完", "全"})
+ID = {c: i for i, c in enumerate(CHARS)}
+V = len(CHARS) + 2  # two ids no line uses
 
 
-def test_kneser_ney_char_ngram():
-    lines = ["我们去北京", "我们去上海", "他们去北京", "北京很大"]
-    lm = CharNgram.build(lines, order=3)
-    p = lambda h, c: math.exp(lm.logprob(h, c))  # noqa: E731
-    assert p("们去", "北") > p("们去", "上") > p("们去", "大")  # seen twice > once > never after 们去
-    seen = set("".join(lines))
-    assert sum(p("们去", c) for c in seen) == pytest.approx(1.0)  # a distribution over the seen characters
-    assert p("", "我") > 0 and p("完全没见过", "北") > 0  # backs off to lower orders
-    with pytest.raises(ValueError):
-        CharNgram(order=0)
+def reference_logprob(lines, order, history, char, vocab_size, discount=0.75):
+    """Interpolated Kneser-Ney straight from its definition, with dicts (the packed model must agree)."""
+    counts = [Counter() for _ in range(order)]
+    for line in lines:
+        padded = "\x02" * (order - 1) + line
+        for i in range(order - 1, len(padded)):
+            counts[-1][padded[i - order + 1 : i + 1]] += 1
+    for k in range(order - 2, -1, -1):
+        for gram in counts[k + 1]:
+            counts[k][gram[1:]] += 1
+    history = ("\x02" * (order - 1) + history)[len(history):] if order > 1 else ""
+    p = 1.0 / vocab_size
+    for k in range(order):
+        ctx = history[len(history) - k:] if k else ""
+        total = sum(n for g, n in counts[k].items() if g[:-1] == ctx)
+        if total:
+            types = sum(1 for g in counts[k] if g[:-1] == ctx)
+            p = max(counts[k].get(ctx + char, 0) - discount, 0) / total + discount * types / total * p
+    return math.log(p)
+
+
+def ids(text):
+    return [ID[c] for c in text]
+
+
+def query(lm, history, char):
+    hist = np.array([[BOS] * 8 + ids(history)])
+    return float(lm.logprob_ids(hist, np.array([ID[char]]))[0])
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return CharNgram.build([ids(line) for line in LINES], vocab_size=V, order=3)
+
+
+def test_unpruned_model_is_interpolated_kneser_ney(lm):
+    for history in ["", "我", "我们", "们去", "北京", "完全", "去"]:
+        for char in CHARS:
+            assert query(lm, history, char) == pytest.approx(reference_logprob(LINES, 3, history, char, V), abs=0.01)
+    # a distribution over the whole vocabulary, ids no line uses included
+    hist = np.tile(np.array([[BOS] + ids("们去")]), (V, 1))
+    assert np.exp(lm.logprob_ids(hist, np.arange(V))).sum() == pytest.approx(1.0, abs=0.01)
+    assert query(lm, "们去", "北") > query(lm, "们去", "上") > query(lm, "们去", "大")
+
+
+def test_pruning_keeps_frequent_ngrams_and_shrinks(lm):
+    pruned = CharNgram.build([ids(line) for line in LINES], vocab_size=V, order=3, min_count=2)
+    assert pruned.nbytes() < lm.nbytes()
+    assert pruned.info["ngrams_kept"][2] < pruned.info["ngrams_counted"][2]
+    assert query(pruned, "我们", "去") == pytest.approx(query(lm, "我们", "去"), abs=0.01)  # seen twice: kept exactly
+    assert query(pruned, "们去", "北") > query(pruned, "们去", "上")
+
+
+def test_batch_queries_match_single_ones_and_short_histories_are_padded(lm):
+    hists = [ids("我们"), ids("去北"), ids("完全")]
+    chars = [ID["去"], ID["京"], ID["北"]]
+    batch = lm.logprob_ids(np.array(hists), np.array(chars))
+    for h, c, value in zip(hists, chars, batch):
+        assert lm.logprob_ids(np.array([h]), np.array([c]))[0] == pytest.approx(value)
+    one = lm.logprob_ids(np.array([ids("北")]), np.array([ID["京"]]))[0]  # history shorter than order - 1
+    assert one == pytest.approx(query(lm, "北", "京"))
+
+
+def test_save_load_roundtrip_and_bad_files(lm, tmp_path):
+    path = tmp_path / "lm.safetensors"
+    lm.save(path, extra={"note": "x"})
+    again = CharNgram.load(path)
+    hist = np.array([[BOS] + ids("们去")] * 3)
+    chars = np.array([ID["北"], ID["上"], ID["大"]])
+    assert np.array_equal(again.logprob_ids(hist, chars), lm.logprob_ids(hist, chars))
+    assert not list(tmp_path.glob("*.tmp"))
+    (tmp_path / "bad.safetensors").write_bytes(b"not a model")
+    with pytest.raises(DataError, match="cannot read the n-gram"):
+        CharNgram.load(tmp_path / "bad.safetensors")
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="order"):
+        CharNgram.build([[1, 2]], vocab_size=5, order=5)
+    with pytest.raises(DataError, match="outside the vocabulary"):
+        CharNgram.build([[1, 9]], vocab_size=5, order=2)
+    with pytest.raises(DataError, match="no characters"):
+        CharNgram.build([[]], vocab_size=5, order=2)

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("pinhan.data.prepare_cli", "clean, annotate, split and encode a corpus into a data directory"),
     "train": ("pinhan.train.train_cli", "train a model from scratch on a prepared data directory"),
     "finetune": ("pinhan.train.finetune_cli", "fine-tune a trained model on a domain corpus (full, frozen parts or LoRA)"),
+    "lm": ("pinhan.lm.lm_cli", "build the character n-gram a model fuses into conversion, weight chosen on dev"),
     "convert": ("pinhan.infer.convert_cli", "convert pinyin to ranked hanzi candidates"),
     "g2p": ("pinhan.infer.g2p_cli", "hanzi to pinyin with polyphones resolved"),
     "generate": ("pinhan.infer.generate_cli", "continue hanzi text (predictive input)"),

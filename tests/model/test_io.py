@@ -53,6 +53,19 @@ def test_round_trip_gives_identical_outputs(model, saved, make_batch):
         assert torch.equal(p, q), name
 
 
+def test_half_precision_file_loads_as_float32_within_rounding(model, tmp_path, make_batch):
+    full = save_model(model, tmp_path / "fp32") / WEIGHTS_FILE
+    half = save_model(model, tmp_path / "fp16", dtype=torch.float16)
+    assert (half / WEIGHTS_FILE).stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_model(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    batch = make_batch(n_cands=4)
+    with torch.no_grad():
+        a, b = model(batch), loaded(batch)
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=2e-2, rtol=1e-2), key
+
+
 def test_untied_model_round_trip(config, tmp_path):
     model = PinhanModel(config.replace(tie_char_embeddings=False))
     loaded = load_model(save_model(model, tmp_path))

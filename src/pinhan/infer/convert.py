@@ -28,10 +28,12 @@ from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.errors import InputError
-from pinhan.infer.decode import Fusion, Hypothesis, P2HConstraint, Slot, Trace, beam_search, nar_log_probs
+from pinhan.infer.decode import (Fusion, Hypothesis, P2HConstraint, Slot, Trace, beam_search, nar_fused_search,
+                                 nar_log_probs)
 from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h, segment_keys
 from pinhan.infer.results import Candidate
 from pinhan.infer.runner import Runner
+from pinhan.lm.ngram import BOS as LM_BOS
 from pinhan.pinyin import Path, PinyinParser, Segment
 from pinhan.pinyin.fuzzy import resolve_rules
 
@@ -82,7 +84,9 @@ class Converter:
         margin: whole-input candidates scoring within this (natural log) of the best are listed
             before the prefix candidates.
         words: multi-character words a prefix candidate may be (default: pypinyin's phrases).
-        lm, lm_weight: a character LM for shallow fusion in accurate mode (``pinhan.lm.ngram``).
+        lm, lm_weight: a character n-gram (``pinhan.lm.ngram``) fused into accurate mode's beam search.
+        fast_lm_weight: its weight in fast mode, which then beam-searches the encoder head's
+            scores with the n-gram instead of taking each position's best alone.
         scoring: ``"logits"`` (default): hypotheses of one segmentation ranked by summed raw
             logits of their hanzi, computed for the allowed hanzi only; the parser's best
             segmentation gives the first candidates, the others follow. ``"softmax"``: summed
@@ -94,7 +98,8 @@ class Converter:
 
     def __init__(self, runner: Runner, vocab: Vocab, lexicon: Lexicon, *, max_context: int = 64, max_paths: int = 4,
                  beam_size: int = 4, max_syllables: int = 64, margin: float = 3.0, words: frozenset[str] | None = None,
-                 lm: object | None = None, lm_weight: float = 0.0, batch_rows: int = 64, scoring: str = "logits") -> None:
+                 lm: object | None = None, lm_weight: float = 0.0, fast_lm_weight: float = 0.0, batch_rows: int = 64,
+                 scoring: str = "logits") -> None:
         if max_syllables + 1 > runner.max_positions:
             raise InputError(f"max_syllables {max_syllables} does not fit the model's {runner.max_positions} positions")
         self.runner, self.vocab, self.lexicon = runner, vocab, lexicon
@@ -103,7 +108,8 @@ class Converter:
         self.words = default_words() if words is None else words
         if scoring not in ("logits", "softmax"):
             raise InputError(f"scoring must be logits or softmax, got {scoring!r}")
-        self.lm, self.lm_weight, self.batch_rows, self.scoring = lm, lm_weight, batch_rows, scoring
+        self.lm, self.lm_weight, self.fast_lm_weight = lm, lm_weight, fast_lm_weight
+        self.batch_rows, self.scoring = batch_rows, scoring
         self.index = CandidateIndex(vocab, lexicon)
         self.tables = PinyinTables(vocab)
         self.contexts = ContextEncoder(vocab, self.tables, self.max_context)
@@ -178,14 +184,30 @@ class Converter:
             if mode == "accurate":
                 fusion = None
                 if self.lm is not None and self.lm_weight > 0:
-                    fusion = Fusion(self.lm, self.lm_weight, self.vocab.chars, [r.context for r in part])
+                    fusion = Fusion(self.lm, self.lm_weight, self._lm_contexts([r.context for r in part]))
                 hyps, traces = beam_search(self.runner, encoded, constraint, len(part), self.beam_size, fusion, trace_width,
                                            scoring=self.scoring)
                 out += [_Decoded(h, t) for h, t in zip(hyps, traces)]
             else:
                 allowed = [[constraint.allowed(r, t) for t in range(len(run.keys))] for r, run in enumerate(part)]
                 scored = nar_log_probs(self.runner, encoded, enc["segments"], allowed, scoring=self.scoring)
-                out += [_fast_hypotheses(row, max(self.beam_size, 1), trace_width) for row in scored]
+                if self.lm is not None and self.fast_lm_weight > 0:
+                    contexts = self._lm_contexts([r.context for r in part])
+                    for r, row in enumerate(scored):
+                        fusion = Fusion(self.lm, self.fast_lm_weight, contexts[r : r + 1])
+                        out.append(_Decoded(*nar_fused_search(row, fusion, max(self.beam_size, 1), trace_width)))
+                else:
+                    out += [_fast_hypotheses(row, max(self.beam_size, 1), trace_width) for row in scored]
+        return out
+
+    def _lm_contexts(self, contexts: list[str]) -> np.ndarray:
+        """(B, order-1) ids of each row's last committed characters, start-of-line padded."""
+        width = max(self.lm.order - 1, 0)
+        out = np.full((len(contexts), width), LM_BOS, dtype=np.int64)
+        for row, text in enumerate(contexts):
+            tail = [self.vocab.char_id(ch) for ch in text[len(text) - width:]] if width else []
+            if tail:
+                out[row, width - len(tail):] = tail
         return out
 
     # --- assemble -----------------------------------------------------------------------------

@@ -157,13 +157,12 @@ class Trace:
 @dataclass
 class Fusion:
     """Shallow fusion with a character language model: a candidate's step score becomes
-    ``log p_model + weight * log p_lm(char | context + output so far)``, computed for the ``top``
+    ``score_model + weight * log p_lm(char | context + output so far)``, computed for the ``top``
     candidates the model ranks highest (the others are dropped)."""
 
-    lm: object  # anything with logprob(history: str, char: str) -> float
+    lm: object  # anything with logprob_ids(histories (Q, h), chars (Q,)) -> (Q,), e.g. pinhan.lm.ngram.CharNgram
     weight: float
-    chars: list[str]  # the vocabulary's characters, to turn ids into text
-    contexts: list[str]  # committed text before each row's input
+    contexts: np.ndarray  # (B, h) ids of the committed text before each row's input, BOS-padded on the left
     top: int = 16
 
 
@@ -290,22 +289,21 @@ def _record(traces, best, total, history, cands, C, K, done) -> None:
 
 
 def _fuse(lp: np.ndarray, cands: np.ndarray, done: np.ndarray, history: np.ndarray, fusion: Fusion) -> np.ndarray:
-    """(B, K, C) step log-probs over candidates -> fused scores for each beam's ``fusion.top``
-    candidates, -inf for the rest."""
+    """(B, K, C) step scores over candidates -> fused scores for each beam's ``fusion.top``
+    candidates, -inf for the rest; rows already done keep their scores. One vectorised LM query."""
     B, K, C = lp.shape
     M = min(fusion.top, C)
     top_pos = np.argsort(-lp, axis=2, kind="stable")[:, :, :M]  # (B, K, M)
+    top_lp = np.take_along_axis(lp, top_pos, axis=2)  # (B, K, M)
+    chars = np.take_along_axis(np.broadcast_to(cands[:, None, :], (B, K, C)), top_pos, axis=2)  # (B, K, M)
+    live = ~done[:, None, None] & (chars >= 0) & np.isfinite(top_lp)  # (B, K, M)
+    text = np.concatenate([np.broadcast_to(fusion.contexts[:, None, :], (B, K, fusion.contexts.shape[1])), history], axis=2)
+    queries = np.broadcast_to(text[:, :, None, :], (B, K, M, text.shape[2]))[live]  # (Q, h)
     fused = np.full_like(lp, -np.inf)
-    for r in range(B):
-        if done[r]:
-            fused[r] = lp[r]
-            continue
-        for k in range(K):
-            text = fusion.contexts[r] + "".join(fusion.chars[c] for c in history[r, k].tolist())
-            for pos in top_pos[r, k].tolist():
-                c = int(cands[r, pos])
-                if c >= 0 and np.isfinite(lp[r, k, pos]):
-                    fused[r, k, pos] = lp[r, k, pos] + fusion.weight * fusion.lm.logprob(text, fusion.chars[c])
+    scored = np.full((B, K, M), -np.inf)
+    scored[live] = top_lp[live] + fusion.weight * fusion.lm.logprob_ids(queries, chars[live])
+    np.put_along_axis(fused, top_pos, scored, axis=2)
+    fused[done] = lp[done]
     return fused
 
 
@@ -379,6 +377,33 @@ def nar_log_probs(runner: Runner, encoded, segments: np.ndarray, allowed: list[l
         order = np.argsort(-scores[i, :n], kind="stable")
         result[r].append((cands[i, order], scores[i, order]))
     return result
+
+
+def nar_fused_search(row: list[tuple[np.ndarray, np.ndarray]], fusion: Fusion, beam_size: int = 4,
+                     trace_width: int = 0) -> tuple[list[Hypothesis], Trace]:
+    """The fast path with an n-gram: a beam search over one row's encoder-head scores (from
+    :func:`nar_log_probs`, best first per position) where each position's ``fusion.top`` best
+    candidates add ``fusion.weight * log p_lm(char | context + earlier choices)``. No decoder
+    runs: the n-gram supplies the dependencies between positions that the encoder head, scoring
+    every position at once, cannot. ``fusion.contexts`` is (1, h) for this row."""
+    tokens = np.zeros((1, 0), dtype=np.int64)  # (K, t) the live beams' choices
+    scores = np.zeros(1)  # (K,)
+    trace = Trace()
+    for cands, cand_scores in row:
+        M = min(fusion.top, len(cands))
+        chars, own = cands[:M].astype(np.int64), cand_scores[:M]  # (M,)
+        K = len(scores)
+        history = np.concatenate([np.repeat(fusion.contexts, K, axis=0), tokens], axis=1)  # (K, h + t)
+        lm = fusion.lm.logprob_ids(np.repeat(history, M, axis=0), np.tile(chars, K)).reshape(K, M)
+        total = (scores[:, None] + own[None, :] + fusion.weight * lm).reshape(1, K * M)  # (1, K*M)
+        order = _best(total, max(beam_size, trace_width))[0]
+        beams, picks = np.divmod(order, M)
+        grown = np.concatenate([tokens[beams], chars[picks][:, None]], axis=1)
+        if trace_width:
+            trace.steps.append([(tuple(grown[i].tolist()), float(total[0, order[i]])) for i in range(min(trace_width, len(order)))])
+        keep = min(beam_size, len(order))
+        tokens, scores = grown[:keep], total[0, order[:keep]]
+    return [Hypothesis(t.tolist(), float(sc)) for t, sc in zip(tokens, scores)], trace
 
 
 def greedy_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np.ndarray], index: CandidateIndex,

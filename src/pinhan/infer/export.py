@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pinhan.lm.ngram import LM_FILE
 from pinhan.model.io import WEIGHTS_FILE, CheckpointError, fsync_dir, load_model
 from pinhan.model.layers import _merge_heads, _split_heads, key_padding_mask
 from pinhan.model.transformer import PinhanModel
@@ -433,6 +434,8 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
                 _quantize(tmp / graphs[name], tmp / graphs_int8[name])
         for name in COPIED:
             shutil.copyfile(model_dir / name, tmp / name)
+        if (model_dir / LM_FILE).is_file():  # the n-gram for fusion travels with the graphs
+            shutil.copyfile(model_dir / LM_FILE, tmp / LM_FILE)
         c = model.config
         weights = model_dir / WEIGHTS_FILE
         manifest = {

@@ -1,67 +1,208 @@
-"""Character n-gram language model with interpolated Kneser-Ney smoothing.
+"""Character n-gram language model with interpolated Kneser-Ney smoothing, in packed arrays.
 
 Built from the train split of a prepared data directory; used for shallow fusion: during
-decoding, a candidate hanzi's score is ``log p_model + weight * log p_ngram``. It brings the
-classical model's strength — exact memory of frequent character sequences — to a small neural
+decoding, a candidate hanzi's score is ``score_model + weight * log p_ngram``. It brings the
+classical model's strength, exact memory of frequent character sequences, to a small neural
 model that has seen the corpus only once or twice.
 
 Lower orders use continuation counts (how many distinct characters precede an n-gram), the
 Kneser-Ney idea that a character seen after many contexts is a better guess for a new one.
+
+The model is stored in backoff form so that it can be pruned and queried with numpy alone:
+for every kept n-gram ``h + c`` its interpolated ``log p(c | h)``; for every context ``h`` its
+``log gamma(h)``, the mass the interpolation hands to the order below (``D * types(h) / total(h)``).
+Then ``p(c | h) = p_stored(h + c)`` when kept, else ``gamma(h) * p(c | h[1:])``. Unpruned, this
+is exactly interpolated Kneser-Ney. Pruning drops n-grams seen fewer than ``min_count`` times
+(most are singletons); a context whose n-grams were all dropped gets its order's mean
+``log gamma`` (which a context never seen in training also gets, where the exact model says 0).
+
+Characters are vocabulary ids (< 65535); an n-gram is packed 16 bits a character into one
+uint64, first character highest, so ``key >> 16`` is its context.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections import Counter
-from typing import Iterable
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from pinhan.errors import DataError
 
 DISCOUNT = 0.75
+BOS = 0xFFFF  # start of line: pads every history on the left
+MAX_ORDER = 4  # 4 x 16 bits fill a uint64
+FORMAT = "pinhan-char-ngram/1"
+LM_FILE = "lm.safetensors"  # where a model directory keeps its n-gram
+_BITS = np.uint64(16)
+
+
+def pack(grams: np.ndarray) -> np.ndarray:
+    """(Q, n) ids -> (Q,) uint64 keys."""
+    keys = np.zeros(grams.shape[0], dtype=np.uint64)
+    for j in range(grams.shape[1]):
+        keys = (keys << _BITS) | grams[:, j].astype(np.uint64)
+    return keys
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``keys`` -> (found mask, value where found else 0) for each query key."""
+    if len(keys) == 0:
+        return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.float32)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    found = keys[pos] == query
+    return found, np.where(found, values[pos].astype(np.float32), 0.0)
 
 
 class CharNgram:
-    """``logprob(history, char)`` for an order-``order`` interpolated Kneser-Ney model."""
+    """``logprob_ids(histories, chars)`` for an order-``order`` interpolated Kneser-Ney model.
 
-    def __init__(self, order: int = 4) -> None:
-        if order < 1:
-            raise ValueError("order must be at least 1")
-        self.order = order
-        # counts[k][gram] for grams of length k+1: raw counts at the top order, continuation
-        # counts below it. totals[k][ctx] = sum over c of counts[k][ctx + c]; types[k][ctx] = how
-        # many distinct c follow ctx.
-        self.counts: list[Counter] = [Counter() for _ in range(order)]
-        self.totals: list[Counter] = [Counter() for _ in range(order)]
-        self.types: list[Counter] = [Counter() for _ in range(order)]
-        self.vocab_size = 1
+    ``keys[k]`` / ``logp[k]``: the kept (k+1)-grams, sorted, and their log-probabilities;
+    ``ctx_keys[k]`` / ``ctx_log_gamma[k]``: contexts of length k and their backoff log-weights
+    (``ctx_*[0]`` is the empty context, which backs off to uniform over the vocabulary);
+    ``default_log_gamma[k]``: the weight of a context of length k that is not stored.
+    """
+
+    def __init__(self, order: int, vocab_size: int, keys: list[np.ndarray], logp: list[np.ndarray],
+                 ctx_keys: list[np.ndarray], ctx_log_gamma: list[np.ndarray], default_log_gamma: list[float],
+                 info: dict | None = None) -> None:
+        if not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be between 1 and {MAX_ORDER}, got {order}")
+        if not 0 < vocab_size < BOS:
+            raise ValueError(f"vocabulary size must be between 1 and {BOS - 1}, got {vocab_size}")
+        self.order, self.vocab_size = order, vocab_size
+        self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma = keys, logp, ctx_keys, ctx_log_gamma
+        self.default_log_gamma = default_log_gamma
+        self.info = info or {}
+
+    # --- build --------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, lines: Iterable[Sequence[int] | np.ndarray], vocab_size: int, order: int = 4,
+              min_count: int | Sequence[int] = 1) -> "CharNgram":
+        """Count ``lines`` (each a sequence of character ids < vocab_size) and estimate the model.
+
+        ``min_count``: an n-gram seen fewer times (continuation count below the top order) is
+        pruned; one number applies to every order above 1, a list gives one per order from 2 up.
+        Unigrams are always kept.
+        """
+        if not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be between 1 and {MAX_ORDER}, got {order}")
+        mins = [1] + ([int(min_count)] * (order - 1) if np.isscalar(min_count) else [int(m) for m in min_count])
+        if len(mins) != order or min(mins) < 1:
+            raise ValueError(f"min_count needs one value >= 1 per order above 1, got {min_count!r}")
+        pad = np.full(order - 1, BOS, dtype=np.int64)
+        pieces, n_chars = [], 0
+        for line in lines:
+            ids = np.asarray(line, dtype=np.int64)
+            if len(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
+                raise DataError(f"character id outside the vocabulary of {vocab_size} in an n-gram training line")
+            pieces += [pad, ids]
+            n_chars += len(ids)
+        if n_chars == 0:
+            raise DataError("no characters to build an n-gram model from")
+        seq = np.concatenate(pieces)
+        ends = np.flatnonzero(seq != BOS)  # every predicted position; its history lies in its own line
+
+        # Counts, top order first: raw counts there, continuation counts below.
+        grams: list[np.ndarray] = [None] * order  # type: ignore[list-item]
+        counts: list[np.ndarray] = [None] * order  # type: ignore[list-item]
+        windows = np.stack([seq[ends - (order - 1 - j)] for j in range(order)], axis=1)  # (N, order)
+        grams[-1], counts[-1] = np.unique(pack(windows), return_counts=True)
+        for k in range(order - 2, -1, -1):
+            suffix = grams[k + 1] & np.uint64((1 << (16 * (k + 1))) - 1)
+            grams[k], counts[k] = np.unique(suffix, return_counts=True)
+
+        # Interpolated probabilities, lowest order first: p_k = max(c - D, 0) / T + gamma * p_{k-1}.
+        keys, logp, ctx_keys, ctx_gamma, defaults = [], [], [], [], []
+        lower_p = None
+        for k in range(order):
+            ctx = grams[k] >> _BITS
+            uniq_ctx, first, inverse = np.unique(ctx, return_index=True, return_inverse=True)
+            total = np.bincount(inverse, weights=counts[k]).astype(np.float64)
+            types = np.bincount(inverse).astype(np.float64)
+            gamma = DISCOUNT * types / total
+            if k == 0:
+                below = np.full(len(grams[0]), 1.0 / vocab_size)
+            else:
+                suffix = grams[k] & np.uint64((1 << (16 * k)) - 1)
+                below = lower_p[np.searchsorted(grams[k - 1], suffix)]  # every suffix is counted below
+            p = np.maximum(counts[k] - DISCOUNT, 0.0) / total[inverse] + gamma[inverse] * below
+            lower_p = p
+            keep = counts[k] >= mins[k]
+            keys.append(grams[k][keep])
+            logp.append(np.log(p[keep]).astype(np.float16))
+            kept_ctx = np.zeros(len(uniq_ctx), dtype=bool)
+            kept_ctx[inverse[keep]] = True
+            ctx_keys.append(uniq_ctx[kept_ctx])
+            ctx_gamma.append(np.log(gamma[kept_ctx]).astype(np.float16))
+            dropped = np.log(gamma[~kept_ctx])
+            defaults.append(float(dropped.mean()) if len(dropped) else 0.0)
+        info = {"characters": int(n_chars), "lines_counted": len(pieces) // 2, "min_count": mins,
+                "ngrams_counted": [int(len(g)) for g in grams], "ngrams_kept": [int(len(k)) for k in keys]}
+        return cls(order, vocab_size, keys, logp, ctx_keys, ctx_gamma, defaults, info)
+
+    # --- query --------------------------------------------------------------------------------
+    def logprob_ids(self, histories: np.ndarray, chars: np.ndarray) -> np.ndarray:
+        """(Q, h) history ids (BOS-padded on the left, any h) and (Q,) character ids -> (Q,)
+        natural-log probabilities of each character after its history."""
+        histories = np.asarray(histories, dtype=np.int64).reshape(len(chars), -1)
+        chars = np.asarray(chars, dtype=np.int64)
+        need = self.order - 1
+        if histories.shape[1] < need:
+            histories = np.concatenate([np.full((len(chars), need - histories.shape[1]), BOS, dtype=np.int64), histories], 1)
+        hist = histories[:, histories.shape[1] - need:]  # (Q, order-1) the last order-1 ids
+        out = np.zeros(len(chars), dtype=np.float32)
+        backoff = np.zeros(len(chars), dtype=np.float32)
+        open_ = np.ones(len(chars), dtype=bool)
+        for k in range(self.order - 1, -1, -1):  # order k+1: the last k history ids + the character
+            ctx = pack(hist[:, need - k:]) if k else np.zeros(len(chars), dtype=np.uint64)
+            found, value = _lookup(self.keys[k], self.logp[k], (ctx << _BITS) | chars.astype(np.uint64))
+            hit = open_ & found
+            out[hit] = backoff[hit] + value[hit]
+            open_ &= ~found
+            stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)
+            backoff += np.where(stored, gamma, self.default_log_gamma[k])
+        out[open_] = backoff[open_] - math.log(self.vocab_size)
+        return out
+
+    # --- files --------------------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        """Write one safetensors file (atomically: a temporary name, then a rename)."""
+        from safetensors.numpy import save_file
+
+        from pinhan.model.io import fsync_dir
+
+        path = Path(path)
+        tensors = {}
+        for k in range(self.order):
+            tensors[f"keys.{k}"], tensors[f"logp.{k}"] = self.keys[k], self.logp[k]
+            tensors[f"ctx_keys.{k}"], tensors[f"ctx_log_gamma.{k}"] = self.ctx_keys[k], self.ctx_log_gamma[k]
+        meta = {"format": FORMAT, "order": self.order, "vocab_size": self.vocab_size,
+                "default_log_gamma": self.default_log_gamma, "info": self.info, **(extra or {})}
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"pinhan": json.dumps(meta)})
+        tmp.replace(path)
+        fsync_dir(path.parent)
 
     @classmethod
-    def build(cls, lines: Iterable[str], order: int = 4) -> "CharNgram":
-        lm = cls(order)
-        top = lm.counts[order - 1]
-        for line in lines:
-            padded = "\x02" * (order - 1) + line  # \x02 = start of line
-            for i in range(order - 1, len(padded)):
-                top[padded[i - order + 1 : i + 1]] += 1
-        # continuation counts: each distinct (k+1)-gram "x + g" adds one to g
-        for k in range(order - 2, -1, -1):
-            lower = lm.counts[k]
-            for gram in lm.counts[k + 1]:
-                lower[gram[1:]] += 1
-        for k in range(order):
-            for gram, n in lm.counts[k].items():
-                lm.totals[k][gram[:-1]] += n
-                lm.types[k][gram[:-1]] += 1
-        lm.vocab_size = max(len(lm.counts[0]), 1)
-        return lm
+    def load(cls, path: str | Path) -> "CharNgram":
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file, safe_open
 
-    def logprob(self, history: str, char: str) -> float:
-        """Natural log of p(char | last order-1 characters of history)."""
-        history = ("\x02" * (self.order - 1) + history)[-(self.order - 1):] if self.order > 1 else ""
-        p = 1.0 / self.vocab_size  # uniform floor below the unigram
-        for k in range(self.order):  # from unigram (k=0) up to the full order
-            ctx = history[len(history) - k:] if k else ""
-            total = self.totals[k].get(ctx, 0)
-            if total == 0:
-                continue
-            count = self.counts[k].get(ctx + char, 0)
-            p = max(count - DISCOUNT, 0.0) / total + DISCOUNT * self.types[k][ctx] / total * p
-        return math.log(p)
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = json.loads((f.metadata() or {}).get("pinhan", "{}"))
+            tensors = load_file(str(path))
+            if meta.get("format") != FORMAT:
+                raise DataError(f"{path}: not a pinhan n-gram file (format {meta.get('format')!r}, expected {FORMAT})")
+            order = int(meta["order"])
+            parts = [[tensors[f"{name}.{k}"] for k in range(order)] for name in ("keys", "logp", "ctx_keys", "ctx_log_gamma")]
+            return cls(order, int(meta["vocab_size"]), *parts, [float(x) for x in meta["default_log_gamma"]], meta.get("info"))
+        except (OSError, SafetensorError, KeyError, ValueError, TypeError, json.JSONDecodeError) as e:
+            raise DataError(f"{path}: cannot read the n-gram model ({e})") from e
+
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for arrays in (self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma) for a in arrays))

@@ -83,7 +83,8 @@ def _write_atomic(path: Path, write: Any) -> None:
 
 
 def save_model(
-    model: nn.Module, directory: str | os.PathLike, *, extra: Mapping[str, Any] | None = None
+    model: nn.Module, directory: str | os.PathLike, *, extra: Mapping[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed).
 
@@ -92,6 +93,8 @@ def save_model(
         directory: The model directory; other files in it are left alone.
         extra: Additional JSON-serialisable top-level sections for ``config.json`` (e.g. the
             training recipe under ``"train"``); may not use the keys format, version or model.
+        dtype: store floating-point tensors in this type (``torch.float16`` halves the file of
+            a shipped model; :func:`load_model` casts them back to the model's float32).
 
     Returns:
         The directory as a :class:`~pathlib.Path`.
@@ -106,6 +109,8 @@ def save_model(
     config = {"format": FORMAT, "version": VERSION, "model": model.config.to_dict(), **extra}
     text = json.dumps(config, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
 
     def write_weights(tmp: str) -> None:
         save_file(tensors, tmp, metadata={"format": "pt", "pinhan": f"{FORMAT}/{VERSION}"})

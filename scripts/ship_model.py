@@ -1,0 +1,85 @@
+"""Ship a trained model as the package's default: fp16 weights, its n-gram, vocabulary and
+lexicon in ``src/pinhan/assets/default_model``, the training history in ``config.json``.
+
+Run: ``.venv/bin/python scripts/ship_model.py runs/release-mix/last``
+
+The history follows ``recipe.finetune.from`` back to the run that trained from scratch and
+records each stage's data, steps, tokens and wall-clock seconds (from its ``train_state.json``).
+The whole directory must stay within the package's 25 MB; it is written beside the old one and
+swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from pinhan.lm.ngram import LM_FILE
+from pinhan.model.io import load_model, read_config, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "src" / "pinhan" / "assets" / "default_model"
+LIMIT_BYTES = 25 * 1000 * 1000
+
+
+def history(model_dir: Path) -> list[dict]:
+    """Training stages, from scratch first."""
+    stages = []
+    seen = set()
+    while model_dir is not None and model_dir.resolve() not in seen:
+        seen.add(model_dir.resolve())
+        recipe = read_config(model_dir).get("recipe") or {}
+        state = json.loads((model_dir / "train_state.json").read_text(encoding="utf-8"))["state"]
+        finetune = recipe.get("finetune")
+        stages.append({"source": str(model_dir), "data": recipe.get("data"), "steps": state["step"],
+                       "tokens": state["tokens"], "seconds": round(state["elapsed_seconds"]),
+                       "kind": "fine-tune" if finetune else "from scratch", "recipe": recipe})
+        model_dir = Path(finetune["from"]) if finetune else None
+    return stages[::-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path, help="trained model directory (a run's last/ or best/) with lm.safetensors")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    src = args.model
+    for name in ("vocab.json", "lexicon.json", LM_FILE, "train_state.json"):
+        if not (src / name).is_file():
+            print(f"ship_model: {src} has no {name}", file=sys.stderr)
+            return 1
+    stages = history(src)
+    config = read_config(src)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    extra = {"recipe": config.get("recipe"), "training_history": [{k: v for k, v in s.items() if k != "recipe"} for s in stages],
+             "training_total": {"steps": sum(s["steps"] for s in stages), "tokens": sum(s["tokens"] for s in stages),
+                                "seconds": sum(s["seconds"] for s in stages)},
+             "first_stage_recipe": stages[0]["recipe"], "stored_as": "float16"}
+    save_model(load_model(src), tmp, extra=extra, dtype=torch.float16)
+    for name in ("vocab.json", "lexicon.json", LM_FILE):
+        shutil.copyfile(src / name, tmp / name)
+    size = sum(p.stat().st_size for p in tmp.iterdir())
+    if size > LIMIT_BYTES:
+        shutil.rmtree(tmp)
+        print(f"ship_model: {size / 1e6:.1f} MB is over the package's {LIMIT_BYTES / 1e6:.0f} MB", file=sys.stderr)
+        return 1
+    old = args.out.with_name(args.out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if args.out.exists():
+        args.out.rename(old)
+    tmp.rename(args.out)
+    shutil.rmtree(old, ignore_errors=True)
+    total = extra["training_total"]
+    print(f"shipped {src} -> {args.out}: {size / 1e6:.1f} MB; {len(stages)} stages, {total['steps']:,} steps, "
+          f"{total['tokens'] / 1e6:.1f}M tokens, {total['seconds'] / 60:.0f} minutes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
