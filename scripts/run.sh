@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: install, prepare the bundled corpus, load the default model
-# (or, until one is shipped, train a quick one on the bundled train split), show conversions.
+# The main job on the bundled default: install, prepare the bundled corpus (for `pinhan train`),
+# load the default model shipped in the package, show conversions (full, abbreviated, in context,
+# fast mode), a g2p and a continuation, then serve the web input method at http://127.0.0.1:8000
+# until stopped (PINHAN_NO_SERVE=1 skips serving). Without a shipped model (a trimmed install) it
+# trains configs/small.yaml for PINHAN_TRAIN_MINUTES (10) into runs/quickstart first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
-[ -f data/bundled/prepare_report.json ] || .venv/bin/pinhan prepare bundled --out data/bundled --overwrite
+[ -f data/bundled/prepare_report.json ] || .venv/bin/pinhan prepare bundled --out data/bundled --overwrite --quiet
 model=()
 if ! .venv/bin/python -c 'from pinhan.infer.api import default_model_dir as d; raise SystemExit(d() is None)'; then
   if [ ! -f runs/quickstart/best/config.json ]; then
@@ -13,7 +16,12 @@ if ! .venv/bin/python -c 'from pinhan.infer.api import default_model_dir as d; r
   fi
   model=(--model runs/quickstart/best)
 fi
-.venv/bin/pinhan convert "${model[@]}" -k 5 zhongguowenhua zgwh "woxiangqubeijing"
+.venv/bin/pinhan convert "${model[@]}" -k 5 zhongguowenhua woxiangqubeijing zgwh bjdx
 .venv/bin/pinhan convert "${model[@]}" -k 3 --context "我们明天去" beijing
+.venv/bin/pinhan convert "${model[@]}" -k 3 --mode fast jintiantianqihenhao
 .venv/bin/pinhan g2p "${model[@]}" --tones mark "银行行长说了算"
 .venv/bin/pinhan generate "${model[@]}" --num-beams 3 --max-new-tokens 4 "中国"
+if [ -z "${PINHAN_NO_SERVE:-}" ]; then
+  echo "serving the web input method at http://127.0.0.1:8000 (API docs at /docs); Ctrl-C stops"
+  exec .venv/bin/pinhan serve "${model[@]}" --host 127.0.0.1 --port 8000
+fi

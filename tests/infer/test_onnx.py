@@ -215,3 +215,19 @@ def test_export_refuses_to_clobber(exported, tmp_path):
     assert (other / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert main(["export", "--model", str(model_dir), "--onnx", str(model_dir / "onnx")]) == 2
     assert main(["export", "--model", str(tmp_path / "missing"), "--onnx", str(tmp_path / "out")]) == 2
+
+
+def test_a_model_without_an_export_is_exported_once_into_the_cache(model_dir, tmp_path, monkeypatch):
+    import pinhan
+
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    monkeypatch.setenv("PINHAN_CACHE", str(tmp_path / "cache"))
+    first = pinhan.load(copy, backend="onnx", quantize=True)
+    manifests = list((tmp_path / "cache" / "onnx").glob(f"*/{MANIFEST}"))
+    assert len(manifests) == 1 and not (copy / "onnx").exists()  # the model directory stays as it was
+    stamp = manifests[0].stat().st_mtime_ns
+    second = pinhan.load(copy, backend="onnx")
+    assert manifests[0].stat().st_mtime_ns == stamp  # reused, not exported again
+    assert first.convert("nihao", k=1)  # int8 may rank differently; it runs
+    assert second.convert("nihao", k=1)[0].text == pinhan.load(copy).convert("nihao", k=1)[0].text

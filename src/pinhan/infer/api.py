@@ -30,6 +30,7 @@ from pinhan.model.io import CheckpointError
 
 BACKENDS = ("torch", "onnx")
 DEFAULT_MODEL_ENV = "PINHAN_MODEL"  # a model directory to use when none is given
+CACHE_ENV = "PINHAN_CACHE"  # where ONNX exports of models without one are kept
 
 
 @dataclass
@@ -194,7 +195,7 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
     else:
         from pinhan.infer.onnx_runner import OnnxRunner
 
-        runner = OnnxRunner.load(directory, threads=threads, quantized=quantize)
+        runner = OnnxRunner.load(_onnx_source(directory), threads=threads, quantized=quantize)
     if len(vocab.chars) != runner.n_chars or len(vocab.syllables) != runner.n_syllables:
         raise CheckpointError(f"{directory}: vocab.json does not match the model's vocabulary sizes")
     config = config or InferenceConfig()
@@ -208,6 +209,27 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
             raise CheckpointError(f"{directory / LM_FILE} was built for {lm.vocab_size} characters, "
                                   f"the model has {len(vocab.chars)}: rebuild it with pinhan lm")
     return Pinhan(runner, vocab, lexicon, config, path=directory, backend=backend, lm=lm)
+
+
+def _onnx_source(directory: Path) -> Path:
+    """``directory`` if it holds an ONNX export (in it or in ``onnx/``), else an export made once
+    into the cache (``$PINHAN_CACHE``, default ``~/.cache/pinhan``), keyed by the weights' hash:
+    the default model lives inside the installed package, which should stay as installed."""
+    import sys
+
+    from pinhan.infer.export import export_onnx
+    from pinhan.infer.onnx_runner import MANIFEST, file_sha256
+    from pinhan.model.io import WEIGHTS_FILE
+
+    if any((d / MANIFEST).is_file() for d in (directory, directory / "onnx")) or not (directory / WEIGHTS_FILE).is_file():
+        return directory  # an export (or a directory whose problem OnnxRunner.load names)
+    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pinhan") / "onnx"
+    out = cache / file_sha256(directory / WEIGHTS_FILE)[:16]
+    if not (out / MANIFEST).is_file():
+        print(f"pinhan: exporting {directory} to ONNX once, into {out}", file=sys.stderr)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(directory, out, int8=True, overwrite=True)
+    return out
 
 
 def _trained_context(directory: Path) -> int | None:

@@ -162,6 +162,8 @@ class CharNgram:
             hit = open_ & found
             out[hit] = backoff[hit] + value[hit]
             open_ &= ~found
+            if not open_.any():
+                return out
             stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)
             backoff += np.where(stored, gamma, self.default_log_gamma[k])
         out[open_] = backoff[open_] - math.log(self.vocab_size)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The default model's recipe (issue 7), as it was run on the project's 2-core CPU; every stage
+# resumes or is skipped when its output exists, so the script can be re-run after an interruption.
+#   1. train configs/release.yaml from scratch on the bundled corpus's train split (STAGE1_MINUTES)
+#   2. continue on the bundled train split plus the labelled CPP dev sentences (allowed for training
+#      by ../shared/bench/README.md), whose gold polyphone readings teach h2p (STAGE2_MINUTES)
+#   3. build the character 4-gram from the same train split, fusion weights chosen on dev
+#   4. ship: fp16 weights + n-gram into src/pinhan/assets/default_model (<= 25 MB)
+# The figures in MODEL.md come from `pinhan eval` on the shipped model afterwards.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/venv.sh
+pinhan=.venv/bin/pinhan
+bench=${PINHAN_BENCH:-../shared/bench}
+
+[ -f data/bundled/prepare_report.json ] || $pinhan prepare bundled --out data/bundled --overwrite --quiet
+if [ -f runs/release/last/config.json ]; then
+  echo "stage 1: runs/release exists (resume it with: $pinhan train --out runs/release --resume --max-minutes M)"
+else
+  $pinhan train --config configs/release.yaml --data data/bundled --out runs/release --max-minutes "${STAGE1_MINUTES:-85}" --quiet
+fi
+
+[ -f "$bench/cpp-dev.jsonl" ] || { echo "release.sh: $bench/cpp-dev.jsonl is missing (set PINHAN_BENCH)" >&2; exit 1; }
+[ -f data/release/prepare_report.json ] || $pinhan prepare bundled "$bench/cpp-dev.jsonl" --out data/release --overwrite --quiet
+stage2=(--from runs/release/last --data data/release --out runs/release-mix --quiet)
+if [ -f runs/release-mix/last/config.json ]; then
+  echo "stage 2: runs/release-mix exists (resume it with: $pinhan finetune ${stage2[*]} --resume)"
+else
+  $pinhan finetune "${stage2[@]}" train.lr=8e-4 train.warmup_steps=100 train.max_steps=5500 train.eval_every=1000 \
+    train.threads=2 train.max_minutes="${STAGE2_MINUTES:-105}"
+fi
+
+$pinhan lm --model runs/release-mix/last --data data/release --min-count 2 2 3 --weights 0 0.5 1 1.5 2 --threads 2
+.venv/bin/python scripts/ship_model.py runs/release-mix/last
