@@ -118,7 +118,7 @@ class Page:
 
 
 @pytest.fixture
-def page(firefox, artifacts, monkeypatch):
+def firefox_page(firefox, artifacts, monkeypatch):
     from marionette_driver.marionette import Marionette
 
     monkeypatch.setenv("MOZ_HEADLESS_WIDTH", "1600")  # the headless screen: room for a 900 x 700 viewport
@@ -138,7 +138,8 @@ def page(firefox, artifacts, monkeypatch):
         marionette.cleanup()
 
 
-def test_type_pick_commit_and_read_in_firefox(page, artifacts, server):
+def test_type_pick_commit_and_read_in_firefox(firefox_page, artifacts, server):
+    page = firefox_page
     m = page.m
     page.set_viewport(900, 700)
     m.navigate(server + "/")
