@@ -45,7 +45,9 @@ class InferenceConfig:
         max_paths: segmentations of the keystrokes decoded per conversion: the best gives the
             first candidates, the others add alternatives (xi'an for xian) at proportional cost.
         beam_size: beams per segmentation in accurate mode (also the number of whole-input
-            alternatives per segmentation).
+            alternatives per segmentation). With the n-gram, 8 beams scored 2 points of dev
+            character accuracy over 4 (84.6 / 82.6 %), 16 another 0.8 at twice the time.
+        fast_beam_size: beams of fast mode's search over the encoder head with the n-gram.
         max_syllables: longest pinyin input, in syllables; longer input is an error.
         max_chars: longest text for ``g2p`` and prefix for ``generate``.
         max_new_tokens: the most characters one ``generate`` call may ask for.
@@ -60,7 +62,8 @@ class InferenceConfig:
 
     max_context: int = 64
     max_paths: int = 2
-    beam_size: int = 4
+    beam_size: int = 8
+    fast_beam_size: int = 16
     max_syllables: int = 64
     max_chars: int = 256
     max_new_tokens: int = 64
@@ -75,7 +78,7 @@ class InferenceConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
-        for name in ("max_paths", "beam_size", "max_syllables", "max_chars", "max_new_tokens"):
+        for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
 
@@ -92,7 +95,8 @@ class Pinhan:
         fast_weight = (lm.info.get("fast_fusion_weight", 0.0) if c.fast_lm_weight is None else c.fast_lm_weight) if lm else 0.0
         self.lm = lm if max(lm_weight, fast_weight) > 0 else None
         self.converter = Converter(runner, vocab, lexicon, max_context=c.max_context, max_paths=c.max_paths,
-                                   beam_size=c.beam_size, max_syllables=c.max_syllables, margin=c.margin,
+                                   beam_size=c.beam_size, fast_beam_size=c.fast_beam_size,
+                                   max_syllables=c.max_syllables, margin=c.margin,
                                    lm=self.lm, lm_weight=lm_weight, fast_lm_weight=fast_weight)
         self.g2p_engine = G2P(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars)
         self.generator = Generator(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars,

@@ -80,6 +80,8 @@ class Converter:
         max_context: characters of committed context the model sees (the rest is cut).
         max_paths: segmentations of the keystrokes decoded per input.
         beam_size: beams per segmentation in accurate mode.
+        fast_beam_size: beams of fast mode's search with the n-gram (numpy only, so cheap; on 300
+            dev clauses 4 / 8 / 16 / 32 beams gave 80.2 / 82.5 / 84.0 / 84.4 % char accuracy).
         max_syllables: longest input accepted, in syllables; longer input is an error.
         margin: whole-input candidates scoring within this (natural log) of the best are listed
             before the prefix candidates.
@@ -97,7 +99,8 @@ class Converter:
     """
 
     def __init__(self, runner: Runner, vocab: Vocab, lexicon: Lexicon, *, max_context: int = 64, max_paths: int = 4,
-                 beam_size: int = 4, max_syllables: int = 64, margin: float = 3.0, words: frozenset[str] | None = None,
+                 beam_size: int = 8, fast_beam_size: int = 16, max_syllables: int = 64, margin: float = 3.0,
+                 words: frozenset[str] | None = None,
                  lm: object | None = None, lm_weight: float = 0.0, fast_lm_weight: float = 0.0, batch_rows: int = 64,
                  scoring: str = "logits") -> None:
         if max_syllables + 1 > runner.max_positions:
@@ -105,6 +108,7 @@ class Converter:
         self.runner, self.vocab, self.lexicon = runner, vocab, lexicon
         self.max_context = max(0, min(max_context, runner.max_positions - max_syllables))
         self.max_paths, self.beam_size, self.max_syllables, self.margin = max_paths, beam_size, max_syllables, margin
+        self.fast_beam_size = fast_beam_size
         self.words = default_words() if words is None else words
         if scoring not in ("logits", "softmax"):
             raise InputError(f"scoring must be logits or softmax, got {scoring!r}")
@@ -195,7 +199,7 @@ class Converter:
                     contexts = self._lm_contexts([r.context for r in part])
                     for r, row in enumerate(scored):
                         fusion = Fusion(self.lm, self.fast_lm_weight, contexts[r : r + 1])
-                        out.append(_Decoded(*nar_fused_search(row, fusion, max(self.beam_size, 1), trace_width)))
+                        out.append(_Decoded(*nar_fused_search(row, fusion, max(self.fast_beam_size, 1), trace_width)))
                 else:
                     out += [_fast_hypotheses(row, max(self.beam_size, 1), trace_width) for row in scored]
         return out
