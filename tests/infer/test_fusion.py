@@ -53,19 +53,34 @@ def test_fast_mode_searches_the_encoder_head_with_the_ngram(api, lm):
     assert fused[1] and fused[1][0].text
 
 
+def test_continuation_with_the_ngram_follows_the_corpus(api, lm):
+    generator = api.generator
+    plain = generator.generate_batch(["我们明天去北"], max_new_tokens=1)[0][0].text
+    generator.lm, generator.lm_weight = lm, 50.0
+    try:
+        greedy = generator.generate_batch(["我们明天去北", "音乐会在晚"], max_new_tokens=2)
+        beams = generator.generate_batch(["我们明天去北"], max_new_tokens=2, num_beams=3)[0]
+    finally:
+        generator.lm, generator.lm_weight = None, 0.0
+    assert greedy[0][0].text[0] == "京" != plain  # random weights alone do not say it
+    assert greedy[1][0].text == "上八"
+    assert beams[0].text[0] == "京" and len(beams) == 3
+
+
 def test_pinhan_lm_writes_the_ngram_and_load_uses_its_weight(model_copy, prepared_tiny, capsys):
     assert main(["lm", "--model", str(model_copy), "--data", str(prepared_tiny), "--min-count", "1",
                  "--weights", "0", "2", "--dev-items", "20"]) == 0
     out = capsys.readouterr().out
     assert "| fusion weight | dev char %" in out and (model_copy / LM_FILE).is_file()
     stored = CharNgram.load(model_copy / LM_FILE)
-    assert "accurate mode" in out and "fast mode" in out
+    assert "accurate mode" in out and "fast mode" in out and "continuation" in out
     weights = stored.info["fusion_weight"], stored.info["fast_fusion_weight"]
-    assert set(weights) <= {0.0, 2.0} and [len(t) for t in stored.info["dev_tables"].values()] == [2, 2]
+    assert set(weights) | {stored.info["gen_fusion_weight"]} <= {0.0, 2.0}
+    assert [len(t) for t in stored.info["dev_tables"].values()] == [2, 2, 2]
     model = pinhan.load(model_copy)
     assert (model.converter.lm_weight, model.converter.fast_lm_weight) == weights
     assert (model.lm is not None) == (max(weights) > 0)
-    off = pinhan.load(model_copy, config=InferenceConfig(lm_weight=0, fast_lm_weight=0))
+    off = pinhan.load(model_copy, config=InferenceConfig(lm_weight=0, fast_lm_weight=0, gen_lm_weight=0))
     assert off.lm is None and off.converter.lm is None
     forced = pinhan.load(model_copy, config=InferenceConfig(lm_weight=3.0))
     assert forced.converter.lm_weight == 3.0 and forced.convert("nihao", k=1)

@@ -58,6 +58,7 @@ class InferenceConfig:
             dev data), 0 turns the n-gram off.
         fast_lm_weight: the same for fast mode, where the n-gram turns the encoder head's
             per-position scores into a beam search (no decoder runs).
+        gen_lm_weight: the same for ``generate``'s greedy and beam search.
     """
 
     max_context: int = 64
@@ -70,11 +71,12 @@ class InferenceConfig:
     margin: float = 3.0
     lm_weight: float | None = None
     fast_lm_weight: float | None = None
+    gen_lm_weight: float | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name in ("lm_weight", "fast_lm_weight"):
+            if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
@@ -93,14 +95,16 @@ class Pinhan:
         c = self.config
         lm_weight = (lm.info.get("fusion_weight", 0.0) if c.lm_weight is None else c.lm_weight) if lm else 0.0
         fast_weight = (lm.info.get("fast_fusion_weight", 0.0) if c.fast_lm_weight is None else c.fast_lm_weight) if lm else 0.0
-        self.lm = lm if max(lm_weight, fast_weight) > 0 else None
+        gen_weight = (lm.info.get("gen_fusion_weight", 0.0) if c.gen_lm_weight is None else c.gen_lm_weight) if lm else 0.0
+        self.lm = lm if max(lm_weight, fast_weight, gen_weight) > 0 else None
         self.converter = Converter(runner, vocab, lexicon, max_context=c.max_context, max_paths=c.max_paths,
                                    beam_size=c.beam_size, fast_beam_size=c.fast_beam_size,
                                    max_syllables=c.max_syllables, margin=c.margin,
                                    lm=self.lm, lm_weight=lm_weight, fast_lm_weight=fast_weight)
         self.g2p_engine = G2P(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars)
         self.generator = Generator(runner, vocab, lexicon, max_context=c.max_context, max_chars=c.max_chars,
-                                   max_new_tokens=c.max_new_tokens, index=self.converter.index)
+                                   max_new_tokens=c.max_new_tokens, index=self.converter.index, lm=self.lm,
+                                   lm_weight=gen_weight)
 
     def __repr__(self) -> str:
         return f"Pinhan(path={str(self.path)!r}, backend={self.backend!r}, chars={len(self.vocab.chars)})"
@@ -207,7 +211,7 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
     if trained_context is not None and config.max_context > trained_context:
         config = replace(config, max_context=trained_context)
     lm = None
-    if (directory / LM_FILE).is_file() and (config is None or config.lm_weight != 0 or config.fast_lm_weight != 0):
+    if (directory / LM_FILE).is_file() and any(w != 0 for w in (config.lm_weight, config.fast_lm_weight, config.gen_lm_weight)):
         lm = CharNgram.load(directory / LM_FILE)
         if lm.vocab_size != len(vocab.chars):
             raise CheckpointError(f"{directory / LM_FILE} was built for {lm.vocab_size} characters, "

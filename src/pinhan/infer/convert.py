@@ -28,12 +28,11 @@ from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.errors import InputError
-from pinhan.infer.decode import (Fusion, Hypothesis, P2HConstraint, Slot, Trace, beam_search, nar_fused_search,
-                                 nar_log_probs)
+from pinhan.infer.decode import (Fusion, Hypothesis, P2HConstraint, Slot, Trace, beam_search, lm_contexts,
+                                 nar_fused_search, nar_log_probs)
 from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h, segment_keys
 from pinhan.infer.results import Candidate
 from pinhan.infer.runner import Runner
-from pinhan.lm.ngram import BOS as LM_BOS
 from pinhan.pinyin import Path, PinyinParser, Segment
 from pinhan.pinyin.fuzzy import resolve_rules
 
@@ -205,14 +204,7 @@ class Converter:
         return out
 
     def _lm_contexts(self, contexts: list[str]) -> np.ndarray:
-        """(B, order-1) ids of each row's last committed characters, start-of-line padded."""
-        width = max(self.lm.order - 1, 0)
-        out = np.full((len(contexts), width), LM_BOS, dtype=np.int64)
-        for row, text in enumerate(contexts):
-            tail = [self.vocab.char_id(ch) for ch in text[len(text) - width:]] if width else []
-            if tail:
-                out[row, width - len(tail):] = tail
-        return out
+        return lm_contexts(contexts, self.vocab, self.lm.order)
 
     # --- assemble -----------------------------------------------------------------------------
     def _assemble(self, pinyin: str, paths: list[Path], decoded: list[tuple[_Run, _Decoded]], k: int,

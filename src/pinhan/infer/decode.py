@@ -166,6 +166,19 @@ class Fusion:
     top: int = 16
 
 
+def lm_contexts(texts: list[str], vocab, order: int) -> np.ndarray:
+    """(B, order-1) ids of each text's last characters for an n-gram, start-of-line padded."""
+    from pinhan.lm.ngram import BOS
+
+    width = max(order - 1, 0)
+    out = np.full((len(texts), width), BOS, dtype=np.int64)
+    for row, text in enumerate(texts):
+        tail = [vocab.char_id(ch) for ch in text[len(text) - width:]] if width else []
+        if tail:
+            out[row, width - len(tail):] = tail
+    return out
+
+
 def candidate_matrix(lists: list[np.ndarray]) -> np.ndarray:
     """(B, C) candidate ids padded with -1."""
     width = max(len(c) for c in lists)

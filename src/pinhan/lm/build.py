@@ -49,3 +49,25 @@ def choose_weight(convert_top1, items: Sequence[dict], weights: Sequence[float])
         table.append({"weight": weight, "char": char_accuracy(preds, golds), "sentence": sentence_accuracy(preds, golds)})
     best = max(table, key=lambda row: (row["char"], -row["weight"]))
     return best["weight"], table
+
+
+def continuation_cases(items: Sequence[dict], context_chars: int = 40) -> list[tuple[str, str]]:
+    """(prefix, gold continuation) pairs from dev clauses: the context's tail and the clause's
+    first half, then the clause's second half (mid-clause, where the next character is a word's)."""
+    cases = []
+    for it in items:
+        half = len(it["hanzi"]) // 2
+        cases.append((it.get("context", "")[-context_chars:] + it["hanzi"][:half], it["hanzi"][half:]))
+    return cases
+
+
+def choose_gen_weight(generate_first, cases: Sequence[tuple[str, str]], weights: Sequence[float]) -> tuple[float, list[dict]]:
+    """Greedy continuation with each weight: the share of prefixes whose first generated character
+    is the gold one wins (the smaller weight on ties). ``generate_first(prefixes, weight)`` -> texts."""
+    table = []
+    for weight in weights:
+        texts = generate_first([p for p, _ in cases], weight)
+        hits = sum(t[:1] == gold[:1] for t, (_, gold) in zip(texts, cases))
+        table.append({"weight": weight, "next_char": hits / max(len(cases), 1)})
+    best = max(table, key=lambda row: (row["next_char"], -row["weight"]))
+    return best["weight"], table

@@ -29,14 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pinhan.errors import ConfigError
     from pinhan.infer.api import InferenceConfig, load
-    from pinhan.lm.build import choose_weight, dev_items, train_ids
+    from pinhan.lm.build import choose_gen_weight, choose_weight, continuation_cases, dev_items, train_ids
     from pinhan.lm.ngram import LM_FILE, CharNgram
 
     model_dir, data_dir = Path(args.model), Path(args.data)
     if any(w < 0 for w in args.weights):
         raise ConfigError("fusion weights must be >= 0")
     min_count = args.min_count[0] if len(args.min_count) == 1 else args.min_count
-    pinhan = load(model_dir, threads=args.threads, config=InferenceConfig(lm_weight=0, fast_lm_weight=0))
+    pinhan = load(model_dir, threads=args.threads, config=InferenceConfig(lm_weight=0, fast_lm_weight=0, gen_lm_weight=0))
     started = time.perf_counter()
     lm = CharNgram.build(train_ids(data_dir, pinhan.vocab), len(pinhan.vocab.chars), args.order, min_count)
     print(f"{args.order}-gram from {data_dir}/train: {lm.info['characters']:,} characters, n-grams kept / counted "
@@ -60,8 +60,23 @@ def run(args: argparse.Namespace) -> int:
               "| fusion weight | dev char % | dev sentence % |\n|---:|---:|---:|")
         for row in tables[mode]:
             print(f"| {row['weight']:g} | {100 * row['char']:.1f} | {100 * row['sentence']:.1f} |")
-    lm.info.update({"fusion_weight": chosen["accurate"], "fast_fusion_weight": chosen["fast"], "data": str(data_dir),
-                    "dev_tables": tables})
+    if items:  # continuation: the first greedy character after mid-clause prefixes
+        generator = pinhan.generator
+        generator.lm = lm
+
+        def first(prefixes, w):
+            generator.lm_weight = w
+            return [c[0].text if c else "" for c in generator.generate_batch(prefixes, max_new_tokens=1)]
+
+        chosen["gen"], tables["gen"] = choose_gen_weight(first, continuation_cases(items), args.weights)
+        print("\ncontinuation (greedy next character after mid-clause prefixes)\n\n| fusion weight | dev next char % |\n|---:|---:|")
+        for row in tables["gen"]:
+            print(f"| {row['weight']:g} | {100 * row['next_char']:.1f} |")
+    else:
+        chosen["gen"] = args.weights[0]
+    lm.info.update({"fusion_weight": chosen["accurate"], "fast_fusion_weight": chosen["fast"],
+                    "gen_fusion_weight": chosen["gen"], "data": str(data_dir), "dev_tables": tables})
     lm.save(model_dir / LM_FILE)
-    print(f"\nwrote {model_dir / LM_FILE} (fusion weight {chosen['accurate']:g} accurate, {chosen['fast']:g} fast)")
+    print(f"\nwrote {model_dir / LM_FILE} (fusion weights: accurate {chosen['accurate']:g}, fast {chosen['fast']:g}, "
+          f"continuation {chosen['gen']:g})")
     return 0
