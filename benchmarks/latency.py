@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--limit", type=int, default=500, help="inputs per set (default: 500)")
     parser.add_argument("--warmup", type=int, default=20)
-    defaults = {"max_paths": 2, "max_context": 64, "beam": 4}  # InferenceConfig's defaults
+    defaults = {"max_paths": 2, "max_context": 64, "beam": 8}  # InferenceConfig's defaults
     parser.add_argument("--max-paths", type=int, default=defaults["max_paths"])
     parser.add_argument("--max-context", type=int, default=defaults["max_context"])
     parser.add_argument("--beam", type=int, default=defaults["beam"])

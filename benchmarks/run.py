@@ -1,6 +1,7 @@
 """Everything side by side, in one run on this machine: pinhan and every installed peer.
 
-Run: ``.venv/bin/python -m benchmarks.run [--model DIR] [--limit N] [--skip pinhan peers trigram h2p]``
+Run: ``.venv/bin/python -m benchmarks.run [--model DIR] [--limit N] [--skip pinhan peers trigram h2p]
+[--reuse peers trigram h2p]`` (``--reuse``: those parts from the last run's ``out/run.json``, labelled so)
 (``make bench`` runs the same). Writes the table (system x set x metric, latency, memory) into
 ``benchmarks/RESULTS.md`` between the ``benchmarks.run`` markers, and the raw figures into
 ``benchmarks/out/run.json``.
@@ -166,8 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="onnx",
                         help="pinhan's backend (default: onnx fp32, the same top-1 as torch at a third of the time)")
     parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts to leave out")
+    parser.add_argument("--reuse", nargs="*", default=[], choices=[p for p in PARTS if p != "pinhan"],
+                        help="take these parts from the last run (benchmarks/out/run.json) instead of measuring "
+                             "them again; the table says from which run")
     parser.add_argument("--no-write", action="store_true", help="print the table, do not touch RESULTS.md")
     args = parser.parse_args(argv)
+    previous = {}
+    if args.reuse:
+        path = HERE / "out" / "run.json"
+        if not path.is_file():
+            parser.error(f"--reuse needs a previous run in {path}")
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("limit") != args.limit:
+            parser.error(f"--reuse: the last run used --limit {previous.get('limit')}, this one {args.limit}")
     report = {"command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": f"{platform.machine()}, {platform.python_version()}, {platform.processor() or 'CPU'}",
               "date": time.strftime("%Y-%m-%d"), "limit": args.limit, "p2h": {}, "h2p": {}, "notes": {}}
@@ -176,13 +188,25 @@ def main(argv: list[str] | None = None) -> int:
         report["p2h"]["pinhan"] = {**pin, "sets": {k: v for k, v in pin["sets"].items() if k != "cpp-test"}}
         if "cpp-test" in pin["sets"]:
             report["h2p"]["pinhan"] = {"label": pin["label"], **pin["sets"]["cpp-test"]}
-    if "peers" not in args.skip:
+    reused = f" (measured {previous.get('date')}, reused)"
+    if "peers" in args.reuse:
+        for key, entry in previous.get("p2h", {}).items():
+            if key not in ("pinhan", "trigram"):
+                report["p2h"][key] = {**entry, "label": entry["label"] + reused}
+        report["notes"].update(previous.get("notes", {}))
+    elif "peers" not in args.skip:
         found, notes = run_peers(args.limit)
         report["p2h"].update(found)
         report["notes"].update(notes)
-    if "trigram" not in args.skip:
+    if "trigram" in args.reuse and "trigram" in previous.get("p2h", {}):
+        report["p2h"]["trigram"] = {**previous["p2h"]["trigram"], "label": previous["p2h"]["trigram"]["label"] + reused}
+    elif "trigram" not in args.skip:
         report["p2h"]["trigram"] = run_trigram(args.limit)
-    if "h2p" not in args.skip:
+    if "h2p" in args.reuse:
+        for key, entry in previous.get("h2p", {}).items():
+            if key != "pinhan" and "note" not in entry:
+                report["h2p"][key] = {**entry, "label": entry["label"] + reused}
+    elif "h2p" not in args.skip:
         report["h2p"].update(run_h2p(args.limit))
     block = markdown(report)
     print(block)

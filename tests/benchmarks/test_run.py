@@ -43,3 +43,22 @@ def test_results_block_is_replaced_in_place(tmp_path, monkeypatch):
     second = results.read_text(encoding="utf-8")
     assert second.count(run.START) == 1 and "new table" in second and "engine A" not in second
     assert second.index("new table") < second.index("## Later section")  # replaced where it stood
+
+
+def test_reused_parts_come_from_the_last_run_and_say_so(tmp_path, monkeypatch, capsys):
+    import json
+
+    import pytest
+
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    with pytest.raises(SystemExit):  # nothing to reuse yet
+        run.main(["--skip", "pinhan", "--reuse", "peers", "--no-write"])
+    (tmp_path / "out").mkdir()
+    last = {**_report(), "p2h": {**_report()["p2h"], "trigram": {"label": "trigram", "sets": {}}}}
+    (tmp_path / "out" / "run.json").write_text(json.dumps(last), encoding="utf-8")
+    assert run.main(["--skip", "pinhan", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
+    table = capsys.readouterr().out
+    assert "| engine A (measured 2026-11-30, reused) | 90.0 / 50.0" in table
+    assert "| g2p B (measured 2026-11-30, reused) | 97.0 |" in table and "trigram (measured" in table
+    with pytest.raises(SystemExit):  # a run over other items is not reused
+        run.main(["--skip", "pinhan", "--reuse", "peers", "--limit", "5", "--no-write"])
