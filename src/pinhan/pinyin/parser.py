@@ -114,8 +114,8 @@ class PinyinParser:
         (``read_as("xian", ["xi", "an"])``), with its score and rank key as
         :meth:`parse` would give them. Texts are canonical segment texts, as in
         :attr:`Segment.text`; passthrough text is implied, not listed. A text
-        that is a syllable is taken as one (``n`` is the syllable, not the
-        abbreviation). Raises :class:`PinyinError` if that is not a reading.
+        that is a syllable is taken as one (``m`` and ``n`` alone are always the
+        abbreviation, which covers the syllables m and n too). Raises :class:`PinyinError` if that is not a reading.
 
         With :meth:`parse` this answers "is this segmentation reachable, and did it
         lose only to better-ranked readings?" without enumerating all readings.

@@ -128,6 +128,11 @@ class SpellingTable:
                 # typing of common input methods (zgwh -> 中国文化); zh, ch, sh stay exact.
                 variants = set(initial_variants(ini, rules)) | ({ini + "h"} if ini in ("z", "c", "s") else set())
                 syllables = frozenset().union(*(SYLLABLES_BY_INITIAL[v] for v in variants))
+                if ini in full:
+                    # m and n are also syllables (呒, 嗯), which as separate segments would win
+                    # every initials-only input (zgrmyh -> 中国人呒...): one abbreviation covers
+                    # them and the syllables they begin, as input methods read them.
+                    syllables |= frozenset().union(*(e.syllables for e in full.pop(ini)))
                 entry = self._entry("abbrev", ini, ini, None, syllables)
                 full[ini] = full.get(ini, ()) + (entry,)
             self.partial = self._partials(by_spelling)
