@@ -308,7 +308,11 @@ def _fuse(lp: np.ndarray, cands: np.ndarray, done: np.ndarray, history: np.ndarr
     candidates, -inf for the rest; rows already done keep their scores. One vectorised LM query."""
     B, K, C = lp.shape
     M = min(fusion.top, C)
-    top_pos = np.argsort(-lp, axis=2, kind="stable")[:, :, :M]  # (B, K, M)
+    # Preselect with the n-gram's unigram as well: among an abbreviation's hundreds of candidates
+    # the model's own best are often rare characters (fast mode, 100 abbreviated pd1998 clauses:
+    # 1.5 -> 15 % char accuracy); for a full syllable's few candidates it changes nothing.
+    prior = lp + fusion.weight * fusion.lm.unigram_logp[np.maximum(cands, 0)][:, None, :]  # (B, K, C)
+    top_pos = np.argsort(-prior, axis=2, kind="stable")[:, :, :M]  # (B, K, M)
     top_lp = np.take_along_axis(lp, top_pos, axis=2)  # (B, K, M)
     chars = np.take_along_axis(np.broadcast_to(cands[:, None, :], (B, K, C)), top_pos, axis=2)  # (B, K, M)
     live = ~done[:, None, None] & (chars >= 0) & np.isfinite(top_lp)  # (B, K, M)
@@ -406,7 +410,12 @@ def nar_fused_search(row: list[tuple[np.ndarray, np.ndarray]], fusion: Fusion, b
     trace = Trace()
     for cands, cand_scores in row:
         M = min(fusion.top, len(cands))
-        chars, own = cands[:M].astype(np.int64), cand_scores[:M]  # (M,)
+        if len(cands) > M:  # many candidates (an abbreviation): preselect with the n-gram's unigram too
+            prior = cand_scores + fusion.weight * fusion.lm.unigram_logp[cands]
+            pick = np.sort(np.argpartition(-prior, M - 1)[:M])
+        else:
+            pick = np.arange(M)
+        chars, own = cands[pick].astype(np.int64), cand_scores[pick]  # (M,)
         K = len(scores)
         history = np.concatenate([np.repeat(fusion.contexts, K, axis=0), tokens], axis=1)  # (K, h + t)
         lm = fusion.lm.logprob_ids(np.repeat(history, M, axis=0), np.tile(chars, K)).reshape(K, M)

@@ -143,6 +143,16 @@ class CharNgram:
                 "ngrams_counted": [int(len(g)) for g in grams], "ngrams_kept": [int(len(k)) for k in keys]}
         return cls(order, vocab_size, keys, logp, ctx_keys, ctx_gamma, defaults, info)
 
+    @property
+    def unigram_logp(self) -> np.ndarray:
+        """(vocab_size,) log p(char) with no history (cached)."""
+        if getattr(self, "_unigram", None) is None:
+            chars = np.arange(self.vocab_size, dtype=np.uint64)
+            found, value = _lookup(self.keys[0], self.logp[0], chars)  # unigram keys: the character alone
+            _, gamma = _lookup(self.ctx_keys[0], self.ctx_log_gamma[0], np.zeros(1, dtype=np.uint64))
+            self._unigram = np.where(found, value, gamma[0] - math.log(self.vocab_size)).astype(np.float32)
+        return self._unigram
+
     # --- query --------------------------------------------------------------------------------
     def logprob_ids(self, histories: np.ndarray, chars: np.ndarray) -> np.ndarray:
         """(Q, h) history ids (BOS-padded on the left, any h) and (Q,) character ids -> (Q,)
