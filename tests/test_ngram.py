@@ -96,3 +96,9 @@ def test_bad_arguments_are_named():
         CharNgram.build([[1, 9]], vocab_size=5, order=2)
     with pytest.raises(DataError, match="no characters"):
         CharNgram.build([[]], vocab_size=5, order=2)
+
+
+def test_unigram_is_a_distribution_that_ranks_frequent_characters_first(lm):
+    unigram = lm.unigram_logp
+    assert unigram.shape == (V,) and np.exp(unigram).sum() == pytest.approx(1.0, abs=0.01)
+    assert unigram[ID["们"]] > unigram[ID["海"]] > unigram[V - 1]  # seen after many contexts > once > never
