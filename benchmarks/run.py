@@ -1,7 +1,8 @@
 """Everything side by side, in one run on this machine: pinhan and every installed peer.
 
 Run: ``.venv/bin/python -m benchmarks.run [--model DIR] [--limit N] [--skip pinhan peers trigram h2p]
-[--reuse peers trigram h2p]`` (``--reuse``: those parts from the last run's ``out/run.json``, labelled so)
+[--reuse peers trigram h2p] [--pinhan-from EVAL.json]`` (``--reuse``: those parts from the last run's
+``out/run.json``, labelled so; ``--pinhan-from``: pinhan's row from a ``pinhan eval --json`` output)
 (``make bench`` runs the same). Writes the table (system x set x metric, latency, memory) into
 ``benchmarks/RESULTS.md`` between the ``benchmarks.run`` markers, and the raw figures into
 ``benchmarks/out/run.json``.
@@ -64,6 +65,22 @@ def run_pinhan(model_dir: str | None, limit: int | None, backend: str) -> dict:
         out["sets"][name] = {k: v for k, v in result.figures.items() if k != "by_length"}
         print(f"pinhan {name}: {result.figures.get('char_acc', result.figures.get('polyphone_acc')):.4f}", flush=True)
     out["peak_rss_mb"] = _rss_mb()
+    return out
+
+
+def pinhan_from_eval(path: Path, limit: int | None) -> dict:
+    """pinhan's figures from a ``pinhan eval --json`` file (the same evaluation run_pinhan does)."""
+    rows = {row["set"]: row for row in json.loads(path.read_text(encoding="utf-8"))}
+    wanted = {name: ("cpp" if name == "cpp-test" else "p2h") for name in (*P2H_SETS, "cpp-test")}
+    out = {"label": f"pinhan (from {path.name})", "sets": {}}
+    for name, task in wanted.items():
+        row = rows.get(name)
+        if row is None or row.get("task") != task:
+            raise SystemExit(f"{path} has no {task} figures for {name}")
+        expected = len(_load(name, limit))
+        if row["n"] != expected:
+            raise SystemExit(f"{path}: {name} was evaluated on {row['n']} items, this run covers {expected}")
+        out["sets"][name] = {k: v for k, v in row.items() if k not in ("by_length", "set", "task")}
     return out
 
 
@@ -136,7 +153,7 @@ def markdown(report: dict) -> str:
         cells = [f"{pct(entry['sets'][s]['char_acc'])} / {pct(entry['sets'][s]['sentence_acc'])}" if s in entry["sets"] else "–"
                  for s in P2H_SETS]
         lines.append(f"| {entry['label']} | " + " | ".join(cells) + f" | {ms(entry['sets'].get('pd1998-test', {}))} | "
-                     f"{entry.get('peak_rss_mb', 0):.0f} |")
+                     + (f"{entry['peak_rss_mb']:.0f} |" if entry.get("peak_rss_mb") else "– |"))
     lines += ["", "h2p on cpp-test (polyphone accuracy %, latency median / p95 ms):", "", "| system | accuracy | latency |", "|---|---:|---:|"]
     for entry in report.get("h2p", {}).values():
         if "note" in entry:
@@ -170,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", nargs="*", default=[], choices=[p for p in PARTS if p != "pinhan"],
                         help="take these parts from the last run (benchmarks/out/run.json) instead of measuring "
                              "them again; the table says from which run")
+    parser.add_argument("--pinhan-from", type=Path, help="pinhan's row from this `pinhan eval --json` output (which "
+                        "must hold every p2h set and cpp-test, with as many items as --limit) instead of running it")
     parser.add_argument("--no-write", action="store_true", help="print the table, do not touch RESULTS.md")
     args = parser.parse_args(argv)
     previous = {}
@@ -183,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     report = {"command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": f"{platform.machine()}, {platform.python_version()}, {platform.processor() or 'CPU'}",
               "date": time.strftime("%Y-%m-%d"), "limit": args.limit, "p2h": {}, "h2p": {}, "notes": {}}
-    if "pinhan" not in args.skip:
+    if args.pinhan_from:
+        pin = pinhan_from_eval(args.pinhan_from, args.limit)
+    elif "pinhan" not in args.skip:
         pin = run_pinhan(args.model, args.limit, args.backend)
+    if args.pinhan_from or "pinhan" not in args.skip:
         report["p2h"]["pinhan"] = {**pin, "sets": {k: v for k, v in pin["sets"].items() if k != "cpp-test"}}
         if "cpp-test" in pin["sets"]:
             report["h2p"]["pinhan"] = {"label": pin["label"], **pin["sets"]["cpp-test"]}

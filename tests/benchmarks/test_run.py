@@ -62,3 +62,23 @@ def test_reused_parts_come_from_the_last_run_and_say_so(tmp_path, monkeypatch, c
     assert "| g2p B (measured 2026-11-30, reused) | 97.0 |" in table and "trigram (measured" in table
     with pytest.raises(SystemExit):  # a run over other items is not reused
         run.main(["--skip", "pinhan", "--reuse", "peers", "--limit", "5", "--no-write"])
+
+
+def test_pinhan_row_from_an_eval_file(tmp_path, monkeypatch, capsys):
+    import json
+
+    import pytest
+
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    monkeypatch.setattr(run, "_load", lambda name, limit: [{}] * 3)
+    rows = [{"set": s, "task": "p2h", "n": 3, "char_acc": 0.8, "sentence_acc": 0.4, "by_length": {}} for s in run.P2H_SETS]
+    rows.append({"set": "cpp-test", "task": "cpp", "n": 3, "polyphone_acc": 0.95})
+    (tmp_path / "eval.json").write_text(json.dumps(rows), encoding="utf-8")
+    args = ["--pinhan-from", str(tmp_path / "eval.json"), "--skip", "peers", "trigram", "h2p", "--no-write"]
+    assert run.main(args) == 0
+    table = capsys.readouterr().out
+    assert "| pinhan (from eval.json) | 80.0 / 40.0 | 80.0 / 40.0 | 80.0 / 40.0 | – | – |" in table
+    assert "| pinhan (from eval.json) | 95.0 |" in table
+    (tmp_path / "eval.json").write_text(json.dumps(rows[:-1]), encoding="utf-8")
+    with pytest.raises(SystemExit, match="no cpp figures for cpp-test"):
+        run.main(args)
