@@ -38,7 +38,8 @@ def history(model_dir: Path) -> list[dict]:
         finetune = recipe.get("finetune")
         stages.append({"source": str(model_dir), "data": recipe.get("data"), "steps": state["step"],
                        "tokens": state["tokens"], "seconds": round(state["elapsed_seconds"]),
-                       "kind": "fine-tune" if finetune else "from scratch", "recipe": recipe})
+                       "kind": "fine-tune" if finetune else "from scratch", "resumes": (state.get("extra") or {}).get("resumes", []),
+                       "recipe": recipe})
         model_dir = Path(finetune["from"]) if finetune else None
     return stages[::-1]
 

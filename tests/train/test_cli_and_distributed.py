@@ -21,7 +21,7 @@ def test_train_cli_runs_and_guards_its_run_directory(prepared_tiny, tmp_path, ca
     assert main(args) == 2  # the run exists: refuse to overwrite it
     assert "pass --resume" in capsys.readouterr().err
     assert main(["train", "--data", str(prepared_tiny), "--out", str(out), "--resume", "--quiet", "train.lr=1"]) == 2
-    assert "only train.max_steps, train.max_minutes and train.threads may change" in capsys.readouterr().err
+    assert "only train.max_steps, train.max_minutes, train.stop_at_step and train.threads may change" in capsys.readouterr().err
     assert main(["train", "--data", str(prepared_tiny), "--out", str(out), "--resume", "--quiet", "--max-steps", "3"]) == 0
     assert main(["train", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2"), "--quiet"]) == 2
     assert "not a prepared data directory" in capsys.readouterr().err

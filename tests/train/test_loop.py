@@ -58,6 +58,8 @@ def test_resume_equals_uninterrupted(prepared_tiny, tmp_path):
     assert 0 < stopped_at < 6
     summary = fit(run_config("train.max_steps=6", "train.eval_every=3"), data, split, resume=True, progress=False)
     assert summary["steps"] == 6
+    resumes = json.loads((split / "last" / "train_state.json").read_text())["state"]["extra"]["resumes"]
+    assert resumes == [{"step": stopped_at, "changed": {"max_minutes": [1e-9, 0.0]}}]  # the history says how
     a, b = load_model(straight / "last").state_dict(), load_model(split / "last").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert losses(straight) == losses(split)  # same data order, same losses, one row per step
@@ -119,3 +121,16 @@ def test_run_config_errors_name_the_key():
         load_run_config(None, ["model.size=huge"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
     with pytest.raises(ConfigError, match="comes from the data"):
         load_run_config(None, ["model.n_chars=3"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
+
+
+def test_stop_at_step_then_resume_with_another_schedule(prepared_tiny, tmp_path):
+    data = load_run_data(prepared_tiny)
+    out = tmp_path / "run"
+    first = fit(run_config("train.max_steps=6", "train.eval_every=5", "train.stop_at_step=2"), data, out, progress=False)
+    assert first["steps"] == 2 and first["stopped_by"] == "stop_at_step"
+    second = fit(run_config("train.max_steps=4", "train.eval_every=5"), data, out, resume=True, progress=False)
+    assert second["steps"] == 4 and second["stopped_by"] == "max_steps"
+    state = json.loads((out / "last" / "train_state.json").read_text())["state"]
+    assert state["extra"]["resumes"] == [{"step": 2, "changed": {"max_steps": [6, 4], "stop_at_step": [2, 0]}}]
+    with pytest.raises(ConfigError, match="stop_at_step"):
+        run_config("train.stop_at_step=-1")

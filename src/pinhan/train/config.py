@@ -44,6 +44,8 @@ class TrainConfig:
         grad_clip: clip the global gradient norm to this (0 = off).
         max_steps: optimizer steps of the whole run (also shapes the cosine).
         max_minutes: stop (saving a checkpoint) after this much wall-clock time; 0 = no limit.
+        stop_at_step: stop (saving a checkpoint) at this step without changing the schedule, to
+            continue later with ``--resume`` (perhaps with another ``max_steps``); 0 = no stop.
         max_cands: restrict the hanzi softmax to this many candidates a position's pinyin allows
             (0 = full softmax over the vocabulary).
         eval_every: steps between dev evaluations (and checkpoints).
@@ -71,6 +73,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     max_steps: int = 10_000
     max_minutes: float = 0.0
+    stop_at_step: int = 0
     max_cands: int = 64
     eval_every: int = 500
     eval_batches: int = 8
@@ -98,8 +101,8 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
-        if self.max_minutes < 0 or self.grad_clip < 0 or self.weight_decay < 0:
-            raise ConfigError("train.max_minutes, train.grad_clip and train.weight_decay must be >= 0")
+        if self.max_minutes < 0 or self.grad_clip < 0 or self.weight_decay < 0 or self.stop_at_step < 0:
+            raise ConfigError("train.max_minutes, train.stop_at_step, train.grad_clip and train.weight_decay must be >= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"train.device must be auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("auto", "bf16", "fp32"):

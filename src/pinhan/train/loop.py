@@ -110,6 +110,7 @@ def fit(
             raise TrainingError(f"--resume: {last} holds a different architecture than this run's config")
         model.load_state_dict(loaded.state_dict())
         state = load_training(last, optimizer)
+        _record_resume(state, last, cfg)
         if dist_info.rank:  # every rank restored rank 0's RNG; keep the ranks' dropout streams apart
             torch.manual_seed(cfg.seed + dist_info.rank + state.step)
     recipe = {**run.to_dict(), **(recipe_extra or {})}
@@ -200,14 +201,15 @@ def fit(
                 state.extra.setdefault("snapshots", []).extend(f"{m:g}" for m in due)
             out_of_time = cfg.max_minutes > 0 and state.elapsed_seconds > cfg.max_minutes * 60
             out_of_time = distributed.any_rank(out_of_time, dist_info)
-            if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps or out_of_time:
+            stop_here = state.step == cfg.stop_at_step
+            if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps or out_of_time or stop_here:
                 stop = _evaluate_and_save(state, cfg, evaluate, save, log, main_rank)
                 last_metrics = stop.pop("metrics", last_metrics)
                 if distributed.any_rank(stop["early_stop"], dist_info):
                     stop_reason = "early_stopping"
                     break
-            if out_of_time:
-                stop_reason = "max_minutes"
+            if out_of_time or stop_here:
+                stop_reason = "max_minutes" if out_of_time else "stop_at_step"
                 break
     finally:
         bar.close()
@@ -217,6 +219,18 @@ def fit(
     return {"steps": state.step, "tokens": state.tokens, "seconds": round(state.elapsed_seconds, 1),
             "stopped_by": stop_reason, "best_step": state.best_step, "best_score": state.best_score, "last": last_metrics,
             "state": asdict(state)}
+
+
+def _record_resume(state: TrainState, last: Path, cfg) -> None:
+    """Note in the training state what a resume changed of the schedule (max_steps shapes the
+    learning-rate decay), so that a checkpoint's history tells how it was trained."""
+    from pinhan.model.io import read_config
+
+    before = (read_config(last).get("recipe") or {}).get("train") or {}
+    changed = {k: [before.get(k), getattr(cfg, k)] for k in ("max_steps", "max_minutes", "stop_at_step")
+               if k in before and before[k] != getattr(cfg, k)}
+    if changed:
+        state.extra.setdefault("resumes", []).append({"step": state.step, "changed": changed})
 
 
 def _evaluate_and_save(state: TrainState, cfg, evaluate, save, log, main_rank: bool) -> dict:

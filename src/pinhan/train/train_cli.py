@@ -54,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
         if recipe is None:
             raise ConfigError(f"--resume: no checkpoint at {out / 'last'}")
         changes = parse_overrides(overrides)
-        allowed = {"max_steps", "max_minutes", "threads"}  # threads: a machine setting, not the recipe
+        allowed = {"max_steps", "max_minutes", "stop_at_step", "threads"}  # threads: a machine setting, not the recipe
         train_changes = changes.get("train", {})
         bad = [section for section in changes if section != "train" or not isinstance(train_changes, dict)]
         bad += [f"train.{key}" for key in train_changes if key not in allowed] if isinstance(train_changes, dict) else []
         if bad or args.config:
-            raise ConfigError(f"--resume keeps the run's recipe; only train.max_steps, train.max_minutes and train.threads may change (got {', '.join(bad) or '--config'})")
+            raise ConfigError(f"--resume keeps the run's recipe; only train.max_steps, train.max_minutes, train.stop_at_step and train.threads may change (got {', '.join(bad) or '--config'})")
         run_config = run_config_from_dict(merge({k: v for k, v in recipe.items() if k in ("model", "train", "examples", "loss")}, changes))
     else:
         if (out / "last").exists():
