@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="PINYIN", help="pinyin as typed (default: stdin lines)")
     add_model_arguments(parser)
     parser.add_argument("-k", type=int, default=5, help="candidates per input (default: 5)")
-    parser.add_argument("--mode", choices=("accurate", "fast"), default="accurate", help="beam search or the encoder head")
+    parser.add_argument("--mode", choices=("accurate", "fast"), default="accurate", help="the decoder's beam search, or the encoder head (searched with the n-gram when the model has one)")
     parser.add_argument("--context", default="", help="committed text before the input")
     parser.add_argument("--fuzzy", nargs="*", default=(), metavar="RULE", help="fuzzy rules, e.g. z-zh an-ang, or all")
 

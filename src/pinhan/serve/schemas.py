@@ -87,7 +87,7 @@ def build_request_models(config: ServeConfig) -> SimpleNamespace:
                            description="pinyin as typed: zhongguowenhua, zg'wh, xi'an, zhong1guo2")),
         context=(str, Field("", max_length=c.max_context_chars, description="committed text before the input")),
         k=(int, Field(5, ge=1, le=c.max_k, description="candidates to return")),
-        mode=(Literal[MODES], Field("accurate", description="accurate: beam search; fast: the encoder head")),
+        mode=(Literal[MODES], Field("accurate", description="accurate: the decoder's beam search; fast: the encoder head (with the model's n-gram, a beam search over it)")),
         fuzzy=(list[Literal[FUZZY_NAMES]], Field(default_factory=list, max_length=len(FUZZY_NAMES),
                                                   description="fuzzy rules (z-zh, an-ang, ...) or 'all'")),
     )
