@@ -38,7 +38,7 @@ def main() -> None:
     acc, fast, abbr = (_load(args.directory, n) for n in ("accurate", "fast", "abbreviated"))
     h2p, gen = _load(args.directory, "h2p"), _load(args.directory, "gen")
 
-    print("| set | n | accurate char / sentence % | top-5 % | fast char / sentence % | abbreviated top-1 / top-5 % "
+    print("| set | n | accurate char / sentence % | top-5 % | fast char / sentence % | abbreviated char % / top-5 % "
           "| best engine (char / sentence %) | target |")
     print("|---|---:|---|---:|---|---|---|---|")
     for name in P2H_SETS:
@@ -47,7 +47,7 @@ def main() -> None:
             continue
         print(f"| {name} | {a['n']:,} | {pct(a['char_acc'])} / {pct(a['sentence_acc'])} | {pct(a['top5_acc'])} "
               f"| {pct(f and f['char_acc'])} / {pct(f and f['sentence_acc'])} "
-              f"| {pct(b and b['top1_acc'])} / {pct(b and b['top5_acc'])} | {ENGINES[name]} | {TARGETS[name]} |")
+              f"| {pct(b and b['char_acc'])} / {pct(b and b['top5_acc'])} | {ENGINES[name]} | {TARGETS[name]} |")
     print()
     print("| set | task | n | figure |")
     print("|---|---|---:|---|")

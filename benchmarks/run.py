@@ -72,7 +72,7 @@ def pinhan_from_eval(path: Path, limit: int | None) -> dict:
     """pinhan's figures from a ``pinhan eval --json`` file (the same evaluation run_pinhan does)."""
     rows = {row["set"]: row for row in json.loads(path.read_text(encoding="utf-8"))}
     wanted = {name: ("cpp" if name == "cpp-test" else "p2h") for name in (*P2H_SETS, "cpp-test")}
-    out = {"label": f"pinhan (from {path.name})", "sets": {}}
+    out = {"label": f"pinhan (figures of {path})", "sets": {}}
     for name, task in wanted.items():
         row = rows.get(name)
         if row is None or row.get("task") != task:

@@ -77,8 +77,8 @@ def test_pinhan_row_from_an_eval_file(tmp_path, monkeypatch, capsys):
     args = ["--pinhan-from", str(tmp_path / "eval.json"), "--skip", "peers", "trigram", "h2p", "--no-write"]
     assert run.main(args) == 0
     table = capsys.readouterr().out
-    assert "| pinhan (from eval.json) | 80.0 / 40.0 | 80.0 / 40.0 | 80.0 / 40.0 | – | – |" in table
-    assert "| pinhan (from eval.json) | 95.0 |" in table
+    assert f"| pinhan (figures of {tmp_path / 'eval.json'}) | 80.0 / 40.0 | 80.0 / 40.0 | 80.0 / 40.0 | – | – |" in table
+    assert f"| pinhan (figures of {tmp_path / 'eval.json'}) | 95.0 |" in table
     (tmp_path / "eval.json").write_text(json.dumps(rows[:-1]), encoding="utf-8")
     with pytest.raises(SystemExit, match="no cpp figures for cpp-test"):
         run.main(args)
