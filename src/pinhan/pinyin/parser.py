@@ -257,8 +257,8 @@ def _tone(entry: Entry, marks: list[int], i: int, j: int, marked: bool, digit: i
     if marked:
         found = [m for m in marks[i:j] if m]
         if found:
-            if len(found) > 1 or entry.kind == "abbrev":
-                return False  # two marks in one syllable, or a mark on an initial
+            if len(found) > 1 or (entry.kind == "abbrev" and entry.text not in entry.syllables):
+                return False  # two marks in one syllable, or a mark on an initial (ḿ, ń: the syllables m, n)
             tone = found[0]
     if digit:
         if tone is not None and tone != digit:
