@@ -67,24 +67,25 @@ def _try_install(binary: str, package: str) -> str | None:
     return None if os.path.exists(binary) else f"apt-get ran but {binary} is still missing"
 
 
+def _browser(driver_module: str, driver: str, binary: str, package: str, test: str) -> str:
+    """The browser's path once its driver imports and apt-get has it; else the test is skipped."""
+    pytest.importorskip(driver_module, reason=f"{driver} (PyPI) is not installed")
+    reason = apt_install(binary, package)
+    if reason:
+        pytest.skip(f"no browser for the {test}: {reason}")
+    return binary
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium, driven by Playwright (PyPI)."""
-    pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
-    reason = apt_install(CHROMIUM, "chromium")
-    if reason:
-        pytest.skip(f"no browser for the browser test: {reason}")
-    return CHROMIUM
+    return _browser("playwright.sync_api", "playwright", CHROMIUM, "chromium", "browser test")
 
 
 @pytest.fixture(scope="session")
 def firefox():
     """Debian's firefox-esr, driven over Marionette by marionette_driver (PyPI)."""
-    pytest.importorskip("marionette_driver.marionette", reason="marionette_driver (PyPI) is not installed")
-    reason = apt_install(FIREFOX, "firefox-esr")
-    if reason:
-        pytest.skip(f"no Firefox for the Firefox test: {reason}")
-    return FIREFOX
+    return _browser("marionette_driver.marionette", "marionette_driver", FIREFOX, "firefox-esr", "Firefox test")
 
 
 @pytest.fixture(scope="session")
