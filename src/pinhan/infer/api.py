@@ -93,9 +93,12 @@ class Pinhan:
         self.config = config or InferenceConfig()
         self.runner, self.vocab, self.lexicon, self.path, self.backend = runner, vocab, lexicon, path, backend
         c = self.config
-        lm_weight = (lm.info.get("fusion_weight", 0.0) if c.lm_weight is None else c.lm_weight) if lm else 0.0
-        fast_weight = (lm.info.get("fast_fusion_weight", 0.0) if c.fast_lm_weight is None else c.fast_lm_weight) if lm else 0.0
-        gen_weight = (lm.info.get("gen_fusion_weight", 0.0) if c.gen_lm_weight is None else c.gen_lm_weight) if lm else 0.0
+        def weight(setting: float | None, stored: str) -> float:  # the config's, else the n-gram's own
+            return 0.0 if lm is None else float(lm.info.get(stored, 0.0) if setting is None else setting)
+
+        lm_weight = weight(c.lm_weight, "fusion_weight")
+        fast_weight = weight(c.fast_lm_weight, "fast_fusion_weight")
+        gen_weight = weight(c.gen_lm_weight, "gen_fusion_weight")
         self.lm = lm if max(lm_weight, fast_weight, gen_weight) > 0 else None
         self.converter = Converter(runner, vocab, lexicon, max_context=c.max_context, max_paths=c.max_paths,
                                    beam_size=c.beam_size, fast_beam_size=c.fast_beam_size,
