@@ -14,7 +14,8 @@ context (its last ``max_context_chars`` characters); items over 128 letters are 
 buffer.
 
 Each client sends one request, waits for the answer, waits ``--think-ms`` (0: a closed loop, the
-heaviest load N clients can make), and repeats until ``--duration`` seconds have passed or
+heaviest load N clients can make), and repeats (with a pause, the clients start spread evenly over
+one pause, as users do not type in step) until ``--duration`` seconds have passed or
 ``--max-requests`` have been sent in all. Reported: requests, throughput, latency p50/p90/p99/max
 of all answers, errors by status, from the server's /metrics the mean batch size and the share of
 the time the inference thread was busy, and the server's resident memory (VmRSS at the end,
@@ -72,6 +73,21 @@ def check_loopback(url: str) -> None:
         sys.exit(f"load.py only targets loopback addresses (127.0.0.0/8, ::1, localhost), not {host!r}")
 
 
+def _healthy(url: str, deadline: float) -> bool:
+    """Poll ``url``/healthz until it answers 200 or ``deadline`` (time.monotonic) passes."""
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 class Server:
     """``pinhan serve`` in a subprocess on a free loopback port."""
 
@@ -108,8 +124,10 @@ class Server:
             if line is None:
                 break
             match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
-            if match:
-                return match.group(1)
+            if match:  # with --workers > 1 the parent says so before its workers listen: ask /healthz
+                if _healthy(match.group(1), deadline):
+                    return match.group(1)
+                break
         self.stop()
         sys.exit("pinhan serve did not start:\n" + "".join(self.log[-30:]))
 
@@ -205,6 +223,8 @@ async def run_load(url: str, bodies: list[dict], args: argparse.Namespace) -> di
 
     async def one_client(index: int) -> None:
         connection, i = connections[index], index
+        if args.think_ms:  # spread the clients over one pause: users do not type in step
+            await asyncio.sleep(args.think_ms / 1000 * index / args.clients)
         while time.perf_counter() < stop_at and budget["sent"] < args.max_requests:
             budget["sent"] += 1
             payload = payloads[i % len(payloads)]
