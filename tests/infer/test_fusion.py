@@ -99,3 +99,17 @@ def test_context_is_capped_at_what_the_model_was_trained_with(model_copy):
     (model_copy / "config.json").write_text(json.dumps(config))
     assert pinhan.load(model_copy).config.max_context == 8
     assert pinhan.load(model_copy, config=InferenceConfig(max_context=4)).config.max_context == 4
+
+
+def test_fast_search_of_a_batch_equals_one_input_at_a_time(api, lm):
+    converter = api.converter
+    inputs = [("yinyuehui", ""), ("nihao", "我们"), ("zhongguorenminyinhang", ""), ("ni", ""), ("xuexizhongwen", "他")]
+    converter.lm, converter.fast_lm_weight = lm, 2.0
+    try:
+        together = converter.convert_batch(inputs, k=6, mode="fast")
+        alone = [converter.convert_batch([x], k=6, mode="fast")[0] for x in inputs]
+    finally:
+        converter.lm, converter.fast_lm_weight = None, 0.0
+    for a, b in zip(together, alone):
+        assert [(c.text, c.consumed, c.kind) for c in a] == [(c.text, c.consumed, c.kind) for c in b]
+        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-4)

@@ -195,10 +195,9 @@ class Converter:
                 allowed = [[constraint.allowed(r, t) for t in range(len(run.keys))] for r, run in enumerate(part)]
                 scored = nar_log_probs(self.runner, encoded, enc["segments"], allowed, scoring=self.scoring)
                 if self.lm is not None and self.fast_lm_weight > 0:
-                    contexts = self._lm_contexts([r.context for r in part])
-                    for r, row in enumerate(scored):
-                        fusion = Fusion(self.lm, self.fast_lm_weight, contexts[r : r + 1])
-                        out.append(_Decoded(*nar_fused_search(row, fusion, max(self.fast_beam_size, 1), trace_width)))
+                    fusion = Fusion(self.lm, self.fast_lm_weight, self._lm_contexts([r.context for r in part]))
+                    searched = nar_fused_search(scored, fusion, max(self.fast_beam_size, 1), trace_width)
+                    out += [_Decoded(hyps, trace) for hyps, trace in searched]
                 else:
                     out += [_fast_hypotheses(row, max(self.beam_size, 1), trace_width) for row in scored]
         return out

@@ -398,36 +398,59 @@ def nar_log_probs(runner: Runner, encoded, segments: np.ndarray, allowed: list[l
     return result
 
 
-def nar_fused_search(row: list[tuple[np.ndarray, np.ndarray]], fusion: Fusion, beam_size: int = 4,
-                     trace_width: int = 0) -> tuple[list[Hypothesis], Trace]:
-    """The fast path with an n-gram: a beam search over one row's encoder-head scores (from
-    :func:`nar_log_probs`, best first per position) where each position's ``fusion.top`` best
-    candidates add ``fusion.weight * log p_lm(char | context + earlier choices)``. No decoder
-    runs: the n-gram supplies the dependencies between positions that the encoder head, scoring
-    every position at once, cannot. ``fusion.contexts`` is (1, h) for this row."""
-    tokens = np.zeros((1, 0), dtype=np.int64)  # (K, t) the live beams' choices
-    scores = np.zeros(1)  # (K,)
-    trace = Trace()
-    for cands, cand_scores in row:
-        M = min(fusion.top, len(cands))
-        if len(cands) > M:  # many candidates (an abbreviation): preselect with the n-gram's unigram too
-            prior = cand_scores + fusion.weight * fusion.lm.unigram_logp[cands]
-            pick = np.sort(np.argpartition(-prior, M - 1)[:M])
-        else:
-            pick = np.arange(M)
-        chars, own = cands[pick].astype(np.int64), cand_scores[pick]  # (M,)
-        K = len(scores)
-        history = np.concatenate([np.repeat(fusion.contexts, K, axis=0), tokens], axis=1)  # (K, h + t)
-        lm = fusion.lm.logprob_ids(np.repeat(history, M, axis=0), np.tile(chars, K)).reshape(K, M)
-        total = (scores[:, None] + own[None, :] + fusion.weight * lm).reshape(1, K * M)  # (1, K*M)
-        order = _best(total, max(beam_size, trace_width))[0]
+def _fusion_candidates(cands: np.ndarray, cand_scores: np.ndarray, fusion: Fusion) -> tuple[np.ndarray, np.ndarray]:
+    """A position's candidates for the n-gram: its ``fusion.top`` best, preselected with the
+    n-gram's unigram too when there are more (an abbreviation), in their original order."""
+    M = min(fusion.top, len(cands))
+    if len(cands) > M:
+        prior = cand_scores + fusion.weight * fusion.lm.unigram_logp[cands]
+        pick = np.sort(np.argpartition(-prior, M - 1)[:M])
+    else:
+        pick = np.arange(M)
+    return cands[pick].astype(np.int64), cand_scores[pick]
+
+
+def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fusion, beam_size: int = 4,
+                     trace_width: int = 0) -> list[tuple[list[Hypothesis], Trace]]:
+    """The fast path with an n-gram: a beam search over each row's encoder-head scores (from
+    :func:`nar_log_probs`, best first per position) where each position's candidates (see
+    :func:`_fusion_candidates`) add ``fusion.weight * log p_lm(char | context + earlier choices)``.
+    No decoder runs: the n-gram supplies the dependencies between positions that the encoder
+    head, scoring every position at once, cannot. All rows advance together, one vectorised
+    n-gram query per position (a micro-batch costs little more than one request); a row that
+    has ended extends its beams by PAD at no cost. ``fusion.contexts`` is (B, h)."""
+    B, lengths = len(rows), [len(row) for row in rows]
+    tokens = np.zeros((B, 1, 0), dtype=np.int64)  # (B, K, t) the beams' choices
+    scores = np.zeros((B, 1))  # (B, K); -inf: no such beam
+    traces = [Trace() for _ in rows]
+    for t in range(max(lengths, default=0)):
+        picked = [_fusion_candidates(*rows[r][t], fusion) if t < lengths[r] else (np.array([ids.PAD]), np.zeros(1))
+                  for r in range(B)]
+        M, K = max(len(c) for c, _ in picked), scores.shape[1]
+        chars, own = np.full((B, M), -1, dtype=np.int64), np.full((B, M), -np.inf)  # (B, M)
+        for r, (c, sc) in enumerate(picked):
+            chars[r, : len(c)], own[r, : len(c)] = c, sc
+        live = np.isfinite(scores)[:, :, None] & (chars >= 0)[:, None, :]  # (B, K, M)
+        ask = live & np.array([t < n for n in lengths])[:, None, None]  # ended rows add nothing
+        history = np.concatenate([np.broadcast_to(fusion.contexts[:, None, :], (B, K, fusion.contexts.shape[1])), tokens], 2)
+        lm = np.zeros((B, K, M))
+        if ask.any():
+            queries = np.broadcast_to(history[:, :, None, :], (B, K, M, history.shape[2]))[ask]  # (Q, h + t)
+            lm[ask] = fusion.lm.logprob_ids(queries, np.broadcast_to(chars[:, None, :], (B, K, M))[ask])
+        total = np.where(live, scores[:, :, None] + own[:, None, :] + fusion.weight * lm, -np.inf).reshape(B, K * M)
+        order = _best(total, max(beam_size, trace_width))  # (B, n) flat positions, best first
         beams, picks = np.divmod(order, M)
-        grown = np.concatenate([tokens[beams], chars[picks][:, None]], axis=1)
+        grown = np.concatenate([np.take_along_axis(tokens, beams[:, :, None], axis=1),
+                                np.take_along_axis(chars, picks, axis=1)[:, :, None]], axis=2)  # (B, n, t + 1)
+        best = np.take_along_axis(total, order, axis=1)  # (B, n)
         if trace_width:
-            trace.steps.append([(tuple(grown[i].tolist()), float(total[0, order[i]])) for i in range(min(trace_width, len(order)))])
-        keep = min(beam_size, len(order))
-        tokens, scores = grown[:keep], total[0, order[:keep]]
-    return [Hypothesis(t.tolist(), float(sc)) for t, sc in zip(tokens, scores)], trace
+            for r in (r for r in range(B) if t < lengths[r]):
+                traces[r].steps.append([(tuple(grown[r, i].tolist()), float(best[r, i]))
+                                        for i in range(min(trace_width, order.shape[1])) if np.isfinite(best[r, i])])
+        keep = min(beam_size, order.shape[1])
+        tokens, scores = grown[:, :keep], best[:, :keep]
+    return [([Hypothesis(tokens[r, k, : lengths[r]].tolist(), float(scores[r, k]))
+              for k in range(scores.shape[1]) if np.isfinite(scores[r, k])], traces[r]) for r in range(B)]
 
 
 def greedy_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np.ndarray], index: CandidateIndex,
