@@ -165,17 +165,16 @@ class CharNgram:
         hist = histories[:, histories.shape[1] - need:]  # (Q, order-1) the last order-1 ids
         out = np.zeros(len(chars), dtype=np.float32)
         backoff = np.zeros(len(chars), dtype=np.float32)
-        open_ = np.ones(len(chars), dtype=bool)
+        open_ = np.arange(len(chars))  # queries not resolved yet: each order looks up only these
         for k in range(self.order - 1, -1, -1):  # order k+1: the last k history ids + the character
-            ctx = pack(hist[:, need - k:]) if k else np.zeros(len(chars), dtype=np.uint64)
-            found, value = _lookup(self.keys[k], self.logp[k], (ctx << _BITS) | chars.astype(np.uint64))
-            hit = open_ & found
-            out[hit] = backoff[hit] + value[hit]
-            open_ &= ~found
-            if not open_.any():
+            ctx = pack(hist[open_, need - k:]) if k else np.zeros(len(open_), dtype=np.uint64)
+            found, value = _lookup(self.keys[k], self.logp[k], (ctx << _BITS) | chars[open_].astype(np.uint64))
+            out[open_[found]] = backoff[open_[found]] + value[found]
+            open_, ctx = open_[~found], ctx[~found]
+            if not len(open_):
                 return out
             stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)
-            backoff += np.where(stored, gamma, self.default_log_gamma[k])
+            backoff[open_] += np.where(stored, gamma, self.default_log_gamma[k])
         out[open_] = backoff[open_] - math.log(self.vocab_size)
         return out
 
