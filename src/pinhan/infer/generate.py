@@ -16,7 +16,7 @@ from pinhan.data.candidates import CandidateIndex
 from pinhan.data.examples import PinyinTables
 from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.errors import InputError
-from pinhan.infer.decode import Fusion, GenConstraint, beam_search, lm_contexts, sample
+from pinhan.infer.decode import GREEDY_BELOW, Fusion, GenConstraint, beam_search, lm_contexts, sample
 from pinhan.infer.inputs import ContextEncoder, encode_gen, segment_keys
 from pinhan.infer.results import Continuation
 from pinhan.infer.runner import Runner
@@ -64,7 +64,7 @@ class Generator:
         if self.lm is not None and self.lm_weight > 0:
             fusion = Fusion(self.lm, self.lm_weight, lm_contexts([prefixes[i] for i in live], self.vocab, self.lm.order),
                             top=self.lm_top)
-        if num_beams > 1 or (fusion is not None and temperature == 0):  # greedy with the n-gram: a beam of one
+        if num_beams > 1 or (fusion is not None and temperature < GREEDY_BELOW):  # greedy with the n-gram: a beam of one
             hyps, _ = beam_search(self.runner, encoded, constraint, len(live), beam_size=num_beams, fusion=fusion)
             for i, row in zip(live, hyps):
                 results[i] = [Continuation(self._text(h.tokens), h.score) for h in row]

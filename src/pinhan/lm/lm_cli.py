@@ -1,10 +1,11 @@
-"""Build the character n-gram a model fuses into conversion: pinhan lm --model DIR --data DIR
+"""Build the character n-gram a model fuses into decoding: pinhan lm --model DIR --data DIR
 [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
 
 Counts the data directory's train split (the model's own data), prunes rare n-grams, chooses the
-fusion weights (accurate mode's beam search, fast mode's encoder head) on the data directory's
-dev clauses and writes ``DIR/lm.safetensors``, which
-``pinhan.load`` and every command then use (``lm_weight=0`` / ``fast_lm_weight=0`` turn it off).
+fusion weights (accurate mode's beam search, fast mode's search over the encoder head,
+continuation) on the data directory's dev clauses and writes ``DIR/lm.safetensors``, which
+``pinhan.load`` and every command then use (``InferenceConfig``'s ``lm_weight``,
+``fast_lm_weight`` and ``gen_lm_weight`` = 0 turn it off).
 """
 
 from __future__ import annotations
