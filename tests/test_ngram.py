@@ -76,6 +76,26 @@ def test_batch_queries_match_single_ones_and_short_histories_are_padded(lm):
     assert one == pytest.approx(query(lm, "北", "京"))
 
 
+
+@pytest.mark.parametrize("min_count", [1, 2])
+def test_grid_queries_equal_pairwise_ones(lm, min_count):
+    """logprob_grid (one history per row, many characters) gives logprob_ids' values exactly, on
+    a full model and a pruned one (where contexts without stored n-grams skip a lookup); -1
+    entries are left out and read 0."""
+    model = lm if min_count == 1 else CharNgram.build([ids(line) for line in LINES], vocab_size=V, order=3, min_count=2)
+    rng = np.random.default_rng(0)
+    hists = np.array([[BOS, BOS, BOS], [BOS] + ids("我们"), ids("去北京"), ids("完全") + [V - 1],
+                      [BOS, *ids("北京")]])  # (H, 3): longer than order - 1 = 2, the last ids count
+    chars = rng.integers(-1, V, size=(len(hists), 9))
+    chars[1, :2] = [ID["去"], ID["很"]]  # seen after 我们
+    grid = model.logprob_grid(hists, chars)
+    rows, cols = np.nonzero(chars >= 0)
+    assert np.array_equal(grid[rows, cols], model.logprob_ids(hists[rows], chars[rows, cols]))
+    assert (grid[chars < 0] == 0).all()
+    assert model.logprob_grid(np.zeros((2, 0), dtype=np.int64), chars[:2]).shape == (2, 9)  # no history: BOS
+    assert np.array_equal(model.logprob_grid(np.zeros((2, 0), dtype=np.int64), chars[:2])[0, chars[0] >= 0],
+                          model.logprob_ids(np.full((int((chars[0] >= 0).sum()), 1), BOS), chars[0][chars[0] >= 0]))
+
 def test_save_load_roundtrip_and_bad_files(lm, tmp_path):
     path = tmp_path / "lm.safetensors"
     lm.save(path, extra={"note": "x"})

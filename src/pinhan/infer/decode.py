@@ -162,7 +162,8 @@ class Fusion:
     ``score_model + weight * log p_lm(char | context + output so far)``, computed for the ``top``
     candidates the model ranks highest (the others are dropped)."""
 
-    lm: object  # anything with logprob_ids(histories (Q, h), chars (Q,)) -> (Q,), e.g. pinhan.lm.ngram.CharNgram
+    lm: object  # anything with logprob_grid(histories (H, h), chars (H, M)) -> (H, M), and order and
+    # unigram_logp, e.g. pinhan.lm.ngram.CharNgram
     weight: float
     contexts: np.ndarray  # (B, h) ids of the committed text before each row's input, BOS-padded on the left
     # 32: on 300 dev clauses fast mode's search gained 0.9 / 4 points (char / sentence) over 16
@@ -320,10 +321,10 @@ def _fuse(lp: np.ndarray, cands: np.ndarray, done: np.ndarray, history: np.ndarr
     chars = np.take_along_axis(np.broadcast_to(cands[:, None, :], (B, K, C)), top_pos, axis=2)  # (B, K, M)
     live = ~done[:, None, None] & (chars >= 0) & np.isfinite(top_lp)  # (B, K, M)
     text = np.concatenate([np.broadcast_to(fusion.contexts[:, None, :], (B, K, fusion.contexts.shape[1])), history], axis=2)
-    queries = np.broadcast_to(text[:, :, None, :], (B, K, M, text.shape[2]))[live]  # (Q, h)
+    asked = np.where(live, chars, -1).reshape(B * K, M)  # each beam's history asks about its M characters
+    lm = fusion.lm.logprob_grid(text.reshape(B * K, -1), asked).reshape(B, K, M)
     fused = np.full_like(lp, -np.inf)
-    scored = np.full((B, K, M), -np.inf)
-    scored[live] = top_lp[live] + fusion.weight * fusion.lm.logprob_ids(queries, chars[live])
+    scored = np.where(live, top_lp + fusion.weight * lm, -np.inf)  # (B, K, M)
     np.put_along_axis(fused, top_pos, scored, axis=2)
     fused[done] = lp[done]
     return fused
@@ -413,6 +414,17 @@ def _fusion_candidates(cands: np.ndarray, cand_scores: np.ndarray, fusion: Fusio
     return cands[pick].astype(np.int64), cand_scores[pick]
 
 
+def _last_ids(contexts: np.ndarray, n: int) -> np.ndarray:
+    """(B, h) ids -> (B, n) their last n, BOS-padded on the left when h < n."""
+    from pinhan.lm.ngram import BOS
+
+    contexts = np.asarray(contexts, dtype=np.int64).reshape(len(contexts), -1)
+    if contexts.shape[1] < n:
+        pad = np.full((len(contexts), n - contexts.shape[1]), BOS, dtype=np.int64)
+        contexts = np.concatenate([pad, contexts], axis=1)
+    return contexts[:, contexts.shape[1] - n:]
+
+
 def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fusion, beam_size: int = 4,
                      trace_width: int = 0) -> list[tuple[list[Hypothesis], Trace]]:
     """The fast path with an n-gram: a beam search over each row's encoder-head scores (from
@@ -426,6 +438,8 @@ def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fu
     tokens = np.zeros((B, 1, 0), dtype=np.int64)  # (B, K, t) the beams' choices
     scores = np.zeros((B, 1))  # (B, K); -inf: no such beam
     traces = [Trace() for _ in rows]
+    need = max(fusion.lm.order - 1, 0)  # the n-gram reads only the last order - 1 ids
+    recent = _last_ids(fusion.contexts, need)[:, None, :]  # (B, K, need) context + choices, newest last
     for t in range(max(lengths, default=0)):
         picked = [_fusion_candidates(*rows[r][t], fusion) if t < lengths[r] else (np.array([ids.PAD]), np.zeros(1))
                   for r in range(B)]
@@ -435,23 +449,22 @@ def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fu
             chars[r, : len(c)], own[r, : len(c)] = c, sc
         live = np.isfinite(scores)[:, :, None] & (chars >= 0)[:, None, :]  # (B, K, M)
         ask = live & np.array([t < n for n in lengths])[:, None, None]  # ended rows add nothing
-        history = np.concatenate([np.broadcast_to(fusion.contexts[:, None, :], (B, K, fusion.contexts.shape[1])), tokens], 2)
-        lm = np.zeros((B, K, M))
-        if ask.any():
-            queries = np.broadcast_to(history[:, :, None, :], (B, K, M, history.shape[2]))[ask]  # (Q, h + t)
-            lm[ask] = fusion.lm.logprob_ids(queries, np.broadcast_to(chars[:, None, :], (B, K, M))[ask])
+        asked = np.where(ask, chars[:, None, :], -1).reshape(B * K, M)  # (B*K, M) each beam's questions
+        lm = fusion.lm.logprob_grid(recent.reshape(B * K, need), asked).reshape(B, K, M).astype(np.float64)  # 0: not asked
         total = np.where(live, scores[:, :, None] + own[:, None, :] + fusion.weight * lm, -np.inf).reshape(B, K * M)
         order = _best(total, max(beam_size, trace_width))  # (B, n) flat positions, best first
         beams, picks = np.divmod(order, M)
-        grown = np.concatenate([np.take_along_axis(tokens, beams[:, :, None], axis=1),
-                                np.take_along_axis(chars, picks, axis=1)[:, :, None]], axis=2)  # (B, n, t + 1)
+        chosen = np.take_along_axis(chars, picks, axis=1)[:, :, None]  # (B, n, 1)
+        grown = np.concatenate([np.take_along_axis(tokens, beams[:, :, None], axis=1), chosen], axis=2)  # (B, n, t + 1)
+        recent = np.concatenate([np.take_along_axis(recent, beams[:, :, None], axis=1), chosen], axis=2)
+        recent = recent[:, :, recent.shape[2] - need:]
         best = np.take_along_axis(total, order, axis=1)  # (B, n)
         if trace_width:
             for r in (r for r in range(B) if t < lengths[r]):
                 traces[r].steps.append([(tuple(grown[r, i].tolist()), float(best[r, i]))
                                         for i in range(min(trace_width, order.shape[1])) if np.isfinite(best[r, i])])
         keep = min(beam_size, order.shape[1])
-        tokens, scores = grown[:, :keep], best[:, :keep]
+        tokens, scores, recent = grown[:, :keep], best[:, :keep], recent[:, :keep]
     return [([Hypothesis(tokens[r, k, : lengths[r]].tolist(), float(scores[r, k]))
               for k in range(scores.shape[1]) if np.isfinite(scores[r, k])], traces[r]) for r in range(B)]
 

@@ -178,6 +178,42 @@ class CharNgram:
         out[open_] = backoff[open_] - math.log(self.vocab_size)
         return out
 
+    def logprob_grid(self, histories: np.ndarray, chars: np.ndarray) -> np.ndarray:
+        """(H, h) history ids and (H, M) character ids, -1 for none -> (H, M) log-probabilities
+        of each character after its row's history (0 where the id is -1).
+
+        The same values as :meth:`logprob_ids` on every (history, character) pair, for a search
+        whose beams each ask about many characters: a context's backoff weight is looked up once
+        per history instead of once per character, and a history whose context has no stored
+        n-gram of an order (a pruned model: most) skips that order's lookup altogether."""
+        histories = np.asarray(histories, dtype=np.int64)
+        chars = np.asarray(chars, dtype=np.int64)
+        H, need = chars.shape[0], self.order - 1
+        histories = histories.reshape(H, -1)
+        if histories.shape[1] < need:
+            histories = np.concatenate([np.full((H, need - histories.shape[1]), BOS, dtype=np.int64), histories], 1)
+        hist = histories[:, histories.shape[1] - need:]  # (H, order-1)
+        out = np.zeros(chars.shape, dtype=np.float32)
+        backoff = np.zeros(H, dtype=np.float32)  # (H,) log-weight handed down to the current order
+        rows, cols = np.nonzero(chars >= 0)  # the open entries, resolved order by order
+        for k in range(self.order - 1, -1, -1):
+            ctx = pack(hist[:, need - k:]) if k else np.zeros(H, dtype=np.uint64)  # (H,)
+            stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)  # (H,)
+            # Every kept n-gram's context is stored, so an unstored context has none to find.
+            ask = stored[rows]
+            found = np.zeros(len(rows), dtype=bool)
+            if ask.any():
+                r, c = rows[ask], cols[ask]
+                hit, value = _lookup(self.keys[k], self.logp[k], (ctx[r] << _BITS) | chars[r, c].astype(np.uint64))
+                out[r[hit], c[hit]] = backoff[r[hit]] + value[hit]
+                found[np.flatnonzero(ask)[hit]] = True
+            rows, cols = rows[~found], cols[~found]
+            if not len(rows):
+                return out
+            backoff += np.where(stored, gamma, np.float32(self.default_log_gamma[k]))
+        out[rows, cols] = backoff[rows] - math.log(self.vocab_size)
+        return out
+
     # --- files --------------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> None:
         """Write one safetensors file (atomically: a temporary name, then a rename)."""
