@@ -18,9 +18,9 @@ words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -215,19 +215,21 @@ class Converter:
             whole = [c for cands in per_path for c in sorted(cands, key=lambda c: -c.score)]
         whole = _unique(whole)
         if not prefixes or not whole:
-            return whole[:k]
+            return [c.candidate() for c in whole[:k]]
         best = whole[0].score
         lead = per_path[0] if self.scoring == "logits" and per_path[0] else whole  # the segmentation the best came from
-        first = [c for c in whole if c in lead and c.score >= best - self.margin]
-        rest = [c for c in whole if c not in first]
+        in_lead = {id(c) for c in lead}
+        first = [c for c in whole if id(c) in in_lead and c.score >= best - self.margin]
+        taken = {id(c) for c in first}
+        rest = [c for c in whole if id(c) not in taken]
         prefix = [c for r, d in decoded if r.segments[0].start == 0 for c in self._prefixes(r, d)]
         prefix.sort(key=lambda c: (-c.consumed, -c.score))
-        return _unique(first + prefix + rest)[:k]
+        return [c.candidate() for c in _unique(first + prefix + rest)[:k]]
 
-    def _whole(self, pinyin: str, path: Path, decoded: list[tuple[_Run, _Decoded]]) -> list[Candidate]:
+    def _whole(self, pinyin: str, path: Path, decoded: list[tuple[_Run, _Decoded]]) -> list[_Pending]:
         """Whole-input candidates of one segmentation: its runs' best hypotheses joined, then
         variants that take another hypothesis in one run."""
-        pieces: list[list[tuple[str, tuple[str, ...], float]]] = []  # per piece: options (text, pinyin, score)
+        pieces: list[list[tuple[str, Callable[[], tuple[str, ...]], float]]] = []  # per piece: (text, pinyin, score)
         runs = iter(decoded)
         for group in _pieces(path, self._convertible):
             if not self._convertible(group[0]):
@@ -235,10 +237,10 @@ class Converter:
                 # Copied text costs nothing under the model, so a syllable copied because no hanzi
                 # reads so is charged a log-probability floor: readings that convert it win.
                 cost = COPY_PENALTY * sum(seg.kind != "passthrough" for seg in group)
-                pieces.append([(text, tuple(text), cost)])  # one entry per character
+                pieces.append([(text, partial(tuple, text), cost)])  # one entry per character
                 continue
             run, dec = next(runs)
-            options = [(self._text(h.tokens), self._pinyin(h.tokens, run), h.score)
+            options = [(self._text(h.tokens), partial(self._pinyin, h.tokens, run), h.score)
                        for h in dec.hyps if len(h.tokens) == len(run.keys)]
             if not options:
                 return []
@@ -247,14 +249,10 @@ class Converter:
         combos = [base]
         for j, opts in enumerate(pieces):
             combos += [base[:j] + [alt] + base[j + 1 :] for alt in opts[1:]]
-        result = []
-        for combo in combos:
-            text = "".join(t for t, _, _ in combo)
-            syllables = tuple(s for _, p, _ in combo for s in p)
-            result.append(Candidate(text, sum(s for _, _, s in combo), syllables, len(pinyin), "whole"))
-        return result
+        return [_Pending("".join(t for t, _, _ in combo), sum(s for _, _, s in combo), partial(_joined, combo),
+                         len(pinyin), "whole") for combo in combos]
 
-    def _prefixes(self, run: _Run, dec: _Decoded) -> list[Candidate]:
+    def _prefixes(self, run: _Run, dec: _Decoded) -> list[_Pending]:
         """Words (multi-character, in the word list) and single characters covering the first
         syllables of a run that starts the input."""
         result = []
@@ -263,7 +261,7 @@ class Converter:
             for tokens, score in entries:
                 text = self._text(tokens)
                 if n == 1 or text in self.words:
-                    result.append(Candidate(text, score, self._pinyin(tokens, run), consumed, "prefix"))
+                    result.append(_Pending(text, score, partial(self._pinyin, tokens, run), consumed, "prefix"))
         return result
 
     def _text(self, tokens: Sequence[int]) -> str:
@@ -273,7 +271,26 @@ class Converter:
         return tuple(self.vocab.syllables[self.index.reading_for(c, *run.slots[t])] for t, c in enumerate(tokens))
 
 
-def _unique(candidates: list[Candidate]) -> list[Candidate]:
+@dataclass
+class _Pending:
+    """A candidate before the cut to k: its pinyin (one reading lookup per character) is worked
+    out only for the k shown, not for the dozens of hypotheses and prefixes ranked."""
+
+    text: str
+    score: float
+    pinyin: Callable[[], tuple[str, ...]]
+    consumed: int
+    kind: str
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.text, self.score, self.pinyin(), self.consumed, self.kind)
+
+
+def _joined(combo: list[tuple[str, Callable[[], tuple[str, ...]], float]]) -> tuple[str, ...]:
+    return tuple(s for _, pinyin, _ in combo for s in pinyin())
+
+
+def _unique(candidates: list[_Pending]) -> list[_Pending]:
     seen: set[str] = set()
     out = []
     for c in candidates:
