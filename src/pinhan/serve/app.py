@@ -47,7 +47,7 @@ API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate"}
 ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
 ENV_MODEL = "PINHAN_SERVE_MODEL"  # set by `pinhan serve` for worker processes (see app_from_env)
 ENV_CONFIG = "PINHAN_SERVE_CONFIG"  # ServeConfig as JSON
-ENV_LOAD = "PINHAN_SERVE_LOAD"  # pinhan.load options (backend, threads, quantize) as JSON
+ENV_LOAD = "PINHAN_SERVE_LOAD"  # pinhan.load options (backend, threads, quantize, config) as JSON
 
 _ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
     (413, "the body is larger than max_body_bytes"), (422, "the request breaks the schema, or the model cannot read the input"),
@@ -290,7 +290,12 @@ def app_from_env() -> FastAPI:
     directory, load options and ServeConfig come from environment variables set by the command."""
     from pinhan.config import from_mapping
 
+    from pinhan.infer.api import InferenceConfig
+
     options = json.loads(os.environ.get(ENV_LOAD) or "{}")
+    inference = options.pop("config", None)
+    if inference is not None:
+        options["config"] = from_mapping(InferenceConfig, inference, where="serve.infer")
     model = pinhan.load(os.environ.get(ENV_MODEL) or None, **options)
     config = from_mapping(ServeConfig, json.loads(os.environ.get(ENV_CONFIG) or "{}"), where="serve")
     return create_app(model, config)

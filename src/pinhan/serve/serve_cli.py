@@ -3,7 +3,9 @@
 [key=value ...]
 
 Overrides set :class:`~pinhan.serve.schemas.ServeConfig` fields: max_k=10 batch_window_ms=5
-timeout_s=3 ... Open http://HOST:PORT/ for the input method, /docs for the API. Each worker
+timeout_s=3 ..., and with an ``infer.`` prefix :class:`~pinhan.infer.api.InferenceConfig` fields,
+the model's decoding settings: infer.max_paths=1 infer.max_context=16 (a yaml ``--config`` takes
+them under ``infer:``). Open http://HOST:PORT/ for the input method, /docs for the API. Each worker
 process loads the model and runs one inference thread; put several behind a load balancer to
 scale out (they share nothing).
 """
@@ -16,7 +18,8 @@ EXTRA_ARGS = "overrides"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="ServeConfig overrides, e.g. max_k=10")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="ServeConfig overrides, e.g. max_k=10; infer.KEY=VALUE sets a decoding setting (InferenceConfig)")
     parser.add_argument("--model", help="model directory (default: the default model, $PINHAN_MODEL)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
@@ -30,16 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_config(args: argparse.Namespace):
-    """The ServeConfig from --config and the key=value overrides."""
+    """(ServeConfig, InferenceConfig or None) from --config and the key=value overrides: the
+    ``infer`` mapping holds decoding settings, everything else is the service's."""
     from pinhan.config import from_mapping, load_yaml, merge, parse_overrides
     from pinhan.errors import ConfigError
+    from pinhan.infer.api import InferenceConfig
     from pinhan.serve.schemas import ServeConfig
 
     for item in args.overrides:
         if "=" not in item:
             raise ConfigError(f"unexpected argument {item!r}: overrides look like max_k=10")
-    data = load_yaml(args.config) if args.config else {}
-    return from_mapping(ServeConfig, merge(data, parse_overrides(list(args.overrides))), where="serve")
+    data = merge(load_yaml(args.config) if args.config else {}, parse_overrides(list(args.overrides)))
+    infer = data.pop("infer", None)
+    inference = None if infer is None else from_mapping(InferenceConfig, infer, where="serve.infer")
+    return from_mapping(ServeConfig, data, where="serve"), inference
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,12 +62,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--workers must be at least 1")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
-    config = serve_config(args)
+    config, inference = serve_config(args)
     if args.workers == 1:
         import pinhan
         from pinhan.serve.app import create_app
 
-        app = create_app(pinhan.load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8), config)
+        model = pinhan.load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8, config=inference)
+        app = create_app(model, config)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log)
         return 0
     # Worker processes import the app factory; the model path and settings travel in the environment.
@@ -74,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"model directory {model} does not exist" if model else "no default model; pass --model DIR")
     os.environ[app_module.ENV_MODEL] = str(model.resolve())
     os.environ[app_module.ENV_CONFIG] = json.dumps(dataclasses.asdict(config))
-    os.environ[app_module.ENV_LOAD] = json.dumps({"backend": args.backend, "threads": args.threads, "quantize": args.int8})
+    os.environ[app_module.ENV_LOAD] = json.dumps({"backend": args.backend, "threads": args.threads, "quantize": args.int8,
+                                                  "config": dataclasses.asdict(inference) if inference else None})
     uvicorn.run("pinhan.serve.app:app_from_env", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log)
     return 0
