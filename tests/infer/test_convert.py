@@ -54,6 +54,29 @@ def test_candidate_order_under_each_scoring(api):
     assert [c.score for c in softmax] == sorted((c.score for c in softmax), reverse=True)
 
 
+
+def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded(api):
+    """ni ha o (nihao) and wo me n (women) are skipped for the next reading without extra
+    one-letter segments; xi an (xian) and ban ge (bange, whose best reading has a lone e) stay;
+    initials-only input keeps its single reading."""
+    from pinhan.infer.convert import Converter
+
+    converter = Converter(api.runner, api.vocab, api.lexicon, max_paths=2)
+    parser = converter.parser()
+
+    def readings(pinyin):
+        return [str(path) for path in converter.parse(pinyin, parser)]
+
+    assert [str(p) for p in parse("nihao", max_paths=2)] == ["ni hao", "ni ha o"]  # what the parser ranks
+    assert readings("nihao") == ["ni hao"]  # every other reading of nihao splits off a letter
+    assert readings("women") == ["wo men"]
+    assert readings("xian") == ["xian", "xi an"]
+    assert readings("bange") == ["bang e", "ban ge"]
+    assert readings("zgrm") == ["z g r m"]
+    assert readings("nvren") == ["nv ren"]  # nv re n, nv r en: both split a letter off
+    one = Converter(api.runner, api.vocab, api.lexicon, max_paths=1)
+    assert [str(path) for path in one.parse("xian", one.parser())] == ["xian"]
+
 def test_whole_candidates_follow_the_typed_syllables(api):
     for c in api.convert("zhongguowenhua", k=20, mode="accurate"):
         if c.kind == "whole" and len(c.text) == 4:
