@@ -18,8 +18,9 @@ heaviest load N clients can make), and repeats (with a pause, the clients start 
 one pause, as users do not type in step) until ``--duration`` seconds have passed or
 ``--max-requests`` have been sent in all. Reported: requests, throughput, latency p50/p90/p99/max
 of all answers, errors by status, from the server's /metrics the mean batch size and the share of
-the time the inference thread was busy, and the server's resident memory (VmRSS at the end,
-VmHWM peak). Appends a Markdown section to ``--out``.
+the time the inference thread was busy, the CPU time per request of the server's processes and of
+the load generator (they share the machine's cores), and the server's resident memory (VmRSS at
+the end, VmHWM peak). Appends a Markdown section to ``--out``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 import numpy as np
@@ -146,6 +148,17 @@ class Server:
                     total[key] += int(match.group(1)) / 1024
         return dict(total)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its worker processes so far."""
+        total = 0.0
+        for pid in [self.proc.pid] + _children(self.proc.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -206,7 +219,10 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def run_load(url: str, bodies: list[dict], args: argparse.Namespace) -> dict:
+async def run_load(url: str, bodies: list[dict], args: argparse.Namespace,
+                   server_cpu: Callable[[], float] | None = None) -> dict:
+    """Run the clients; ``server_cpu`` (CPU seconds of the server so far) gives the server's CPU
+    cost per request when the server was started here."""
     parsed = urlparse(url)
     host, port = parsed.hostname, parsed.port or 80
     payloads = [json.dumps({**b, "k": args.k, "mode": args.mode}, ensure_ascii=False).encode() for b in bodies]
@@ -218,6 +234,7 @@ async def run_load(url: str, bodies: list[dict], args: argparse.Namespace) -> di
     await asyncio.gather(*(c.request("POST", "/v1/convert", payloads[i % len(payloads)]) for i, c in enumerate(connections)),
                          return_exceptions=True)
     _, before = await connections[0].request("GET", "/metrics")
+    cpu_before = (server_cpu() if server_cpu else float("nan"), time.process_time())
     started = time.perf_counter()
     stop_at = started + args.duration
 
@@ -241,6 +258,7 @@ async def run_load(url: str, bodies: list[dict], args: argparse.Namespace) -> di
 
     await asyncio.gather(*(one_client(c) for c in range(args.clients)))
     elapsed = time.perf_counter() - started
+    cpu_after = (server_cpu() if server_cpu else float("nan"), time.process_time())
     _, after = await connections[0].request("GET", "/metrics")
     for connection in connections:
         connection.close()
@@ -258,6 +276,9 @@ async def run_load(url: str, bodies: list[dict], args: argparse.Namespace) -> di
         "p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)), "p99": float(np.percentile(ms, 99)),
         "max": float(ms.max()), "errors": errors, "statuses": dict(statuses),
         "mean_batch": batch_sum / batch_count if batch_count else float("nan"), "busy": busy,
+        # CPU milliseconds per answered request: the server's processes, and this load generator's
+        "server_cpu_ms": 1000 * (cpu_after[0] - cpu_before[0]) / max(len(latencies), 1),
+        "client_cpu_ms": 1000 * (cpu_after[1] - cpu_before[1]) / max(len(latencies), 1),
     }
 
 
@@ -299,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(args)
         url = server.url
     try:
-        result = asyncio.run(run_load(url, bodies, args))
+        result = asyncio.run(run_load(url, bodies, args, server.cpu_seconds if server else None))
         memory = server.memory() if server else {}
     finally:
         if server:
@@ -314,11 +335,11 @@ def report(args: argparse.Namespace, r: dict, argv: list[str]) -> None:
     model = args.model or os.environ.get("PINHAN_MODEL", "(default model)")
     row = (f"| {args.clients} | {args.think_ms:g} | {args.mode} | {r['requests']} | {r['throughput']:.1f} | {r['p50']:.1f} | "
            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | {r['errors']} | {r['mean_batch']:.1f} | "
-           f"{100 * r['busy']:.0f} % | "
+           f"{100 * r['busy']:.0f} % | {r['server_cpu_ms']:.1f} / {r['client_cpu_ms']:.1f} | "
            f"{r['rss_mib']:.0f} / {r['peak_mib']:.0f} |")
     header = ("| clients | think ms | mode | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | "
-              "mean batch | inference busy | server RSS / peak MiB |\n"
-              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "mean batch | inference busy | CPU ms per request, server / client | server RSS / peak MiB |\n"
+              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     before, after = (" / ".join(f"{x:.2f}" for x in r[key]) for key in ("load_before", "load_after"))
     load = f"{before} before, {after} after"
     text = (f"\n### {args.label or 'load'}: {model}, {args.backend}{' int8' if args.int8 else ''}, "
