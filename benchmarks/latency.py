@@ -1,7 +1,7 @@
 """Inference latency: convert (accurate, fast) and g2p, single thread, batch 1 after warm-up.
 
 Run: ``.venv/bin/python benchmarks/latency.py MODEL_DIR [--backends torch onnx onnx-int8] [--limit 500]
-[--max-paths 2] [--max-context 64] [--beam 4]``
+[--max-paths 1] [--max-context 64] [--beam 4]``
 
 Inputs are the benchmark's: ``../shared/bench/pd1998-test.jsonl`` pinyin without tones, typed without
 separators, with the item's context (as an input method would send them); ``cpp-test.jsonl``
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--limit", type=int, default=500, help="inputs per set (default: 500)")
     parser.add_argument("--warmup", type=int, default=20)
-    defaults = {"max_paths": 2, "max_context": 64, "beam": 8}  # InferenceConfig's defaults
+    defaults = {"max_paths": 1, "max_context": 64, "beam": 8}  # InferenceConfig's defaults
     parser.add_argument("--max-paths", type=int, default=defaults["max_paths"])
     parser.add_argument("--max-context", type=int, default=defaults["max_context"])
     parser.add_argument("--beam", type=int, default=defaults["beam"])

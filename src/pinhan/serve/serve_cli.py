@@ -4,7 +4,7 @@
 
 Overrides set :class:`~pinhan.serve.schemas.ServeConfig` fields: max_k=10 batch_window_ms=5
 timeout_s=3 ..., and with an ``infer.`` prefix :class:`~pinhan.infer.api.InferenceConfig` fields,
-the model's decoding settings: infer.max_paths=1 infer.max_context=16 (a yaml ``--config`` takes
+the model's decoding settings: infer.max_paths=2 infer.max_context=16 (a yaml ``--config`` takes
 them under ``infer:``). Open http://HOST:PORT/ for the input method, /docs for the API. Each worker
 process loads the model and runs one inference thread; put several behind a load balancer to
 scale out (they share nothing).
