@@ -55,17 +55,13 @@ def test_candidate_order_under_each_scoring(api):
 
 
 
-def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded(api):
-    """ni ha o (nihao) and wo me n (women) are skipped for the next reading without extra
-    one-letter segments; xi an (xian) and ban ge (bange, whose best reading has a lone e) stay;
-    initials-only input keeps its single reading."""
-    from pinhan.infer.convert import Converter
-
-    converter = Converter(api.runner, api.vocab, api.lexicon, max_paths=2)
-    parser = converter.parser()
+def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded():
+    """ni ha o (nihao) and wo me n (women) are skipped; xi an (xian) and ban ge (bange, whose best
+    reading has a lone e) stay; initials-only input keeps its single reading."""
+    from pinhan.infer.convert import _worth_decoding
 
     def readings(pinyin):
-        return [str(path) for path in converter.parse(pinyin, parser)]
+        return [str(path) for path in _worth_decoding(parse(pinyin, max_paths=4))][:2]
 
     assert [str(p) for p in parse("nihao", max_paths=2)] == ["ni hao", "ni ha o"]  # what the parser ranks
     assert readings("nihao") == ["ni hao"]  # every other reading of nihao splits off a letter
@@ -74,8 +70,22 @@ def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded(a
     assert readings("bange") == ["bang e", "ban ge"]
     assert readings("zgrm") == ["z g r m"]
     assert readings("nvren") == ["nv ren"]  # nv re n, nv r en: both split a letter off
+
+
+def test_readings_whose_syllables_all_convert_go_first(api):
+    """hm is a syllable (噷) that no hanzi of the lexicon has: read as it parses it would be copied
+    as typed, so h m (two abbreviations) is decoded instead; max_paths limits what is decoded."""
+    from pinhan.infer.convert import Converter
+
+    assert [str(p) for p in parse("hm", max_paths=2)] == ["hm", "h m"]
+    two = Converter(api.runner, api.vocab, api.lexicon, max_paths=2)
+    assert [str(path) for path in two.parse("hm", two.parser())][0] == "h m"
+    assert [str(path) for path in two.parse("xian", two.parser())] == ["xian", "xi an"]  # both convert: parser order
     one = Converter(api.runner, api.vocab, api.lexicon, max_paths=1)
     assert [str(path) for path in one.parse("xian", one.parser())] == ["xian"]
+    candidates = one.convert_batch(["hm"], k=5)[0]
+    assert candidates and all(c.text != "hm" for c in candidates)  # hanzi, not the letters copied
+
 
 def test_whole_candidates_follow_the_typed_syllables(api):
     for c in api.convert("zhongguowenhua", k=20, mode="accurate"):

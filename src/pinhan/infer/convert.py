@@ -137,10 +137,13 @@ class Converter:
         if not pinyin.strip():
             return []
         # PinyinError names the offending span. More readings than decoded, to skip the junk ones:
-        paths = parser.parse(pinyin, max_paths=min(2 * self.max_paths, MAX_PATHS_LIMIT) if self.max_paths > 1 else 1)
+        paths = parser.parse(pinyin, max_paths=min(max(4, 2 * self.max_paths), MAX_PATHS_LIMIT))
         n = sum(seg.kind != "passthrough" for seg in paths[0]) if paths else 0
         if n > self.max_syllables:
             raise InputError(f"input has {n} syllables; the limit is {self.max_syllables} (max_syllables)")
+        # A reading with a syllable no known hanzi has (hm, ea) would be copied as typed: one
+        # whose every syllable converts goes first (hm -> h m, 好吗), the parser's order otherwise.
+        paths.sort(key=lambda path: sum(seg.kind != "passthrough" and not self._convertible(seg) for seg in path))
         return _worth_decoding(paths)[: self.max_paths]
 
     def _convertible(self, seg: Segment) -> bool:
