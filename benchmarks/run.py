@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import resource
 import sys
 import time
@@ -177,6 +178,18 @@ def write_results(block: str) -> None:
     tmp.replace(RESULTS)
 
 
+_REUSED = re.compile(r" \(measured [^()]*, reused\)")
+
+
+def _reused(label: str, date: str | None) -> str:
+    """A reused row's label: says when it was measured, once (a row reused from a run that had
+    itself reused it keeps its first date instead of gaining a second note)."""
+    first = _REUSED.search(label)
+    if first:
+        return label[: first.start()] + first.group()
+    return f"{label} (measured {date}, reused)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="pinhan model directory (default: the default model)")
@@ -210,24 +223,24 @@ def main(argv: list[str] | None = None) -> int:
         report["p2h"]["pinhan"] = {**pin, "sets": {k: v for k, v in pin["sets"].items() if k != "cpp-test"}}
         if "cpp-test" in pin["sets"]:
             report["h2p"]["pinhan"] = {"label": pin["label"], **pin["sets"]["cpp-test"]}
-    reused = f" (measured {previous.get('date')}, reused)"
     if "peers" in args.reuse:
         for key, entry in previous.get("p2h", {}).items():
             if key not in ("pinhan", "trigram"):
-                report["p2h"][key] = {**entry, "label": entry["label"] + reused}
+                report["p2h"][key] = {**entry, "label": _reused(entry["label"], previous.get("date"))}
         report["notes"].update(previous.get("notes", {}))
     elif "peers" not in args.skip:
         found, notes = run_peers(args.limit)
         report["p2h"].update(found)
         report["notes"].update(notes)
     if "trigram" in args.reuse and "trigram" in previous.get("p2h", {}):
-        report["p2h"]["trigram"] = {**previous["p2h"]["trigram"], "label": previous["p2h"]["trigram"]["label"] + reused}
+        trigram = previous["p2h"]["trigram"]
+        report["p2h"]["trigram"] = {**trigram, "label": _reused(trigram["label"], previous.get("date"))}
     elif "trigram" not in args.skip:
         report["p2h"]["trigram"] = run_trigram(args.limit)
     if "h2p" in args.reuse:
         for key, entry in previous.get("h2p", {}).items():
             if key != "pinhan" and "note" not in entry:
-                report["h2p"][key] = {**entry, "label": entry["label"] + reused}
+                report["h2p"][key] = {**entry, "label": _reused(entry["label"], previous.get("date"))}
     elif "h2p" not in args.skip:
         report["h2p"].update(run_h2p(args.limit))
     block = markdown(report)

@@ -62,6 +62,12 @@ def test_reused_parts_come_from_the_last_run_and_say_so(tmp_path, monkeypatch, c
     assert "| g2p B (measured 2026-11-30, reused) | 97.0 |" in table and "trigram (measured" in table
     with pytest.raises(SystemExit):  # a run over other items is not reused
         run.main(["--skip", "pinhan", "--reuse", "peers", "--limit", "5", "--no-write"])
+    again = {**last, "date": "2026-12-01"}  # a run that had reused its rows: they keep their first date, once
+    again["p2h"] = {k: {**v, "label": v["label"] + " (measured 2026-11-30, reused)"} for k, v in last["p2h"].items()}
+    (tmp_path / "out" / "run.json").write_text(json.dumps(again), encoding="utf-8")
+    assert run.main(["--skip", "pinhan", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
+    table = capsys.readouterr().out
+    assert "| engine A (measured 2026-11-30, reused) | 90.0 / 50.0" in table and "reused) (measured" not in table
 
 
 def test_pinhan_row_from_an_eval_file(tmp_path, monkeypatch, capsys):
