@@ -78,23 +78,26 @@ def test_batch_queries_match_single_ones_and_short_histories_are_padded(lm):
 
 
 @pytest.mark.parametrize("min_count", [1, 2])
-def test_grid_queries_equal_pairwise_ones(lm, min_count):
-    """logprob_grid (one history per row, many characters) gives logprob_ids' values exactly, on
-    a full model and a pruned one (where contexts without stored n-grams skip a lookup); -1
-    entries are left out and read 0."""
+def test_grid_queries_equal_one_at_a_time_and_the_definition(lm, min_count):
+    """logprob_grid (one history per row, many characters) gives each pair's value as a query of
+    that pair alone does, on a full model (also checked against the definition) and a pruned one
+    (where contexts without stored n-grams skip a lookup); -1 entries are left out and read 0."""
     model = lm if min_count == 1 else CharNgram.build([ids(line) for line in LINES], vocab_size=V, order=3, min_count=2)
     rng = np.random.default_rng(0)
-    hists = np.array([[BOS, BOS, BOS], [BOS] + ids("我们"), ids("去北京"), ids("完全") + [V - 1],
-                      [BOS, *ids("北京")]])  # (H, 3): longer than order - 1 = 2, the last ids count
+    histories = ["", "我们", "去北京", "完全", "北京"]
+    hists = np.array([[BOS] * (3 - len(h[-3:])) + ids(h[-3:]) for h in histories])  # (H, 3): the last 2 ids count
+    hists[3, 0] = V - 1  # before the last order - 1 ids: read by no query
     chars = rng.integers(-1, V, size=(len(hists), 9))
     chars[1, :2] = [ID["去"], ID["很"]]  # seen after 我们
     grid = model.logprob_grid(hists, chars)
-    rows, cols = np.nonzero(chars >= 0)
-    assert np.array_equal(grid[rows, cols], model.logprob_ids(hists[rows], chars[rows, cols]))
+    for r, c in zip(*np.nonzero(chars >= 0)):
+        assert grid[r, c] == model.logprob_grid(hists[r : r + 1], chars[r : r + 1, c : c + 1])[0, 0]
+        if min_count == 1 and chars[r, c] < len(CHARS):
+            expected = reference_logprob(LINES, 3, histories[r][-2:], CHARS[chars[r, c]], V)
+            assert grid[r, c] == pytest.approx(expected, abs=0.01)
     assert (grid[chars < 0] == 0).all()
-    assert model.logprob_grid(np.zeros((2, 0), dtype=np.int64), chars[:2]).shape == (2, 9)  # no history: BOS
-    assert np.array_equal(model.logprob_grid(np.zeros((2, 0), dtype=np.int64), chars[:2])[0, chars[0] >= 0],
-                          model.logprob_ids(np.full((int((chars[0] >= 0).sum()), 1), BOS), chars[0][chars[0] >= 0]))
+    no_history = model.logprob_grid(np.zeros((2, 0), dtype=np.int64), chars[:2])  # BOS-padded
+    assert np.array_equal(no_history[0], model.logprob_grid(hists[:1], chars[:1])[0])
 
 def test_save_load_roundtrip_and_bad_files(lm, tmp_path):
     path = tmp_path / "lm.safetensors"

@@ -34,8 +34,8 @@ from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h, segment_
 from pinhan.infer.results import Candidate
 from pinhan.infer.runner import Runner
 from pinhan.pinyin import Path, PinyinParser, Segment
-from pinhan.pinyin.parser import MAX_PATHS_LIMIT
 from pinhan.pinyin.fuzzy import resolve_rules
+from pinhan.pinyin.parser import MAX_PATHS_LIMIT
 
 MODES = ("accurate", "fast")
 COPY_PENALTY = -30.0  # score of a syllable copied as typed (no known hanzi reads so): below any real reading

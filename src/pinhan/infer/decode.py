@@ -414,17 +414,6 @@ def _fusion_candidates(cands: np.ndarray, cand_scores: np.ndarray, fusion: Fusio
     return cands[pick].astype(np.int64), cand_scores[pick]
 
 
-def _last_ids(contexts: np.ndarray, n: int) -> np.ndarray:
-    """(B, h) ids -> (B, n) their last n, BOS-padded on the left when h < n."""
-    from pinhan.lm.ngram import BOS
-
-    contexts = np.asarray(contexts, dtype=np.int64).reshape(len(contexts), -1)
-    if contexts.shape[1] < n:
-        pad = np.full((len(contexts), n - contexts.shape[1]), BOS, dtype=np.int64)
-        contexts = np.concatenate([pad, contexts], axis=1)
-    return contexts[:, contexts.shape[1] - n:]
-
-
 def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fusion, beam_size: int = 4,
                      trace_width: int = 0) -> list[tuple[list[Hypothesis], Trace]]:
     """The fast path with an n-gram: a beam search over each row's encoder-head scores (from
@@ -438,8 +427,8 @@ def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fu
     tokens = np.zeros((B, 1, 0), dtype=np.int64)  # (B, K, t) the beams' choices
     scores = np.zeros((B, 1))  # (B, K); -inf: no such beam
     traces = [Trace() for _ in rows]
-    need = max(fusion.lm.order - 1, 0)  # the n-gram reads only the last order - 1 ids
-    recent = _last_ids(fusion.contexts, need)[:, None, :]  # (B, K, need) context + choices, newest last
+    need = max(fusion.lm.order - 1, 0)  # the n-gram reads only the last order - 1 ids (it pads shorter ones)
+    recent = np.asarray(fusion.contexts, dtype=np.int64).reshape(B, 1, -1)  # (B, K, <= need) context + choices
     for t in range(max(lengths, default=0)):
         picked = [_fusion_candidates(*rows[r][t], fusion) if t < lengths[r] else (np.array([ids.PAD]), np.zeros(1))
                   for r in range(B)]
@@ -450,14 +439,14 @@ def nar_fused_search(rows: list[list[tuple[np.ndarray, np.ndarray]]], fusion: Fu
         live = np.isfinite(scores)[:, :, None] & (chars >= 0)[:, None, :]  # (B, K, M)
         ask = live & np.array([t < n for n in lengths])[:, None, None]  # ended rows add nothing
         asked = np.where(ask, chars[:, None, :], -1).reshape(B * K, M)  # (B*K, M) each beam's questions
-        lm = fusion.lm.logprob_grid(recent.reshape(B * K, need), asked).reshape(B, K, M).astype(np.float64)  # 0: not asked
+        lm = fusion.lm.logprob_grid(recent.reshape(B * K, -1), asked).reshape(B, K, M).astype(np.float64)  # 0: not asked
         total = np.where(live, scores[:, :, None] + own[:, None, :] + fusion.weight * lm, -np.inf).reshape(B, K * M)
         order = _best(total, max(beam_size, trace_width))  # (B, n) flat positions, best first
         beams, picks = np.divmod(order, M)
         chosen = np.take_along_axis(chars, picks, axis=1)[:, :, None]  # (B, n, 1)
         grown = np.concatenate([np.take_along_axis(tokens, beams[:, :, None], axis=1), chosen], axis=2)  # (B, n, t + 1)
         recent = np.concatenate([np.take_along_axis(recent, beams[:, :, None], axis=1), chosen], axis=2)
-        recent = recent[:, :, recent.shape[2] - need:]
+        recent = recent[:, :, max(recent.shape[2] - need, 0):]
         best = np.take_along_axis(total, order, axis=1)  # (B, n)
         if trace_width:
             for r in (r for r in range(B) if t < lengths[r]):

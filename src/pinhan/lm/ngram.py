@@ -157,35 +157,17 @@ class CharNgram:
     def logprob_ids(self, histories: np.ndarray, chars: np.ndarray) -> np.ndarray:
         """(Q, h) history ids (BOS-padded on the left, any h) and (Q,) character ids -> (Q,)
         natural-log probabilities of each character after its history."""
-        histories = np.asarray(histories, dtype=np.int64).reshape(len(chars), -1)
         chars = np.asarray(chars, dtype=np.int64)
-        need = self.order - 1
-        if histories.shape[1] < need:
-            histories = np.concatenate([np.full((len(chars), need - histories.shape[1]), BOS, dtype=np.int64), histories], 1)
-        hist = histories[:, histories.shape[1] - need:]  # (Q, order-1) the last order-1 ids
-        out = np.zeros(len(chars), dtype=np.float32)
-        backoff = np.zeros(len(chars), dtype=np.float32)
-        open_ = np.arange(len(chars))  # queries not resolved yet: each order looks up only these
-        for k in range(self.order - 1, -1, -1):  # order k+1: the last k history ids + the character
-            ctx = pack(hist[open_, need - k:]) if k else np.zeros(len(open_), dtype=np.uint64)
-            found, value = _lookup(self.keys[k], self.logp[k], (ctx << _BITS) | chars[open_].astype(np.uint64))
-            out[open_[found]] = backoff[open_[found]] + value[found]
-            open_, ctx = open_[~found], ctx[~found]
-            if not len(open_):
-                return out
-            stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)
-            backoff[open_] += np.where(stored, gamma, self.default_log_gamma[k])
-        out[open_] = backoff[open_] - math.log(self.vocab_size)
-        return out
+        return self.logprob_grid(np.asarray(histories).reshape(len(chars), -1), chars[:, None])[:, 0]
 
     def logprob_grid(self, histories: np.ndarray, chars: np.ndarray) -> np.ndarray:
-        """(H, h) history ids and (H, M) character ids, -1 for none -> (H, M) log-probabilities
-        of each character after its row's history (0 where the id is -1).
+        """(H, h) history ids (BOS-padded on the left, any h) and (H, M) character ids, -1 for
+        none -> (H, M) natural-log probabilities of each character after its row's history (0
+        where the id is -1).
 
-        The same values as :meth:`logprob_ids` on every (history, character) pair, for a search
-        whose beams each ask about many characters: a context's backoff weight is looked up once
-        per history instead of once per character, and a history whose context has no stored
-        n-gram of an order (a pruned model: most) skips that order's lookup altogether."""
+        Made for a search whose beams each ask about many characters: a context's backoff weight
+        is looked up once per history instead of once per character, and a history whose context
+        has no stored n-gram of an order (a pruned model: most) skips that order's lookup."""
         histories = np.asarray(histories, dtype=np.int64)
         chars = np.asarray(chars, dtype=np.int64)
         H, need = chars.shape[0], self.order - 1
