@@ -101,6 +101,22 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], *, where: str = "config"
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def resolve_config(cls: type[T], yaml_path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                   *, base: Mapping[str, Any] | None = None, where: str = "config") -> T:
+    """The one way every command builds its config: ``base`` (a recipe, a verb's defaults), then the
+    yaml file, then ``key=value`` overrides, each winning over the one before; the result is
+    checked into ``cls``. A class with its own ``from_mapping`` classmethod (a config made of
+    sections, such as the training run's) builds itself; any other dataclass goes through
+    :func:`from_mapping`, so an unknown key or a wrong type is an error that names it."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"unexpected argument {item!r}: overrides look like key=value")
+    data = merge(base or {}, load_yaml(yaml_path) if yaml_path else {})
+    data = merge(data, parse_overrides(list(overrides)))
+    own = getattr(cls, "from_mapping", None)
+    return own(data) if callable(own) else from_mapping(cls, data, where=where)
+
+
 def to_mapping(obj: Any) -> dict[str, Any]:
     """A dataclass as plain JSON/yaml-ready data (tuples become lists)."""
     def plain(value: Any) -> Any:
@@ -138,6 +154,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         return tuple(items) if origin is tuple else items
     if hint is Any:
         return value
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+        return from_mapping(hint, value, where=key)  # a nested section, e.g. serve's infer:
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, got {value!r}")

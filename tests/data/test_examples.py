@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pinhan.data.candidates import CandidateIndex
+from pinhan.data.tables import CandidateIndex
 from pinhan.data.collate import collate
 from pinhan.data.examples import ExampleConfig, ExampleSampler
 from pinhan.data.shards import ShardedSplit
@@ -57,7 +57,7 @@ def test_typing_simulation(parts):
 
 def test_abbreviated_zh_ch_sh_are_typed_by_their_first_letter(parts):
     vocab, lexicon, _ = parts
-    from pinhan.data.candidates import CandidateIndex
+    from pinhan.data.tables import CandidateIndex
 
     index = CandidateIndex(vocab, lexicon)
     for prob in (1.0, 0.0):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pinhan.data.candidates import CandidateIndex
+from pinhan.data.tables import CandidateIndex
 from pinhan.data.examples import Example
 from pinhan import ids
 

@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pinhan.data.shards import ShardedSplit
+from pinhan.data.tables import PinyinTables
 from pinhan.data.vocab import Vocab
 from pinhan.errors import ConfigError
 from pinhan import ids
 
 TASKS = ids.TASK_NAMES
 
-# Fuzzy pairs as typed-form initials and finals (both directions are used).
-FUZZY_INITIALS = (("z", "zh"), ("c", "ch"), ("s", "sh"), ("n", "l"), ("l", "r"), ("f", "h"))
-FUZZY_FINALS = (("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"), ("uan", "uang"))
 
 
 @dataclass
@@ -92,37 +90,6 @@ class Example:
     tgt_syllables: np.ndarray  # (T,)
     enc_tgt_chars: np.ndarray  # (S,)
     keys: np.ndarray  # (T, 3) (initial, final, tone) each emitted hanzi must be readable as; -1 rows: free
-
-
-def first_letter_table(initial_to_id: dict[str, int]) -> np.ndarray:
-    """Initial id -> the id of its first letter for zh, ch, sh (z, c, s); others map to themselves."""
-    table = np.arange(max(initial_to_id.values(), default=0) + 1, dtype=np.int64)
-    for long in ("zh", "ch", "sh"):
-        if long in initial_to_id and long[0] in initial_to_id:
-            table[initial_to_id[long]] = initial_to_id[long[0]]
-    return table
-
-
-class PinyinTables:
-    """Numpy lookups from toned-syllable ids to factored ids, built once per vocabulary."""
-
-    def __init__(self, vocab: Vocab) -> None:
-        n = len(vocab.syllables)
-        self.factors = np.zeros((n, 3), dtype=np.int64)  # (n_syllables, 3) toned factors
-        for sid in range(ids.N_SPECIAL, n):
-            self.factors[sid] = vocab.factors(vocab.syllables[sid])
-        self.zero_initial = vocab.initial_to_id.get("", -1)
-        self.first_letter = first_letter_table(vocab.initial_to_id)  # zh -> z, ch -> c, sh -> s
-        self.initial_swap = self._swap_table(vocab.initial_to_id, FUZZY_INITIALS)
-        self.final_swap = self._swap_table(vocab.final_to_id, FUZZY_FINALS)
-
-    @staticmethod
-    def _swap_table(table: dict[str, int], pairs) -> np.ndarray:
-        swap = np.arange(len(table), dtype=np.int64)
-        for a, b in pairs:
-            if a in table and b in table:
-                swap[table[a]], swap[table[b]] = table[b], table[a]
-        return swap
 
 
 class ExampleSampler:

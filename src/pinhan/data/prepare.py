@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -35,7 +36,7 @@ from pinhan.data.clean import Cleaner
 from pinhan.data.config import PrepareConfig
 from pinhan.data.shards import ShardWriter, char_dtype_for, write_manifest
 from pinhan.data.sources import RawLine, resolve_all, read
-from pinhan.data.vocab import SPECIALS, UNK, Vocab, build_lexicon, build_vocab
+from pinhan.data.vocab import SPECIALS, UNK, Lexicon, Vocab, build_lexicon, build_vocab
 from pinhan.errors import DataError
 
 SPLITS = ("train", "dev", "test")
@@ -156,20 +157,66 @@ def prepare(config: PrepareConfig, out: str | Path, *, overwrite: bool = False, 
     return report
 
 
+@dataclass
+class _Counts:
+    """What pass 1 counts while it writes the annotated lines of each split."""
+
+    skipped: Counter[str] = field(default_factory=lambda: Counter({reason: 0 for reason in SKIP_REASONS}))
+    split_lines: Counter[str] = field(default_factory=Counter)
+    seen: dict[str, set[bytes]] = field(default_factory=lambda: {split: set() for split in SPLITS})
+    char_counts: Counter[str] = field(default_factory=Counter)  # train only, for the vocabulary
+    pair_counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (syllable, hanzi) in train
+    no_reading: int = 0
+    lines_read: int = 0
+    labels_applied: int = 0
+
+    def add(self, config: PrepareConfig, line: RawLine, result: tuple[str | None, str, list[str | None]]) -> str | None:
+        """Count one processed line; the split it goes to, or None when it is skipped."""
+        reject, text, syllables = result
+        self.lines_read += 1
+        if reject is not None:
+            self.skipped[reject] += 1
+            return None
+        split = line.split or hash_split(text, config.dev_ratio, config.test_ratio)
+        key = _line_key(text)
+        if key in self.seen[split]:
+            self.skipped["duplicate"] += 1
+            return None
+        self.seen[split].add(key)
+        self.split_lines[split] += 1
+        self.labels_applied += len(line.labels)
+        self.no_reading += sum(1 for ch, s in zip(text, syllables) if s is None and is_hanzi(ch))
+        if split == "train":
+            self.char_counts.update(text)
+            self.pair_counts.update((s, ch) for ch, s in zip(text, syllables) if s is not None)
+        return split
+
+
 def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
     started = time.perf_counter()
     vocab_template = Vocab(chars=list(SPECIALS))  # the fixed syllable inventory
     known = frozenset(vocab_template.syllables[len(SPECIALS):])
-    skipped: Counter[str] = Counter({reason: 0 for reason in SKIP_REASONS})
-    split_lines: Counter[str] = Counter()
-    seen: dict[str, set[bytes]] = {split: set() for split in SPLITS}
-    char_counts: Counter[str] = Counter()
-    pair_counts: Counter[tuple[str, str]] = Counter()
-    no_reading = 0
-    lines_read = 0
-    labels_applied = 0
-    annotated = {split: open(tmp / f"_annotated-{split}.tsv", "w", encoding="utf-8") for split in SPLITS}
+    counts = _annotate(config, files, tmp, known, progress)
+    if counts.split_lines["train"] == 0:
+        raise DataError(f"no usable train lines in {', '.join(config.sources)} (skipped: {dict(counts.skipped)})")
 
+    vocab = build_vocab(counts.char_counts, vocab_size=config.vocab_size, min_count=config.min_count,
+                        extra_charset=config.extra_charset)
+    lexicon = build_lexicon(counts.pair_counts, vocab)
+    vocab.save(tmp / "vocab.json")
+    lexicon.save(tmp / "lexicon.json")
+
+    encoded = _encode_splits(config, vocab, tmp, progress)
+    for split in SPLITS:
+        (tmp / f"_annotated-{split}.tsv").unlink()
+    return _report(config, files, counts, vocab, lexicon, encoded, time.perf_counter() - started)
+
+
+def _annotate(config: PrepareConfig, files, tmp: Path, known: frozenset[str], progress: bool) -> _Counts:
+    """Pass 1: clean and annotate every line (in worker processes, in input order), split and
+    de-duplicate it, and write the kept ones to ``_annotated-<split>.tsv``."""
+    counts = _Counts()
+    annotated = {split: open(tmp / f"_annotated-{split}.tsv", "w", encoding="utf-8") for split in SPLITS}
     raw = itertools.chain.from_iterable(read(f, config.text_field) for f in files)
     workers = config.workers or os.cpu_count() or 1
     bar = tqdm(desc="prepare: clean + annotate", unit=" lines", disable=not progress, mininterval=0.5)
@@ -183,24 +230,11 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
             pool = multiprocessing.get_context().Pool(workers, initializer=_init_worker, initargs=(config, known))
             results = _ordered_results(pool, chunks, in_flight=2 * workers)
         for processed, chunk in results:
-            for line, (reject, text, syllables) in zip(chunk, processed):
-                lines_read += 1
-                if reject is not None:
-                    skipped[reject] += 1
-                    continue
-                split = line.split or hash_split(text, config.dev_ratio, config.test_ratio)
-                key = _line_key(text)
-                if key in seen[split]:
-                    skipped["duplicate"] += 1
-                    continue
-                seen[split].add(key)
-                split_lines[split] += 1
-                labels_applied += len(line.labels)
-                no_reading += sum(1 for ch, s in zip(text, syllables) if s is None and is_hanzi(ch))
-                if split == "train":
-                    char_counts.update(text)
-                    pair_counts.update((s, ch) for ch, s in zip(text, syllables) if s is not None)
-                annotated[split].write(f"{line.source}\t{line.index}\t{text}\t{' '.join(s or '-' for s in syllables)}\n")
+            for line, result in zip(chunk, processed):
+                split = counts.add(config, line, result)
+                if split is not None:
+                    _reject, text, syllables = result
+                    annotated[split].write(f"{line.source}\t{line.index}\t{text}\t{' '.join(s or '-' for s in syllables)}\n")
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -208,34 +242,28 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
             pool.terminate()
         for fh in annotated.values():
             fh.close()
-    if split_lines["train"] == 0:
-        raise DataError(f"no usable train lines in {', '.join(config.sources)} (skipped: {dict(skipped)})")
+    return counts
 
-    vocab = build_vocab(char_counts, vocab_size=config.vocab_size, min_count=config.min_count, extra_charset=config.extra_charset)
-    lexicon = build_lexicon(pair_counts, vocab)
-    vocab.save(tmp / "vocab.json")
-    lexicon.save(tmp / "lexicon.json")
 
-    encoded = _encode_splits(config, vocab, tmp, progress)
-    for split in SPLITS:
-        (tmp / f"_annotated-{split}.tsv").unlink()
-
-    seconds = time.perf_counter() - started
-    total_chars = sum(s["chars"] for s in encoded["splits"].values())
-    unique_hanzi = {ch for ch in char_counts if is_hanzi(ch)}
+def _report(config: PrepareConfig, files, counts: _Counts, vocab: Vocab, lexicon: Lexicon, encoded: dict,
+            seconds: float) -> dict:
+    """The prepare report (``prepare_report.json``), from both passes' counts."""
+    splits = encoded["splits"]
+    total_chars = sum(s["chars"] for s in splits.values())
+    unique_hanzi = {ch for ch in counts.char_counts if is_hanzi(ch)}
     return {
         "sources": [f.name for f in files],
         "config": to_mapping(config),
-        "lines_read": lines_read,
-        "lines_kept": sum(split_lines.values()),
-        "skipped": dict(skipped),
-        "splits": encoded["splits"],
+        "lines_read": counts.lines_read,
+        "lines_kept": sum(counts.split_lines.values()),
+        "skipped": dict(counts.skipped),
+        "splits": splits,
         "characters": total_chars,
-        "hanzi": sum(s["hanzi"] for s in encoded["splits"].values()),
+        "hanzi": sum(s["hanzi"] for s in splits.values()),
         "unique_hanzi_train": len(unique_hanzi),
-        "hanzi_without_reading": no_reading,
-        "gold_readings": labels_applied,
-        "oov_rate": {split: encoded["splits"][split]["oov_hanzi"] / max(encoded["splits"][split]["hanzi"], 1) for split in ("dev", "test")},
+        "hanzi_without_reading": counts.no_reading,
+        "gold_readings": counts.labels_applied,
+        "oov_rate": {split: splits[split]["oov_hanzi"] / max(splits[split]["hanzi"], 1) for split in ("dev", "test")},
         "vocab": {"chars": len(vocab.chars), "syllables": len(vocab.syllables)},
         "lexicon_syllables": len(lexicon.entries),
         "lexicon_pairs": sum(len(v) for v in lexicon.entries.values()),
@@ -243,6 +271,27 @@ def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
         "seconds": round(seconds, 2),
         "chars_per_second": round(total_chars / seconds) if seconds > 0 else None,
     }
+
+
+def format_report(report: dict) -> str:
+    """The prepare report as a few human-readable lines (what ``pinhan prepare`` prints)."""
+    skipped = ", ".join(f"{k} {v:,}" for k, v in report["skipped"].items() if v) or "none"
+    lines = [
+        f"sources: {', '.join(report['sources'])}",
+        f"lines: {report['lines_read']:,} read, {report['lines_kept']:,} kept; skipped: {skipped}",
+        f"characters: {report['characters']:,} ({report['hanzi']:,} hanzi, {report['unique_hanzi_train']:,} distinct in train, "
+        f"{report['hanzi_without_reading']:,} without a reading)",
+        f"vocabulary: {report['vocab']['chars']:,} characters, {report['vocab']['syllables']:,} syllables; "
+        f"lexicon {report['lexicon_pairs']:,} syllable-hanzi pairs",
+    ]
+    for split, s in report["splits"].items():
+        lines.append(f"  {split:5s}: {s['lines']:>8,} lines {s['chars']:>11,} chars {s['hanzi']:>11,} hanzi")
+    for split, c in report["clauses"].items():
+        lines.append(f"  {split} clauses: {c['kept']:,} kept, {c['in_train']:,} left out (also in train), {c['repeated']:,} repeats")
+    oov = ", ".join(f"{k} {v:.4%}" for k, v in report["oov_rate"].items())
+    lines.append(f"OOV hanzi: {oov}")
+    lines.append(f"time: {report['seconds']:.1f} s ({report['chars_per_second'] or 0:,} chars/s)")
+    return "\n".join(lines)
 
 
 def _read_annotated(path: Path) -> Iterator[tuple[str, str, str, list[str | None]]]:

@@ -1,8 +1,11 @@
-"""Which hanzi a typed syllable allows: the lexicon indexed by factored pinyin keys.
+"""Lookup tables built once from a vocabulary and lexicon, shared by training and decoding.
 
-A key is the (initial, final, tone) ids of what was typed. An UNKNOWN final (abbreviation) or
-tone (toneless input) widens the key to every syllable that agrees on the known factors. Training
-uses it to restrict the hanzi softmax; decoding uses it to constrain every emitted hanzi.
+- :class:`PinyinTables`: toned-syllable ids -> factored (initial, final, tone) ids, and the
+  initial / final swaps that simulate abbreviated and fuzzy typing.
+- :class:`CandidateIndex`: which hanzi a typed syllable allows. A key is the (initial, final,
+  tone) ids of what was typed; an UNKNOWN final (abbreviation) or tone (toneless input) widens it
+  to every syllable that agrees on the known factors. Training uses it to restrict the hanzi
+  softmax; decoding uses it to constrain every emitted hanzi.
 """
 
 from __future__ import annotations
@@ -13,6 +16,42 @@ import numpy as np
 
 from pinhan.data.vocab import Lexicon, Vocab
 from pinhan import ids
+
+
+# Fuzzy pairs as typed-form initials and finals (both directions are used).
+FUZZY_INITIALS = (("z", "zh"), ("c", "ch"), ("s", "sh"), ("n", "l"), ("l", "r"), ("f", "h"))
+FUZZY_FINALS = (("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"), ("uan", "uang"))
+
+
+def first_letter_table(initial_to_id: dict[str, int]) -> np.ndarray:
+    """Initial id -> the id of its first letter for zh, ch, sh (z, c, s); others map to themselves."""
+    table = np.arange(max(initial_to_id.values(), default=0) + 1, dtype=np.int64)
+    for long in ("zh", "ch", "sh"):
+        if long in initial_to_id and long[0] in initial_to_id:
+            table[initial_to_id[long]] = initial_to_id[long[0]]
+    return table
+
+
+class PinyinTables:
+    """Numpy lookups from toned-syllable ids to factored ids, built once per vocabulary."""
+
+    def __init__(self, vocab: Vocab) -> None:
+        n = len(vocab.syllables)
+        self.factors = np.zeros((n, 3), dtype=np.int64)  # (n_syllables, 3) toned factors
+        for sid in range(ids.N_SPECIAL, n):
+            self.factors[sid] = vocab.factors(vocab.syllables[sid])
+        self.zero_initial = vocab.initial_to_id.get("", -1)
+        self.first_letter = first_letter_table(vocab.initial_to_id)  # zh -> z, ch -> c, sh -> s
+        self.initial_swap = self._swap_table(vocab.initial_to_id, FUZZY_INITIALS)
+        self.final_swap = self._swap_table(vocab.final_to_id, FUZZY_FINALS)
+
+    @staticmethod
+    def _swap_table(table: dict[str, int], pairs) -> np.ndarray:
+        swap = np.arange(len(table), dtype=np.int64)
+        for a, b in pairs:
+            if a in table and b in table:
+                swap[table[a]], swap[table[b]] = table[b], table[a]
+        return swap
 
 
 class CandidateIndex:

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from pinhan.config import from_mapping, load_yaml, merge, parse_overrides
+from pinhan.config import load_yaml, merge, resolve_config
 from pinhan.data.config import PrepareConfig
 
 EXTRA_ARGS = "items"  # sources and overrides may follow the options too
@@ -31,38 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pinhan.data.prepare import REPORT_FILE, prepare
+    from pinhan.data.prepare import REPORT_FILE, format_report, prepare
 
     sources = [item for item in args.items if not _OVERRIDE.match(item)]
     overrides = [item for item in args.items if _OVERRIDE.match(item)]
-    data = load_yaml(args.config) if args.config else {}
     flags = {"sources": sources or None, "text_field": args.text_field, "workers": args.workers,
              "traditional_to_simplified": True if args.t2s else None}
-    data = merge(data, {k: v for k, v in flags.items() if v is not None})
-    data = merge(data, parse_overrides(overrides))
-    config = from_mapping(PrepareConfig, data, where="prepare config")
+    # The flags win over the yaml file and lose to key=value overrides, so they join the base.
+    base = merge(load_yaml(args.config) if args.config else {}, {k: v for k, v in flags.items() if v is not None})
+    config = resolve_config(PrepareConfig, None, overrides, base=base, where="prepare config")
     report = prepare(config, args.out, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
     print(format_report(report))
     print(f"\nwrote {Path(args.out) / REPORT_FILE}")
     return 0
-
-
-def format_report(report: dict) -> str:
-    """The prepare report as a few human-readable lines."""
-    skipped = ", ".join(f"{k} {v:,}" for k, v in report["skipped"].items() if v) or "none"
-    lines = [
-        f"sources: {', '.join(report['sources'])}",
-        f"lines: {report['lines_read']:,} read, {report['lines_kept']:,} kept; skipped: {skipped}",
-        f"characters: {report['characters']:,} ({report['hanzi']:,} hanzi, {report['unique_hanzi_train']:,} distinct in train, "
-        f"{report['hanzi_without_reading']:,} without a reading)",
-        f"vocabulary: {report['vocab']['chars']:,} characters, {report['vocab']['syllables']:,} syllables; "
-        f"lexicon {report['lexicon_pairs']:,} syllable-hanzi pairs",
-    ]
-    for split, s in report["splits"].items():
-        lines.append(f"  {split:5s}: {s['lines']:>8,} lines {s['chars']:>11,} chars {s['hanzi']:>11,} hanzi")
-    for split, c in report["clauses"].items():
-        lines.append(f"  {split} clauses: {c['kept']:,} kept, {c['in_train']:,} left out (also in train), {c['repeated']:,} repeats")
-    oov = ", ".join(f"{k} {v:.4%}" for k, v in report["oov_rate"].items())
-    lines.append(f"OOV hanzi: {oov}")
-    lines.append(f"time: {report['seconds']:.1f} s ({report['chars_per_second'] or 0:,} chars/s)")
-    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""Evaluate a model: pinhan eval --model DIR --set FILE [--set FILE ...] [--task p2h|h2p|cpp|gen]
+[--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--limit N] [--json OUT]
+[--report DIR]
+
+Without --task, clause sets run p2h and polyphone sets (cpp-test.jsonl) run cpp. Items run one
+at a time, so the latency shown is per request. --json writes one object per set and task;
+--report writes report.md with plots (accuracy by length, confusions) and the worst errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model directory (default: the default model)")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument("--int8", action="store_true", help="onnx backend: the int8 export")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1, as latency targets assume)")
+    parser.add_argument("--set", dest="sets", action="append", required=True, metavar="FILE", help="a benchmark set (.jsonl); repeatable")
+    parser.add_argument("--task", choices=("p2h", "h2p", "cpp", "gen"), help="default: p2h for clause sets, cpp for polyphone sets")
+    parser.add_argument("--mode", choices=("accurate", "fast"), default="accurate", help="p2h decoding (default: accurate)")
+    parser.add_argument("--abbreviate", action="store_true", help="p2h input as initials (zgwh)")
+    parser.add_argument("--segmented", action="store_true", help="p2h syllables joined by apostrophes")
+    parser.add_argument("--no-context", action="store_true", help="do not give the model the item's context")
+    parser.add_argument("--limit", type=int, help="first N items of each set")
+    parser.add_argument("--json", type=Path, help="write the figures here (a JSON list, one object per set)")
+    parser.add_argument("--report", type=Path, help="write report.md and plots into this directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pinhan.eval.report import summary_line, write_figures, write_report
+    from pinhan.eval.run import evaluate_sets
+    from pinhan.eval.sets import read_sets
+    from pinhan.loader import load
+
+    sets = read_sets(args.sets, args.limit)  # every set is checked before the model loads
+    model = load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8)
+    results = []
+    for result in evaluate_sets(model, sets, task=args.task, mode=args.mode, abbreviate=args.abbreviate,
+                                segmented=args.segmented, use_context=not args.no_context):
+        results.append(result)
+        print(summary_line(result), flush=True)
+    if args.json:
+        write_figures(results, args.json)
+    if args.report:
+        print(f"report: {write_report(results, args.report, f'pinhan eval: {model.path}')}")
+    return 0

@@ -1,0 +1,97 @@
+"""An input-method session: a pinyin buffer, its candidates, and the text committed so far.
+
+::
+
+    s = model.session()
+    s.type("zhongguowenhua")     # candidates for the buffer
+    s.commit(1)                  # pick 中国 (covers "zhongguo"): context 中国, buffer "wenhua",
+                                 # whose candidates are converted with the new context
+    s.commit()                   # the first candidate: 文化; the buffer is empty
+
+Committed text becomes the context of every later conversion. What can be reused is: the
+conversion of a (context, buffer) pair seen before (backspacing, retyping, re-showing a page)
+comes from a small LRU cache, and the context's pinyin annotation is cached by the converter.
+The model's encoder reads the whole input bidirectionally, so a new letter or a new context
+means a new encoder pass; there is no cached state that stays exact across them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pinhan.errors import InputError
+from pinhan.infer.results import Candidate
+
+if TYPE_CHECKING:
+    from pinhan.infer.api import Pinhan
+
+
+class Session:
+    """The state of one input method: ``context`` (committed text), ``buffer`` (pinyin typed and
+    not yet committed) and ``candidates`` (for the buffer)."""
+
+    def __init__(self, model: Pinhan, *, context: str = "", k: int = 9, mode: str = "accurate",
+                 fuzzy: Sequence[str] = (), cache_size: int = 128) -> None:
+        self.model, self.k, self.mode, self.fuzzy = model, k, mode, tuple(fuzzy)
+        self.context = context
+        self.buffer = ""
+        self.candidates: list[Candidate] = []
+        self._cache: OrderedDict[tuple[str, str], list[Candidate]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def type(self, pinyin: str) -> list[Candidate]:
+        """Set the buffer to ``pinyin`` (everything typed since the last commit) and convert it."""
+        if not isinstance(pinyin, str):
+            raise InputError(f"pinyin must be a string, got {type(pinyin).__name__}")
+        self.buffer = pinyin
+        self.candidates = self._convert()
+        return self.candidates
+
+    def append(self, letters: str) -> list[Candidate]:
+        """Add keystrokes to the buffer."""
+        return self.type(self.buffer + letters)
+
+    def backspace(self) -> list[Candidate]:
+        return self.type(self.buffer[:-1])
+
+    def commit(self, choice: int | Candidate = 0) -> str:
+        """Commit a candidate (its index in ``candidates`` or the candidate itself): its text joins
+        the context, the input it covers leaves the buffer, and the rest is converted again.
+        Returns the committed text."""
+        if isinstance(choice, Candidate):
+            candidate = choice
+        elif isinstance(choice, int) and not isinstance(choice, bool) and 0 <= choice < len(self.candidates):
+            candidate = self.candidates[choice]
+        else:
+            raise InputError(f"no candidate {choice!r} to commit ({len(self.candidates)} shown)")
+        if candidate.consumed > len(self.buffer):
+            raise InputError(f"the candidate covers {candidate.consumed} characters; the buffer has {len(self.buffer)}")
+        self.context += candidate.text
+        self.type(self.buffer[candidate.consumed :].lstrip("' "))
+        return candidate.text
+
+    def commit_raw(self) -> str:
+        """Commit the buffer's letters as typed (Enter in an input method)."""
+        text = self.buffer
+        self.context += text
+        self.type("")
+        return text
+
+    def clear(self) -> None:
+        """Drop the buffer (Escape); the context stays."""
+        self.type("")
+
+    def _convert(self) -> list[Candidate]:
+        if not self.buffer:
+            return []
+        key = (self.context[-self.model.config.max_context :], self.buffer)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        result = self.model.convert(self.buffer, context=self.context, k=self.k, mode=self.mode, fuzzy=self.fuzzy)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
