@@ -14,21 +14,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
+import pinhan
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
-from pinhan.infer.convert import Converter
-from pinhan.infer.runner import TorchRunner
+from pinhan.infer.api import Pinhan
 from pinhan.lm.build import train_ids
 from pinhan.lm.ngram import CharNgram
-from pinhan.train.checkpoint import load_checkpoint_model
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 
-def score(converter: Converter, items: list[dict]) -> tuple[float, float]:
+def score(model: Pinhan, items: list[dict]) -> tuple[float, float]:
     inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
-    preds = converter.top1_batch(inputs, abbreviations=False)
+    preds = [c[0].text if c else "" for c in model.convert_batch(inputs, k=1, abbreviations=False, prefixes=False)]
     golds = [it["hanzi"] for it in items]
     return char_accuracy(preds, golds), sentence_accuracy(preds, golds)
 
@@ -46,10 +44,12 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    model, vocab, lexicon, _ = load_checkpoint_model(args.model)
+    plain = pinhan.load(args.model, threads=args.threads,
+                        config=pinhan.InferenceConfig(beam_size=args.beam, lm_weight=0, fast_lm_weight=0, gen_lm_weight=0))
+    vocab = plain.vocab
     lm = CharNgram.build(train_ids(args.data, vocab), len(vocab.chars), order=args.order, min_count=args.min_count)
+    fused = plain.with_ngram(lm)
     print(f"char {args.order}-gram from {args.data}/train: {lm.info['ngrams_kept'][-1]:,} {args.order}-grams kept, "
           f"{lm.nbytes() / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s")
     dev = [json.loads(line) for line in (args.data / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -57,7 +57,7 @@ def main() -> None:
     print("\n| fusion weight | dev char % | dev sentence % |\n|---:|---:|---:|")
     best = (-1.0, 0.0)
     for weight in args.weights:
-        acc, sent = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=weight), dev)
+        acc, sent = score(fused.with_config(lm_weight=weight), dev)
         print(f"| {weight:g} | {100 * acc:.1f} | {100 * sent:.1f} |", flush=True)
         best = max(best, (acc, weight))
     chosen = best[1]
@@ -65,9 +65,9 @@ def main() -> None:
     for name in args.sets:
         items = [json.loads(line) for line in (BENCH / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
         items = items[: args.limit] if args.limit else items
-        plain = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam), items)
-        fused = score(Converter(TorchRunner(model), vocab, lexicon, beam_size=args.beam, lm=lm, lm_weight=chosen), items)
-        print(f"| {name} | {100 * plain[0]:.1f} / {100 * plain[1]:.1f} | {100 * fused[0]:.1f} / {100 * fused[1]:.1f} |", flush=True)
+        without = score(plain, items)
+        with_lm = score(fused.with_config(lm_weight=chosen), items)
+        print(f"| {name} | {100 * without[0]:.1f} / {100 * without[1]:.1f} | {100 * with_lm[0]:.1f} / {100 * with_lm[1]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,9 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
+import pinhan
+from pinhan.data.model_dir import ModelDir
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
-from pinhan.infer.convert import Converter
-from pinhan.infer.runner import TorchRunner
-from pinhan.train.checkpoint import load_checkpoint_model
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
@@ -29,12 +26,11 @@ def load_items(name: str, limit: int | None) -> list[dict]:
     return items[:limit] if limit else items
 
 
-def evaluate(model_dir: Path, items: list[dict], beam_size: int) -> dict:
-    model, vocab, lexicon, _ = load_checkpoint_model(model_dir)
-    converter = Converter(TorchRunner(model), vocab, lexicon, beam_size=beam_size)
+def evaluate(model_dir: Path, items: list[dict], beam_size: int, threads: int) -> dict:
+    model = pinhan.load(model_dir, threads=threads, config=pinhan.InferenceConfig(beam_size=beam_size))
     inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
     started = time.perf_counter()
-    preds = converter.top1_batch(inputs, abbreviations=False)
+    preds = [c[0].text if c else "" for c in model.convert_batch(inputs, k=1, abbreviations=False, prefixes=False)]
     golds = [it["hanzi"] for it in items]
     return {"char_acc": char_accuracy(preds, golds), "sentence_acc": sentence_accuracy(preds, golds),
             "seconds": time.perf_counter() - started}
@@ -49,17 +45,16 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=4, help="beam size (1 = greedy)")
     parser.add_argument("--only", nargs="*", help="snapshot names to evaluate (default: all)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     sets = {name: load_items(name, args.limit) for name in args.sets}
     snapshots = sorted(p for p in (args.run / "snapshots").iterdir() if p.is_dir() and (not args.only or p.name in args.only))
     header = "| minutes | steps | tokens | " + " | ".join(f"{s} char / sent %" for s in sets) + " |"
     print(header)
     print("|" + "---:|" * (3 + len(sets)))
     for snap in snapshots:
-        info = json.loads((snap / "metrics.json").read_text(encoding="utf-8"))
+        info = json.loads(ModelDir(snap).metrics_file.read_text(encoding="utf-8"))
         cells = []
         for name, items in sets.items():
-            m = evaluate(snap, items, args.beam)
+            m = evaluate(snap, items, args.beam, args.threads)
             cells.append(f"{100 * m['char_acc']:.1f} / {100 * m['sentence_acc']:.1f}")
         print(f"| {info['elapsed_s'] / 60:.0f} | {info['step']:,} | {info['tokens']:,} | " + " | ".join(cells) + " |", flush=True)
 

@@ -4,7 +4,7 @@ import pytest
 
 import pinhan
 from pinhan.errors import ConfigError
-from pinhan.infer.api import InferenceConfig
+from pinhan.infer.config import InferenceConfig
 from pinhan.model.io import CheckpointError
 
 
@@ -18,7 +18,7 @@ def test_load_errors_name_the_problem(tmp_path, model_dir, monkeypatch):
     with pytest.raises(ConfigError, match="beam_size"):
         InferenceConfig(beam_size=0)
     monkeypatch.delenv("PINHAN_MODEL", raising=False)
-    monkeypatch.setattr("pinhan.infer.api.default_model_dir", lambda: None)
+    monkeypatch.setattr("pinhan.loader.default_model_dir", lambda: None)
     with pytest.raises(CheckpointError, match="no default model"):
         pinhan.load()
 

@@ -45,12 +45,10 @@ def test_candidates_are_consistent_with_their_pinyin(api, mode):
 
 def test_candidate_order_under_each_scoring(api):
     """Logits rank within the parser's best segmentation (it leads); the softmax ranks all."""
-    from pinhan.infer.convert import Converter
-
     best_path = [seg.text for seg in parse("zhongguo", max_paths=1)[0]]
     logits = api.convert("zhongguo", k=20)
     assert len(logits[0].text) == len(best_path) == 2  # from zhong guo, not zhong gu o
-    softmax = Converter(api.runner, api.vocab, api.lexicon, scoring="softmax").convert_batch(["zhongguo"], k=20, prefixes=False)[0]
+    softmax = api.with_config(scoring="softmax", max_paths=4).convert("zhongguo", k=20, prefixes=False)
     assert [c.score for c in softmax] == sorted((c.score for c in softmax), reverse=True)
 
 
@@ -58,7 +56,7 @@ def test_candidate_order_under_each_scoring(api):
 def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded():
     """ni ha o (nihao) and wo me n (women) are skipped; xi an (xian) and ban ge (bange, whose best
     reading has a lone e) stay; initials-only input keeps its single reading."""
-    from pinhan.infer.convert import _worth_decoding
+    from pinhan.infer.tasks.convert import _worth_decoding
 
     def readings(pinyin):
         return [str(path) for path in _worth_decoding(parse(pinyin, max_paths=4))][:2]
@@ -75,13 +73,11 @@ def test_alternative_segmentations_that_split_off_lone_letters_are_not_decoded()
 def test_readings_whose_syllables_all_convert_go_first(api):
     """hm is a syllable (噷) that no hanzi of the lexicon has: read as it parses it would be copied
     as typed, so h m (two abbreviations) is decoded instead; max_paths limits what is decoded."""
-    from pinhan.infer.convert import Converter
-
     assert [str(p) for p in parse("hm", max_paths=2)] == ["hm", "h m"]
-    two = Converter(api.runner, api.vocab, api.lexicon, max_paths=2)
+    two = api.with_config(max_paths=2).converter
     assert [str(path) for path in two.parse("hm", two.parser())][0] == "h m"
     assert [str(path) for path in two.parse("xian", two.parser())] == ["xian", "xi an"]  # both convert: parser order
-    one = Converter(api.runner, api.vocab, api.lexicon, max_paths=1)
+    one = api.with_config(max_paths=1).converter
     assert [str(path) for path in one.parse("xian", one.parser())] == ["xian"]
     candidates = one.convert_batch(["hm"], k=5)[0]
     assert candidates and all(c.text != "hm" for c in candidates)  # hanzi, not the letters copied

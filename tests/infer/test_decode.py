@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from pinhan.data.candidates import CandidateIndex
-from pinhan.data.examples import PinyinTables
-from pinhan.infer.decode import P2HConstraint, beam_search, greedy_p2h, nar_p2h
+from pinhan.data.tables import CandidateIndex, PinyinTables
+from pinhan.infer.search.beam import beam_search, greedy_p2h
+from pinhan.infer.search.constraints import P2HConstraint
+from pinhan.infer.search.fast import nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
 from pinhan.infer.runner import TorchRunner
 from pinhan.model import ids
@@ -133,6 +134,6 @@ def test_logit_scoring(p2h):
     logits = _uncached_logits(model, enc, 0, hyp.tokens, keys[0], index, tables)
     assert float(sum(logits[t, c] for t, c in enumerate(hyp.tokens))) == pytest.approx(hyp.score, abs=1e-4)
     with pytest.raises(ValueError, match="syllables head"):
-        from pinhan.infer.decode import H2PConstraint
+        from pinhan.infer.search.constraints import H2PConstraint
 
         beam_search(runner, encoded, H2PConstraint([], [], tables), 0, scoring="logits")

@@ -8,7 +8,7 @@ import pytest
 
 import pinhan
 from pinhan.cli import main
-from pinhan.infer.api import InferenceConfig
+from pinhan.infer.config import InferenceConfig
 from pinhan.lm.build import train_ids
 from pinhan.lm.ngram import LM_FILE, CharNgram
 from pinhan.model.io import CheckpointError

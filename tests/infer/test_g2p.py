@@ -70,7 +70,8 @@ def test_no_unicode_input_crashes(api, text):
 def test_stopping_after_the_last_polyphone_is_exact(api):
     """Decoding every position greedily gives what g2p gives (it stops after the last character
     with several readings and fills in the rest)."""
-    from pinhan.infer.decode import H2PConstraint, beam_search
+    from pinhan.infer.search.beam import beam_search
+    from pinhan.infer.search.constraints import H2PConstraint
     from pinhan.infer.inputs import encode_h2p
 
     class Everything(H2PConstraint):

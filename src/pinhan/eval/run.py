@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pinhan import ids
 from pinhan.eval import metrics
-from pinhan.eval.sets import BenchSet, check_task
-from pinhan.infer.decode import GenConstraint, teacher_forced
-from pinhan.infer.inputs import encode_gen
+from pinhan.eval.sets import BenchSet, check_task, default_task
 
 TASKS = ("p2h", "h2p", "cpp", "gen")
 
@@ -86,6 +84,14 @@ def evaluate(model, bench: BenchSet, options: EvalOptions) -> EvalResult:
     return EvalResult(bench.name, options.task, len(bench.items), figures, rows)
 
 
+def evaluate_sets(model, sets: Sequence[BenchSet], *, task: str | None = None, **options) -> Iterator[EvalResult]:
+    """:func:`evaluate` on each set in turn, yielded as it finishes (a long run shows its progress);
+    without ``task`` a set gets its format's task (p2h for clauses, cpp for polyphones).
+    ``options`` are the other :class:`EvalOptions` fields."""
+    for bench in sets:
+        yield evaluate(model, bench, EvalOptions(task=task or default_task(bench), **options))
+
+
 def _timed(call):
     started = time.perf_counter()
     result = call()
@@ -97,8 +103,8 @@ def _p2h(model, items, options):
     for item in items:
         typed = typed_input(item["pinyin"], options.abbreviate, options.segmented)
         context = item.get("context", "") if options.use_context else ""
-        candidates, ms = _timed(lambda: model.converter.convert_batch(
-            [(typed, context)], k=options.k, mode=options.mode, abbreviations=options.abbreviate, prefixes=False)[0])
+        candidates, ms = _timed(lambda: model.convert(
+            typed, context=context, k=options.k, mode=options.mode, abbreviations=options.abbreviate, prefixes=False))
         texts = [c.text for c in candidates]
         candidate_lists.append(texts)
         latencies.append(ms)
@@ -150,7 +156,6 @@ def _cpp(model, items, options):
 
 
 def _gen(model, items, options):
-    gen = model.generator
     total_logp, total_n, oov, top1, top5 = 0.0, 0, 0, 0, 0
     rows, latencies = [], []
     for item in items:
@@ -158,13 +163,10 @@ def _gen(model, items, options):
         prefix, target = (context, item["hanzi"]) if context else (item["hanzi"][:1], item["hanzi"][1:])
         if not target:
             continue
-        tokens = np.array([model.vocab.char_id(ch) for ch in target], dtype=np.int64)
-        started = time.perf_counter()
-        encoded = model.runner.encode(encode_gen([prefix], gen.contexts))
-        constraint = GenConstraint(len(tokens), gen.index, gen.tables)
-        (logp, rank), = teacher_forced(model.runner, encoded, constraint, [tokens])
-        latencies.append(1e3 * (time.perf_counter() - started))
-        known = tokens != ids.UNK  # characters outside the vocabulary cannot be scored
+        scored, ms = _timed(lambda: model.score(prefix, target))
+        latencies.append(ms)
+        known = np.array(scored.known, dtype=bool)  # characters outside the vocabulary cannot be scored
+        logp, rank = np.array(scored.logprobs), np.array(scored.ranks)
         oov += int((~known).sum())
         total_logp += float(logp[known].sum())
         total_n += int(known.sum())

@@ -14,7 +14,7 @@ import numpy as np
 
 from pinhan import ids
 from pinhan.data.annotate import annotate
-from pinhan.data.examples import PinyinTables
+from pinhan.data.tables import PinyinTables
 from pinhan.data.vocab import Vocab
 
 ROW_KEYS = ("chars", "initials", "finals", "tones", "segments")

@@ -67,3 +67,30 @@ class Continuation:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TokenScores:
+    """A given continuation scored by the model, one entry per character of ``text``.
+
+    Attributes:
+        text: the continuation.
+        logprobs: each character's log-probability after the prefix and the characters before it.
+        ranks: how many characters the model rated higher (0: its first choice).
+        known: False for a character outside the vocabulary (its entries are not meaningful).
+    """
+
+    text: str
+    logprobs: tuple[float, ...]
+    ranks: tuple[int, ...]
+    known: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """A given conversion scored: ``model`` is the decoder's summed log-probability
+    (teacher-forced, full softmax), ``ngram`` the character n-gram's (0.0 without one)."""
+
+    text: str
+    model: float
+    ngram: float

@@ -10,8 +10,9 @@ A runner takes numpy id arrays and gives numpy log-probabilities; what it keeps 
     logp = runner.char_log_probs(hidden)             # (N, n_chars) float32
     state = runner.reorder(state, index)             # beams reordered within their input rows
 
-The torch runner is the reference; ``pinhan.infer.onnx_runner`` implements the same on
-onnxruntime and is checked against it.
+The torch runner is the reference; ``pinhan.deploy.onnx.runner`` implements the same on
+onnxruntime and is checked against it. Both run the model's one decoder step,
+:meth:`PinhanModel.decode_step` (the ONNX export traces it), on the same stacked state.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from pinhan.model.cache import DecoderCache, LayerCache
-from pinhan.model.layers import key_padding_mask
 from pinhan.model.transformer import PinhanModel
 
 ENCODER_KEYS = ("chars", "initials", "finals", "tones", "segments")
@@ -76,8 +75,11 @@ class _TorchEncoded:
 
 @dataclass(frozen=True)
 class _TorchState:
-    cache: DecoderCache
-    attn_mask: torch.Tensor  # (N, 1, 1, S) SDPA key mask of each row's encoder memory
+    self_k: torch.Tensor  # (n_layers, N, H, L, dh)
+    self_v: torch.Tensor  # (n_layers, N, H, L, dh)
+    cross_k: torch.Tensor  # (n_layers, N, H, S, dh)
+    cross_v: torch.Tensor  # (n_layers, N, H, S, dh)
+    mask: torch.Tensor  # (N, S) bool memory key mask of each row
     position: int  # decoder steps taken so far
 
 
@@ -89,6 +91,7 @@ class TorchRunner:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         config = model.config
         self.n_chars, self.n_syllables, self.max_positions = config.n_chars, config.n_syllables, config.max_positions
+        self._layers = config.n_decoder_layers
         self._heads = config.n_heads
         self._head_dim = config.d_model // config.n_heads
 
@@ -116,25 +119,21 @@ class TorchRunner:
     def start(self, encoded: _TorchEncoded, rows: np.ndarray) -> _TorchState:
         # Cross-attention keys/values are projected once per encoder row, then shared by its beams.
         index = self._tensor(rows.astype(np.int64))  # (N,)
-        layers = []
-        for layer in self.model.decoder_layers:
-            k, v = layer.cross_attn.memory_kv(encoded.memory)  # 2 x (B, H, S, dh)
-            empty = k.new_zeros((len(rows), self._heads, 0, self._head_dim))  # (N, H, 0, dh)
-            layers.append(LayerCache(empty, empty, k.index_select(0, index), v.index_select(0, index)))
-        attn_mask = key_padding_mask(encoded.mask).index_select(0, index)  # (N, 1, 1, S)
-        return _TorchState(DecoderCache(tuple(layers)), attn_mask, 0)
+        cross_k, cross_v = self.model.cross_kv(encoded.memory)  # 2 x (n_layers, B, H, S, dh)
+        empty = cross_k.new_zeros((self._layers, len(rows), self._heads, 0, self._head_dim))  # (n_layers, N, H, 0, dh)
+        return _TorchState(empty, empty, cross_k.index_select(1, index), cross_v.index_select(1, index),
+                           encoded.mask.index_select(0, index), 0)
 
     @torch.inference_mode()
     def step(self, state: _TorchState, inputs: dict[str, np.ndarray]) -> tuple[torch.Tensor, _TorchState]:
+        if state.position >= self.max_positions:  # the embedding would index past its table
+            raise ValueError(f"sequence needs positions up to {state.position + 1}, but max_positions is "
+                             f"{self.max_positions}")
         dec = {k: self._tensor(inputs[k].reshape(-1, 1)) for k in STEP_KEYS}  # 4 x (N, 1)
-        model = self.model
-        x = model.embed.decoder(dec["chars"], dec["initials"], dec["finals"], dec["tones"], state.position)  # (N, 1, d)
-        layers = []
-        for layer, cache in zip(model.decoder_layers, state.cache.layers):
-            x, cache = layer(x, None, state.attn_mask, cache)  # (N, 1, d)
-            layers.append(cache)
-        hidden = model.decoder_norm(x)[:, -1]  # (N, d)
-        return hidden, _TorchState(DecoderCache(tuple(layers)), state.attn_mask, state.position + 1)
+        position = torch.tensor([state.position], device=self.device)  # (1,)
+        hidden, self_k, self_v = self.model.decode_step(dec, position, state.self_k, state.self_v, state.cross_k,
+                                                        state.cross_v, state.mask)  # (N, d)
+        return hidden, _TorchState(self_k, self_v, state.cross_k, state.cross_v, state.mask, state.position + 1)
 
     @torch.inference_mode()
     def char_log_probs(self, hidden: torch.Tensor) -> np.ndarray:
@@ -154,4 +153,5 @@ class TorchRunner:
         # Row i and row index[i] share an encoder input, so cross keys/values and the memory mask
         # stay where they are; only the self-attention history moves.
         index_t = self._tensor(index.astype(np.int64))
-        return _TorchState(state.cache.index_select(index_t, cross=False), state.attn_mask, state.position)
+        return _TorchState(state.self_k.index_select(1, index_t), state.self_v.index_select(1, index_t),
+                           state.cross_k, state.cross_v, state.mask, state.position)

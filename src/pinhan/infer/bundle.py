@@ -1,0 +1,69 @@
+"""What a loaded model's tasks share, built once per load: the runner, the vocabulary and
+lexicon, the tables derived from them, the word list for prefix candidates and the n-gram.
+
+Conversion, g2p, continuation and sessions each receive the same :class:`ModelBundle` and the
+model's one frozen :class:`~pinhan.infer.config.InferenceConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from pinhan.data.tables import CandidateIndex, PinyinTables
+from pinhan.data.vocab import Lexicon, Vocab
+from pinhan.infer.runner import Runner
+from pinhan.lm.ngram import CharNgram
+
+
+@lru_cache(maxsize=1)
+def default_words() -> frozenset[str]:
+    """Multi-character words a prefix candidate may be: pypinyin's phrase dictionary (~47k)."""
+    from pypinyin.constants import PHRASES_DICT
+
+    return frozenset(w for w in PHRASES_DICT if len(w) > 1)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    """A loaded model's shared parts. ``lm`` is the character n-gram (None: none loaded)."""
+
+    runner: Runner
+    vocab: Vocab
+    lexicon: Lexicon
+    lm: CharNgram | None = None
+    path: Path | None = None
+    backend: str = "torch"
+
+    @cached_property
+    def tables(self) -> PinyinTables:
+        return PinyinTables(self.vocab)
+
+    @cached_property
+    def index(self) -> CandidateIndex:
+        return CandidateIndex(self.vocab, self.lexicon)
+
+    @cached_property
+    def readings(self) -> dict[str, np.ndarray]:
+        """hanzi -> toned-syllable ids it may read as, most frequent first (readable hanzi only)."""
+        out = {}
+        for ch, syllables in self.lexicon.readings().items():
+            found = [self.vocab.syllable_to_id[s] for s in syllables if s in self.vocab.syllable_to_id]
+            if found:
+                out[ch] = np.asarray(found, dtype=np.int64)
+        return out
+
+    @property
+    def words(self) -> frozenset[str]:
+        return default_words()
+
+    def with_ngram(self, lm: CharNgram | None) -> ModelBundle:
+        """The same parts with another n-gram (the tables already built are not rebuilt)."""
+        other = replace(self, lm=lm)
+        for name in ("tables", "index", "readings"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other

@@ -1,0 +1,98 @@
+"""Every decoding setting of a loaded model, with its default, in one frozen dataclass.
+
+Each task (conversion, g2p, continuation, sessions) reads its settings from the one
+:class:`InferenceConfig` its model was loaded with; nothing below repeats a default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from pinhan.errors import ConfigError
+
+SCORINGS = ("logits", "softmax")
+NGRAM_WEIGHTS = {"lm_weight": "fusion_weight", "fast_lm_weight": "fast_fusion_weight",
+                 "gen_lm_weight": "gen_fusion_weight"}  # setting -> the weight stored with the n-gram
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Limits and decoding settings of a loaded model.
+
+    Args:
+        max_context: characters of committed context the model reads (older text is cut); capped
+            at the context length the model was trained with (``config.json``: recipe.examples),
+            since more than it ever saw costs accuracy (benchmarks/RESULTS.md, "The release n-gram").
+        max_paths: segmentations of the keystrokes decoded per conversion: the best gives the
+            candidates; more add alternatives (xi'an for xian; readings that split off a lone
+            letter, ni ha o, are skipped) at a model row each. 1: a second one hardly moved top-1
+            or top-5 on dev clauses and cost 15-65 % more time (RESULTS.md, "Service load test").
+            Typing ``xi'an`` always gives the other reading.
+        beam_size: beams per segmentation in accurate mode (also the number of whole-input
+            alternatives per segmentation); 8 is where more beams stop paying for their time with
+            the n-gram (RESULTS.md, "The release n-gram").
+        fast_beam_size: beams of fast mode's search over the encoder head with the n-gram (numpy
+            only, so cheap).
+        max_syllables: longest pinyin input, in syllables; longer input is an error.
+        max_chars: longest text for ``g2p`` and prefix for ``generate``.
+        max_new_tokens: the most characters one ``generate`` call may ask for.
+        margin: whole-input candidates scoring within this (natural log) of the best are listed
+            before prefix candidates.
+        lm_weight: weight of the model directory's character n-gram (``lm.safetensors``, from
+            ``pinhan lm``) in accurate conversion: None takes the weight stored with it (chosen on
+            dev data), 0 turns the n-gram off.
+        fast_lm_weight: the same for fast mode, where the n-gram turns the encoder head's
+            per-position scores into a beam search (no decoder runs).
+        gen_lm_weight: the same for ``generate``'s greedy and beam search.
+        scoring: how accurate and fast conversion rank hypotheses: ``"logits"``, summed raw
+            logits of the allowed hanzi within a segmentation (the parser's best segmentation
+            gives the first candidates), or ``"softmax"``, full-softmax log-probabilities,
+            comparable across segmentations at several times the cost; logits scored higher on
+            dev clauses (benchmarks/RESULTS.md).
+        batch_rows: model rows per runner call when a batch of inputs is decoded.
+        max_run: longest hanzi run ``g2p`` decodes as one input (longer runs are cut, each piece
+            seeing the text before it as context).
+    """
+
+    max_context: int = 64
+    max_paths: int = 1
+    beam_size: int = 8
+    fast_beam_size: int = 16
+    max_syllables: int = 64
+    max_chars: int = 256
+    max_new_tokens: int = 64
+    margin: float = 3.0
+    lm_weight: float | None = None
+    fast_lm_weight: float | None = None
+    gen_lm_weight: float | None = None
+    scoring: str = "logits"
+    batch_rows: int = 64
+    max_run: int = 64
+
+    def __post_init__(self) -> None:
+        if self.scoring not in SCORINGS:
+            raise ConfigError(f"inference setting scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
+        for f in fields(self):
+            if f.name == "scoring":
+                continue
+            value = getattr(self, f.name)
+            if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
+        for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
+                     "batch_rows", "max_run"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"inference setting {name} must be at least 1")
+
+    def ngram_weight(self, setting: str, lm) -> float:
+        """The n-gram weight a task uses: the setting's, else the one stored with the n-gram
+        (chosen on dev data by ``pinhan lm``); 0 without an n-gram."""
+        value = getattr(self, setting)
+        if lm is None:
+            return 0.0
+        return float(lm.info.get(NGRAM_WEIGHTS[setting], 0.0) if value is None else value)
+
+    def uses_ngram(self) -> bool:
+        """False when every n-gram weight is set to 0 (the n-gram need not be loaded)."""
+        return any(getattr(self, setting) != 0 for setting in NGRAM_WEIGHTS)
