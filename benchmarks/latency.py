@@ -54,7 +54,7 @@ def load_backend(model_dir: Path, backend: str, config):
     try:  # the export beside the weights (MODEL/onnx); loading checks that it matches them
         return pinhan.load(model_dir, backend="onnx", config=config, threads=1, quantize=int8)
     except CheckpointError:
-        from pinhan.infer.export import export_onnx
+        from pinhan.deploy.onnx.export import export_onnx
 
         export_onnx(model_dir, model_dir / "onnx", int8=True, overwrite=True)
     return pinhan.load(model_dir, backend="onnx", config=config, threads=1, quantize=int8)
@@ -75,7 +75,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
-    from pinhan.infer.api import InferenceConfig
+    from pinhan.infer.config import InferenceConfig
 
     torch.set_num_threads(1)
     config = InferenceConfig(max_paths=args.max_paths, max_context=args.max_context, beam_size=args.beam)

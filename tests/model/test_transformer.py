@@ -166,6 +166,27 @@ def test_cached_decoding_in_chunks(model, make_batch):
     torch.testing.assert_close(torch.cat([h1, h2], 1), full, atol=1e-5, rtol=1e-5)
 
 
+def test_decode_step_equals_cached_decoding(model, config, make_batch):
+    """The one-step path on stacked tensors (torch runner, ONNX export) equals ``decode``."""
+    batch = make_batch(target_lens=[6, 3, 5, 6])
+    enc = model.encode(_enc(batch))
+    dec = _dec(batch)
+    B, H, dh = dec.chars.shape[0], config.n_heads, config.d_model // config.n_heads
+    cross_k, cross_v = model.cross_kv(enc.memory)
+    assert cross_k.shape == (config.n_decoder_layers, B, H, enc.memory.shape[1], dh)
+    self_k = self_v = cross_k.new_zeros((config.n_decoder_layers, B, H, 0, dh))
+    cache = None
+    for t in range(dec.chars.shape[1]):
+        memory = enc.memory if cache is None else None
+        want, cache = model.decode(_step(dec, t, t + 1), memory, enc.mask, cache=cache)
+        h, self_k, self_v = model.decode_step(
+            _step(dec, t, t + 1), torch.tensor([t]), self_k, self_v, cross_k, cross_v, enc.mask
+        )
+        torch.testing.assert_close(h, want[:, 0], atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(self_k[-1], cache.layers[-1].self_k, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(self_v[0], cache.layers[0].self_v, atol=1e-6, rtol=1e-6)
+
+
 def test_cache_index_select_reorders_rows(model, make_batch):
     batch = make_batch(target_lens=[4, 4, 4, 4])
     enc = model.encode(_enc(batch))

@@ -76,16 +76,18 @@ class SelfAttention(nn.Module):
             past_len = past[0].shape[2]
             k = torch.cat([past[0], k], dim=2)  # (B, H, L + T, dh)
             v = torch.cat([past[1], v], dim=2)  # (B, H, L + T, dh)
+        # A single new step (T == 1) may see every key, cached or not: no mask. Testing T before
+        # the cache length keeps the one-step path free of shape branches, so it exports with a
+        # dynamic cache length (PinhanModel.decode_step).
         is_causal = False
-        if causal:
-            T = x.shape[1]
+        T = x.shape[1]
+        if causal and T > 1:
             if past_len == 0:
-                is_causal = T > 1
-            elif T > 1:  # several new steps after cached ones: step i sees keys <= past_len + i
+                is_causal = True
+            else:  # several new steps after cached ones: step i sees keys <= past_len + i
                 keys = torch.arange(past_len + T, device=x.device)  # (L + T,)
                 steps = torch.arange(past_len, past_len + T, device=x.device)  # (T,)
                 attn_mask = keys[None, :] <= steps[:, None]  # (T, L + T)
-            # T == 1 after cached steps: the single query may see every key
         y = F.scaled_dot_product_attention(
             q,
             k,

@@ -9,6 +9,11 @@
     h, cache = model.decode(next_step, None, enc.mask, cache=cache)  # later steps: cache
     logits = model.char_logits(h)  # (B, 1, n_chars)
 
+Decoding one step at a time on plain tensors (what the torch runner and the ONNX export share)::
+
+    cross_k, cross_v = model.cross_kv(enc.memory)  # 2 x (n_layers, B, H, S, dh), once per input
+    h, self_k, self_v = model.decode_step(step, pos, self_k, self_v, cross_k, cross_v, enc.mask)
+
 Encoder inputs are (B, S) id tensors ``chars, initials, finals, tones, segments`` plus ``task``
 (B,); positions with segment 0 are padding. Decoder inputs are (B, T) ``chars, initials, finals,
 tones``: the previous output pair at each step (BOS, pinyin factors 0, at step 0), right-padded.
@@ -25,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from pinhan import ids
-from pinhan.model.cache import DecoderCache
+from pinhan.model.cache import DecoderCache, LayerCache
 from pinhan.model.config import ModelConfig
 from pinhan.model.embedding import FusedEmbedding
 from pinhan.model.heads import OutputHeads
@@ -207,6 +212,58 @@ class PinhanModel(nn.Module):
             x, layer_cache = layer(x, memory, attn_mask, layer_cache)  # (B, T, d)
             new_layers.append(layer_cache)
         return self.decoder_norm(x), DecoderCache(tuple(new_layers))
+
+    # --- one decoder step on plain tensors ----------------------------------------------------
+    def cross_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """Every decoder layer's cross-attention keys and values of ``memory`` (B, S, d), stacked
+        for :meth:`decode_step`: 2 x (n_layers, B, H, S, dh)."""
+        kv = [layer.cross_attn.memory_kv(memory) for layer in self.decoder_layers]
+        keys = torch.stack([k for k, _ in kv])  # (n_layers, B, H, S, dh)
+        return keys, torch.stack([v for _, v in kv])  # 2 x (n_layers, B, H, S, dh)
+
+    def decode_step(
+        self,
+        dec: DecoderLike,
+        position: Tensor,
+        self_k: Tensor,
+        self_v: Tensor,
+        cross_k: Tensor,
+        cross_v: Tensor,
+        memory_mask: Tensor,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """One decoder step with the cache in stacked tensors, as :meth:`decode` computes it for
+        T = 1: the one step beam search takes, in the same code on torch and in the ONNX graph.
+
+        Args:
+            dec: The previous output pair of each row: :class:`DecoderInputs` or a mapping with
+                keys ``chars, initials, finals, tones``, each (N, 1) long.
+            position: (1,) long, the step's position (the number of cached steps, L). A tensor,
+                not read off the cache's shape, so that an export has no shape arithmetic; it
+                is not range-checked here (callers check it against ``max_positions``).
+            self_k, self_v: (n_layers, N, H, L, dh) self-attention keys/values of the steps so
+                far; L may be 0.
+            cross_k, cross_v: (n_layers, N, H, S, dh) from :meth:`cross_kv`, a row per decoder row.
+            memory_mask: (N, S) bool, True at real encoder positions of each row.
+
+        Returns:
+            ``(hidden, self_k, self_v)``: (N, d) final decoder states (after the last LayerNorm)
+            and the self-attention keys/values with this step, each (n_layers, N, H, L + 1, dh).
+        """
+        if not isinstance(dec, DecoderInputs):
+            dec = DecoderInputs.from_batch(dec, prefix="")
+        e = self.embed
+        x = e.tokens(dec.chars, dec.initials, dec.finals, dec.tones)  # (N, 1, d)
+        x = x + e.dec_positions(position)  # (N, 1, d) + (1, d)
+        x = e.dropout(e.dec_norm(x))  # (N, 1, d)
+        attn_mask = key_padding_mask(memory_mask)  # (N, 1, 1, S)
+        keys, values = [], []
+        for i, layer in enumerate(self.decoder_layers):
+            cache = LayerCache(self_k[i], self_v[i], cross_k[i], cross_v[i])
+            x, cache = layer(x, None, attn_mask, cache)  # (N, 1, d)
+            keys.append(cache.self_k)  # (N, H, L + 1, dh)
+            values.append(cache.self_v)  # (N, H, L + 1, dh)
+        # (N, d), 2 x (n_layers, N, H, L + 1, dh)
+        return self.decoder_norm(x)[:, 0], torch.stack(keys), torch.stack(values)
 
     # --- heads -------------------------------------------------------------------------------
     def char_output_weight(self) -> Tensor:
