@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from pinhan.train.config import load_run_config
+from pinhan.config import resolve_config
+from pinhan.train.config import RunConfig
 from pinhan.train.data import load_run_data
 from pinhan.train.loop import fit
 
@@ -35,7 +36,7 @@ def main() -> None:
     for size in args.sizes:
         for cands in (0, 64):
             with tempfile.TemporaryDirectory() as tmp:
-                run = load_run_config(None, [f"model.size={size}", "model.dropout=0.0", f"train.max_cands={cands}",
+                run = resolve_config(RunConfig, None, [f"model.size={size}", "model.dropout=0.0", f"train.max_cands={cands}",
                                              f"train.max_steps={args.steps}", f"train.log_every={args.steps // 2}",
                                              f"train.eval_every={args.steps * 10}", "train.eval_clauses=0", "train.eval_batches=1",
                                              "train.warmup_steps=5"])

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import torch
 
-from pinhan.lm.ngram import LM_FILE
-from pinhan.model.io import load_model, read_config, save_model
+from pinhan.data.model_dir import ModelDir
+from pinhan.model.io import load_model, save_model
+from pinhan.train.checkpoint import STATE_JSON
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "pinhan" / "assets" / "default_model"
 LIMIT_BYTES = 25 * 1000 * 1000
+SHIPPED = (ModelDir.VOCAB, ModelDir.LEXICON, ModelDir.NGRAM)  # copied as they are; the weights are rewritten in fp16
 
 
 def history(model_dir: Path) -> list[dict]:
@@ -33,8 +35,8 @@ def history(model_dir: Path) -> list[dict]:
     seen = set()
     while model_dir is not None and model_dir.resolve() not in seen:
         seen.add(model_dir.resolve())
-        recipe = read_config(model_dir).get("recipe") or {}
-        state = json.loads((model_dir / "train_state.json").read_text(encoding="utf-8"))["state"]
+        recipe = ModelDir(model_dir).recipe()
+        state = json.loads((model_dir / STATE_JSON).read_text(encoding="utf-8"))["state"]
         finetune = recipe.get("finetune")
         stages.append({"source": str(model_dir), "data": recipe.get("data"), "steps": state["step"],
                        "tokens": state["tokens"], "seconds": round(state["elapsed_seconds"]),
@@ -50,12 +52,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     src = args.model
-    for name in ("vocab.json", "lexicon.json", LM_FILE, "train_state.json"):
+    for name in (*SHIPPED, STATE_JSON):
         if not (src / name).is_file():
             print(f"ship_model: {src} has no {name}", file=sys.stderr)
             return 1
     stages = history(src)
-    config = read_config(src)
+    config = ModelDir(src).config()
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     extra = {"recipe": config.get("recipe"), "training_history": [{k: v for k, v in s.items() if k != "recipe"} for s in stages],
@@ -63,7 +65,7 @@ def main() -> int:
                                 "seconds": sum(s["seconds"] for s in stages)},
              "first_stage_recipe": stages[0]["recipe"], "stored_as": "float16"}
     save_model(load_model(src), tmp, extra=extra, dtype=torch.float16)
-    for name in ("vocab.json", "lexicon.json", LM_FILE):
+    for name in SHIPPED:
         shutil.copyfile(src / name, tmp / name)
     size = sum(p.stat().st_size for p in tmp.iterdir())
     if size > LIMIT_BYTES:

@@ -7,7 +7,8 @@ from pinhan.cli import main
 from pinhan.data.config import PrepareConfig
 from pinhan.data.prepare import prepare
 from pinhan.model.io import load_model
-from pinhan.train.config import load_run_config
+from pinhan.config import resolve_config
+from pinhan.train.config import RunConfig
 from pinhan.train.data import load_run_data
 from pinhan.train.finetune import grow_vocabulary
 from pinhan.train.lora import add_lora, merged_copy
@@ -21,7 +22,7 @@ TINY = ["model.size=tiny", "model.d_model=32", "model.d_ff=64", "train.batch_siz
 @pytest.fixture(scope="module")
 def pretrained(prepared_tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("pre") / "run"
-    fit(load_run_config(None, TINY + ["train.max_steps=20", "train.eval_every=20", "train.lr=3e-3"]),
+    fit(resolve_config(RunConfig, None, TINY + ["train.max_steps=20", "train.eval_every=20", "train.lr=3e-3"]),
         load_run_data(prepared_tiny), out, progress=False)
     return out / "last"
 

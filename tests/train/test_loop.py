@@ -8,7 +8,8 @@ from pinhan.errors import ConfigError
 from pinhan.model.io import load_model
 from pinhan.train import loop as loop_module
 from pinhan.train.checkpoint import recover
-from pinhan.train.config import load_run_config
+from pinhan.config import resolve_config
+from pinhan.train.config import RunConfig
 from pinhan.train.data import load_run_data
 from pinhan.train.loop import TrainingError, fit
 
@@ -17,7 +18,7 @@ TINY = ["model.size=tiny", "model.d_model=32", "model.d_ff=64", "train.batch_siz
 
 
 def run_config(*extra):
-    return load_run_config(None, TINY + list(extra))
+    return resolve_config(RunConfig, None, TINY + list(extra))
 
 
 def losses(out):
@@ -112,15 +113,15 @@ def test_recover_after_a_kill_between_renames(tmp_path):
 
 def test_run_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="unknown key\\(s\\) in train: lrr"):
-        load_run_config(None, ["train.lrr=1"])
+        resolve_config(RunConfig, None, ["train.lrr=1"])
     with pytest.raises(ConfigError, match="train.batch_size must be an integer"):
-        load_run_config(None, ["train.batch_size=many"])
+        resolve_config(RunConfig, None, ["train.batch_size=many"])
     with pytest.raises(ConfigError, match="unknown key\\(s\\) in model: widht"):
-        load_run_config(None, ["model.widht=3"])
+        resolve_config(RunConfig, None, ["model.widht=3"])
     with pytest.raises(ConfigError, match="model.size must be one of"):
-        load_run_config(None, ["model.size=huge"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
+        resolve_config(RunConfig, None, ["model.size=huge"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
     with pytest.raises(ConfigError, match="comes from the data"):
-        load_run_config(None, ["model.n_chars=3"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
+        resolve_config(RunConfig, None, ["model.n_chars=3"]).model_config({"n_chars": 10, "n_syllables": 10, "n_initials": 5, "n_finals": 5})
 
 
 def test_stop_at_step_then_resume_with_another_schedule(prepared_tiny, tmp_path):

@@ -8,7 +8,10 @@
 
 A checkpoint is written into ``out/.NAME.tmp`` and swapped in with two renames (old -> .NAME.old,
 tmp -> NAME). A kill between them leaves ``.NAME.old`` and no ``NAME``; :func:`recover` puts the
-old one back, so ``--resume`` always finds a complete checkpoint.
+old one back, so ``--resume`` always finds a complete checkpoint (:func:`resumable`).
+
+The model's files are :class:`~pinhan.data.model_dir.ModelDir`'s; the training-state files
+(``STATE_TENSORS``, ``STATE_JSON``) are training's and named here.
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from pinhan.data.model_dir import ModelDir
 from pinhan.data.vocab import Lexicon, Vocab
-from pinhan.errors import PinhanError
-from pinhan.model.io import CheckpointError, load_model, read_config, save_model
-from pinhan.model.transformer import PinhanModel
+from pinhan.model.io import CheckpointError, save_model
 
 STATE_TENSORS = "train_state.safetensors"
 STATE_JSON = "train_state.json"
@@ -70,9 +72,7 @@ def save_checkpoint(
     if tmp.exists():
         shutil.rmtree(tmp)
     save_model(model, tmp, extra={"recipe": recipe})
-    vocab.save(tmp / "vocab.json")
-    lexicon.save(tmp / "lexicon.json")
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False), encoding="utf-8")
+    ModelDir(tmp).write_tables(vocab, lexicon, metrics)
     if state is not None:
         tensors, meta = _optimizer_tensors(optimizer) if optimizer is not None else ({}, {})
         tensors["rng.torch"] = torch.get_rng_state()
@@ -99,6 +99,16 @@ def recover(out_dir: Path, name: str) -> None:
         shutil.rmtree(tmp)
 
 
+def resumable(out_dir: Path) -> Path:
+    """The ``last`` checkpoint of run directory ``out_dir``, an interrupted swap finished first;
+    a CheckpointError when there is none to resume."""
+    recover(out_dir, "last")
+    last = out_dir / "last"
+    if not last.is_dir():
+        raise CheckpointError(f"--resume: no checkpoint at {last}")
+    return last
+
+
 def load_training(directory: Path, optimizer: torch.optim.Optimizer | None) -> TrainState:
     """Restore optimizer moments and RNG from ``directory``; returns the TrainState."""
     try:
@@ -115,19 +125,6 @@ def load_training(directory: Path, optimizer: torch.optim.Optimizer | None) -> T
     if "rng.cuda" in tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(tensors["rng.cuda"])
     return state
-
-
-def load_checkpoint_model(directory: Path) -> tuple[PinhanModel, Vocab, Lexicon, dict]:
-    """A model directory with its vocabulary, lexicon and recipe (for fine-tuning and resuming)."""
-    model = load_model(directory)
-    try:
-        vocab = Vocab.load(directory / "vocab.json")
-        lexicon = Lexicon.load(directory / "lexicon.json")
-    except PinhanError as exc:
-        raise CheckpointError(f"model directory {directory}: {exc}") from None
-    if len(vocab.chars) != model.config.n_chars or len(vocab.syllables) != model.config.n_syllables:
-        raise CheckpointError(f"{directory}: vocab.json does not match the model's vocabulary sizes")
-    return model, vocab, lexicon, read_config(directory).get("recipe", {})
 
 
 def seed_everything(seed: int) -> None:

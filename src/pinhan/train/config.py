@@ -8,17 +8,16 @@ A yaml preset (``configs/small.yaml``) has one section per part::
     loss: {main: 1.0, cross: 0.3, nar: 0.3}
 
 ``key=value`` overrides address the same tree (``train.lr=3e-4 model.d_model=128``). Unknown
-keys and wrong types are errors that name the key. The whole recipe is saved in every
-checkpoint's ``config.json``.
+keys and wrong types are errors that name the key. ``pinhan.config.resolve_config(RunConfig,
+yaml, overrides)`` builds one. The whole recipe is saved in every checkpoint's ``config.json``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
-from pinhan.config import from_mapping, load_yaml, merge, parse_overrides, to_mapping
+from pinhan.config import from_mapping, to_mapping
 from pinhan.data.examples import ExampleConfig
 from pinhan.errors import ConfigError
 from pinhan.model.config import NAMED_SIZES, ModelConfig
@@ -143,33 +142,28 @@ class RunConfig:
         return {"model": dict(self.model), "train": to_mapping(self.train),
                 "examples": to_mapping(self.examples), "loss": self.loss.to_dict()}
 
-
-def run_config_from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Build and check a RunConfig from its nested-dict form."""
-    if not isinstance(data, Mapping):
-        raise ConfigError("the run config must be a mapping with sections model, train, examples, loss")
-    unknown = sorted(set(data) - {"model", "train", "examples", "loss"})
-    if unknown:
-        raise ConfigError(f"unknown section(s) in run config: {', '.join(unknown)} (known: model, train, examples, loss)")
-    model = data.get("model", {"size": "small"})
-    if not isinstance(model, Mapping):
-        raise ConfigError("model must be a mapping such as {size: small}")
-    clash = sorted(set(model) & set(VOCAB_FIELDS))
-    if clash:
-        raise ConfigError(f"model.{clash[0]} comes from the data directory's vocabulary; remove it from the config")
-    model_fields = set(ModelConfig.__dataclass_fields__) - set(VOCAB_FIELDS)
-    bad = sorted(set(model) - model_fields - {"size"})
-    if bad:
-        raise ConfigError(f"unknown key(s) in model: {', '.join(bad)} (known: size, {', '.join(sorted(model_fields))})")
-    return RunConfig(
-        model=dict(model),
-        train=from_mapping(TrainConfig, data.get("train", {}), where="train"),
-        examples=from_mapping(ExampleConfig, data.get("examples", {}), where="examples"),
-        loss=from_mapping(LossWeights, data.get("loss", {}), where="loss"),
-    )
-
-
-def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
-    """A preset file (or the defaults) with ``key=value`` overrides applied."""
-    data = load_yaml(path) if path else {}
-    return run_config_from_dict(merge(data, parse_overrides(list(overrides))))
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> RunConfig:
+        """Build and check a RunConfig from its nested-dict form (what
+        ``pinhan.config.resolve_config(RunConfig, ...)`` calls)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("the run config must be a mapping with sections model, train, examples, loss")
+        unknown = sorted(set(data) - {"model", "train", "examples", "loss"})
+        if unknown:
+            raise ConfigError(f"unknown section(s) in run config: {', '.join(unknown)} (known: model, train, examples, loss)")
+        model = data.get("model", {"size": "small"})
+        if not isinstance(model, Mapping):
+            raise ConfigError("model must be a mapping such as {size: small}")
+        clash = sorted(set(model) & set(VOCAB_FIELDS))
+        if clash:
+            raise ConfigError(f"model.{clash[0]} comes from the data directory's vocabulary; remove it from the config")
+        model_fields = set(ModelConfig.__dataclass_fields__) - set(VOCAB_FIELDS)
+        bad = sorted(set(model) - model_fields - {"size"})
+        if bad:
+            raise ConfigError(f"unknown key(s) in model: {', '.join(bad)} (known: size, {', '.join(sorted(model_fields))})")
+        return cls(
+            model=dict(model),
+            train=from_mapping(TrainConfig, data.get("train", {}), where="train"),
+            examples=from_mapping(ExampleConfig, data.get("examples", {}), where="examples"),
+            loss=from_mapping(LossWeights, data.get("loss", {}), where="loss"),
+        )

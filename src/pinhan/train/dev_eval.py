@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pinhan.data.candidates import CandidateIndex
 from pinhan.data.collate import collate
-from pinhan.data.examples import ExampleConfig, ExampleSampler, PinyinTables
+from pinhan.data.examples import ExampleConfig, ExampleSampler
+from pinhan.data.tables import CandidateIndex, PinyinTables
 from pinhan.eval.metrics import char_accuracy, sentence_accuracy
-from pinhan.infer.decode import greedy_p2h, nar_p2h
+from pinhan.infer.search.beam import greedy_p2h
+from pinhan.infer.search.fast import nar_p2h
 from pinhan.infer.inputs import P2HRequest, encode_p2h, toneless_keys
 from pinhan.infer.runner import TorchRunner
 from pinhan.model.losses import LossWeights
