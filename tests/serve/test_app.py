@@ -414,16 +414,17 @@ def test_concurrent_requests_to_the_app_are_batched_and_answer_as_alone(api):
 def test_serve_command_is_listed_and_reads_overrides(tmp_path):
     from pinhan.cli import build_parser
     from pinhan.errors import ConfigError
-    from pinhan.serve.serve_cli import serve_config
+    from pinhan.cli.serve import serve_config
 
     parser = build_parser()
     (tmp_path / "serve.yaml").write_text("max_k: 9\nbatch_window_ms: 5\ninfer:\n  max_context: 16\n")
     args = parser.parse_args(["serve", "--config", str(tmp_path / "serve.yaml"), "timeout_s=3", "infer.max_paths=3",
                               "--port", "0"])
-    config, inference = serve_config(args)
+    config = serve_config(args)
+    inference = config.infer
     assert (config.max_k, config.batch_window_ms, config.timeout_s) == (9, 5.0, 3.0)
     assert (inference.max_paths, inference.max_context, inference.beam_size) == (3, 16, 8)  # the rest: defaults
-    assert serve_config(parser.parse_args(["serve", "max_k=3"]))[1] is None  # no infer settings: the model's defaults
+    assert serve_config(parser.parse_args(["serve", "max_k=3"])).infer is None  # no infer settings: the model's defaults
     args = parser.parse_args(["serve", "max_kk=3"])
     with pytest.raises(ConfigError, match="max_kk"):
         serve_config(args)
@@ -438,20 +439,20 @@ def test_worker_processes_get_the_serve_commands_settings(model_dir, monkeypatch
     process through the environment; app_from_env must apply all three."""
     import dataclasses
 
-    from pinhan.infer.api import InferenceConfig
-    from pinhan.serve import app as app_module
+    from pinhan.infer.config import InferenceConfig
+    from pinhan.serve import server as server_module
 
-    monkeypatch.setenv(app_module.ENV_MODEL, str(model_dir))
-    monkeypatch.setenv(app_module.ENV_CONFIG, json.dumps({"max_k": 7}))
+    monkeypatch.setenv(server_module.ENV_MODEL, str(model_dir))
+    monkeypatch.setenv(server_module.ENV_CONFIG, json.dumps({"max_k": 7}))
     inference = dataclasses.asdict(InferenceConfig(max_paths=2, max_context=4, fast_beam_size=3))
-    monkeypatch.setenv(app_module.ENV_LOAD, json.dumps({"backend": "torch", "threads": 1, "quantize": False,
+    monkeypatch.setenv(server_module.ENV_LOAD, json.dumps({"backend": "torch", "threads": 1, "quantize": False,
                                                         "config": inference}))
-    app = app_module.app_from_env()
+    app = server_module.app_from_env()
     model = app.state.batcher.model
     assert app.state.config.max_k == 7
     assert (model.config.max_paths, model.config.max_context, model.config.fast_beam_size) == (2, 4, 3)
     assert model.converter.max_paths == 2 and model.converter.fast_beam_size == 3
-    monkeypatch.setenv(app_module.ENV_LOAD, json.dumps({"backend": "torch", "threads": 1, "quantize": False,
+    monkeypatch.setenv(server_module.ENV_LOAD, json.dumps({"backend": "torch", "threads": 1, "quantize": False,
                                                         "config": {"max_paths": 0}}))
     with pytest.raises(ConfigError, match="max_paths"):
-        app_module.app_from_env()
+        server_module.app_from_env()

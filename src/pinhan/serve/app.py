@@ -9,7 +9,9 @@
 
 Routes: ``POST /v1/convert``, ``POST /v1/g2p``, ``POST /v1/generate``, ``GET /healthz``,
 ``GET /metrics``, ``GET /docs`` (Swagger UI, served locally when ``fastapi-offline`` is installed),
-``GET /openapi.json`` and the page at ``/`` (files under ``/static``).
+``GET /openapi.json`` and the page at ``/`` (files under ``/static``). Their handlers live in
+:mod:`pinhan.serve.routes` and reach this app's state (batcher, config, metrics, set here on
+``app.state``) through FastAPI dependencies.
 
 Every answer that is not a success is JSON ``{"error": code, "message": ..., ...}`` (see
 :class:`~pinhan.serve.schemas.ErrorBody`): 422 for a request that breaks the schema or input the
@@ -20,146 +22,96 @@ exception is logged with its traceback and answered 500 with its type only.
 
 import json
 import logging
-import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import pinhan
 from pinhan.errors import PinhanError
-from pinhan.pinyin.fuzzy import FUZZY_RULES
-from pinhan.pinyin.scan import APOSTROPHES
 from pinhan.serve.batching import Batcher, InferenceFailure, Overloaded, Timeout
 from pinhan.serve.metrics import Metrics
-from pinhan.serve.schemas import (ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, ServeConfig,
-                                  build_request_models)
+from pinhan.serve.routes import ROUTES, STATIC_DIR, api_router, router
+from pinhan.serve.schemas import ServeConfig, build_request_models
 
 log = logging.getLogger("pinhan.serve")
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate"}
-ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
-ENV_MODEL = "PINHAN_SERVE_MODEL"  # set by `pinhan serve` for worker processes (see app_from_env)
-ENV_CONFIG = "PINHAN_SERVE_CONFIG"  # ServeConfig as JSON
-ENV_LOAD = "PINHAN_SERVE_LOAD"  # pinhan.load options (backend, threads, quantize, config) as JSON
-
-_ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
-    (413, "the body is larger than max_body_bytes"), (422, "the request breaks the schema, or the model cannot read the input"),
-    (503, "the queue is full; retry shortly"), (504, "no answer within timeout_s"))}
 
 
 def create_app(model, config: ServeConfig | None = None) -> FastAPI:
     """The service for one loaded model (:func:`pinhan.load`); ``config`` sets limits and batching."""
     config = config or ServeConfig()
     models = build_request_models(config)
-    ConvertRequest, G2PRequest, GenerateRequest = models.ConvertRequest, models.G2PRequest, models.GenerateRequest
     metrics = Metrics(ROUTES, queue_depth=lambda: batcher.queued)
     batcher = Batcher(model, config, observe=metrics.observe_batch)
-    fields_of = {"/v1/convert": ConvertRequest, "/v1/g2p": G2PRequest, "/v1/generate": GenerateRequest}
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        batcher.start()
-        yield
-        batcher.stop()
-
     offline_docs = _offline_docs_dir()
-    app = FastAPI(title="pinhan", version=pinhan.__version__, lifespan=lifespan, redoc_url=None,
-                  docs_url=None if offline_docs else "/docs",
+    app = FastAPI(title="pinhan", version=pinhan.__version__, lifespan=_lifespan, redoc_url=None,
+                  docs_url=None if offline_docs else "/docs", exception_handlers=_EXCEPTION_HANDLERS,
                   description="Pinyin -> hanzi candidates, hanzi -> pinyin, continuation. "
                               "Errors are JSON {error, message}; limits are in each request schema.")
     app.state.config, app.state.batcher, app.state.metrics = config, batcher, metrics
+    app.state.request_models = {"/v1/convert": models.ConvertRequest, "/v1/g2p": models.G2PRequest,
+                                "/v1/generate": models.GenerateRequest}
     app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes)
-
-    # --- errors -------------------------------------------------------------------------------
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError):
-        model_cls = fields_of.get(request.url.path)
-        allowed = ", ".join(model_cls.model_fields) if model_cls else ""
-        details = [_describe(err, allowed) for err in exc.errors()]
-        message = "; ".join(d["problem"] if d["field"] == "body" else f"{d['field']}: {d['problem']}" for d in details[:3])
-        if len(details) > 3:
-            message += f"; and {len(details) - 3} more"
-        return _error(422, "invalid_request", message, details=details)
-
-    @app.exception_handler(PinhanError)
-    async def invalid_input(request: Request, exc: PinhanError):
-        span = getattr(exc, "span", None)
-        return _error(422, "invalid_input", str(exc), span=list(span) if span is not None else None)
-
-    @app.exception_handler(Overloaded)
-    async def overloaded(request: Request, exc: Overloaded):
-        return _error(503, "overloaded", str(exc), headers={"Retry-After": "1"})
-
-    @app.exception_handler(Timeout)
-    async def timed_out(request: Request, exc: Timeout):
-        return _error(504, "timeout", str(exc))
-
-    @app.exception_handler(InferenceFailure)
-    async def failed(request: Request, exc: InferenceFailure):
-        return _error(500, "internal", f"{exc}; this is a bug in the server, the request was fine")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
-        message = {404: f"no such route: {request.method} {request.url.path} (see /docs)",
-                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-        return _error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
-
-    # --- API ----------------------------------------------------------------------------------
-    @app.post("/v1/convert", response_model=ConvertResponse, responses=_ERRORS, tags=["api"],
-              summary="pinyin -> ranked hanzi candidates")
-    async def convert(body: ConvertRequest):
-        # One batch key per rule set; "all" is spelt out (Converter reads a string as rule names).
-        fuzzy = tuple(sorted(FUZZY_RULES if "all" in body.fuzzy else set(body.fuzzy)))
-        candidates = await batcher.convert(body.pinyin, context=body.context, k=body.k, mode=body.mode, fuzzy=fuzzy)
-        return {"pinyin": body.pinyin, "context": body.context, "candidates": [c.to_dict() for c in candidates]}
-
-    @app.post("/v1/g2p", response_model=G2PResponse, responses=_ERRORS, tags=["api"],
-              summary="hanzi -> pinyin, polyphones resolved")
-    async def g2p(body: G2PRequest):
-        return (await batcher.g2p(body.text, tones=body.tones)).to_dict()
-
-    @app.post("/v1/generate", response_model=GenerateResponse, responses=_ERRORS, tags=["api"],
-              summary="continuations of a hanzi prefix")
-    async def generate(body: GenerateRequest):
-        options = body.model_dump(exclude={"prefix"})
-        hint = options["pinyin_hint"]
-        if hint is not None and all(c in APOSTROPHES or c.isspace() for c in hint):
-            options["pinyin_hint"] = None  # separators only: no hint (Generator fails on it, see the report)
-        continuations = await batcher.generate(body.prefix, **options)
-        return {"prefix": body.prefix, "continuations": [c.to_dict() for c in continuations]}
-
-    # --- operations ---------------------------------------------------------------------------
-    @app.get("/healthz", response_model=Health, tags=["operations"], responses={503: {"model": Health}})
-    async def healthz():
-        batcher.start()  # no-op when running; restarts a worker that died
-        limits = {name: getattr(config, name) for name in
-                  ("max_pinyin_chars", "max_context_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams")}
-        body = {"status": "ok" if batcher.alive else "unavailable", "backend": getattr(model, "backend", "torch"),
-                "queued": batcher.queued, "limits": limits}
-        return JSONResponse(body, status_code=200 if batcher.alive else 503)
-
-    @app.get("/metrics", tags=["operations"], response_class=Response,
-             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
-    async def prometheus():
-        return Response(metrics.render(), media_type=metrics.content_type)
-
-    # --- the page -----------------------------------------------------------------------------
-    @app.get("/", include_in_schema=False)
-    async def index():
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
-
+    app.include_router(api_router(models))
+    app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if offline_docs:
-        _add_offline_docs(app, offline_docs)
+        app.mount("/docs-static", StaticFiles(directory=offline_docs), name="docs-static")
+        app.add_api_route("/docs", docs, include_in_schema=False)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    app.state.batcher.start()
+    yield
+    app.state.batcher.stop()
+
+
+# --- errors: every failure is JSON {error, message, ...} ------------------------------------------
+
+async def invalid_request(request: Request, exc: RequestValidationError):
+    model_cls = request.app.state.request_models.get(request.url.path)
+    allowed = ", ".join(model_cls.model_fields) if model_cls else ""
+    details = [_describe(err, allowed) for err in exc.errors()]
+    message = "; ".join(d["problem"] if d["field"] == "body" else f"{d['field']}: {d['problem']}" for d in details[:3])
+    if len(details) > 3:
+        message += f"; and {len(details) - 3} more"
+    return _error(422, "invalid_request", message, details=details)
+
+
+async def invalid_input(request: Request, exc: PinhanError):
+    span = getattr(exc, "span", None)
+    return _error(422, "invalid_input", str(exc), span=list(span) if span is not None else None)
+
+
+async def overloaded(request: Request, exc: Overloaded):
+    return _error(503, "overloaded", str(exc), headers={"Retry-After": "1"})
+
+
+async def timed_out(request: Request, exc: Timeout):
+    return _error(504, "timeout", str(exc))
+
+
+async def failed(request: Request, exc: InferenceFailure):
+    return _error(500, "internal", f"{exc}; this is a bug in the server, the request was fine")
+
+
+async def http_error(request: Request, exc: StarletteHTTPException):
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    message = {404: f"no such route: {request.method} {request.url.path} (see /docs)",
+               405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+    return _error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+_EXCEPTION_HANDLERS = {RequestValidationError: invalid_request, PinhanError: invalid_input, Overloaded: overloaded,
+                       Timeout: timed_out, InferenceFailure: failed, StarletteHTTPException: http_error}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -271,31 +223,9 @@ def _offline_docs_dir() -> Path | None:
     return path if (path / "swagger-ui-bundle.js").is_file() else None
 
 
-def _add_offline_docs(app: FastAPI, directory: Path) -> None:
-    from fastapi.openapi.docs import get_swagger_ui_html
-
-    app.mount("/docs-static", StaticFiles(directory=directory), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request):
-        root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(openapi_url=f"{root}{app.openapi_url}", title="pinhan - API docs",
-                                   swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{root}/docs-static/swagger-ui.css",
-                                   swagger_favicon_url=f"{root}/docs-static/favicon.png")
-
-
-def app_from_env() -> FastAPI:
-    """The app factory for uvicorn worker processes (``pinhan serve --workers N``): the model
-    directory, load options and ServeConfig come from environment variables set by the command."""
-    from pinhan.config import from_mapping
-
-    from pinhan.infer.api import InferenceConfig
-
-    options = json.loads(os.environ.get(ENV_LOAD) or "{}")
-    inference = options.pop("config", None)
-    if inference is not None:
-        options["config"] = from_mapping(InferenceConfig, inference, where="serve.infer")
-    model = pinhan.load(os.environ.get(ENV_MODEL) or None, **options)
-    config = from_mapping(ServeConfig, json.loads(os.environ.get(ENV_CONFIG) or "{}"), where="serve")
-    return create_app(model, config)
+async def docs(request: Request):
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(openapi_url=f"{root}{request.app.openapi_url}", title="pinhan - API docs",
+                               swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
+                               swagger_css_url=f"{root}/docs-static/swagger-ui.css",
+                               swagger_favicon_url=f"{root}/docs-static/favicon.png")

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from pinhan.errors import ConfigError
+from pinhan.infer.config import InferenceConfig
 from pinhan.pinyin.fuzzy import FUZZY_RULES
 
 MODES = ("accurate", "fast")
@@ -45,6 +46,8 @@ class ServeConfig:
         max_queue: requests waiting for the inference worker; more are answered 503 at once.
         timeout_s: a request not answered within this many seconds gets a 504.
         max_body_bytes: larger request bodies are answered 413 before they are read.
+        infer: the model's decoding settings (``infer:`` in yaml, ``infer.KEY=V`` overrides); None
+            keeps the defaults the model directory loads with.
     """
 
     max_pinyin_chars: int = 128
@@ -58,9 +61,14 @@ class ServeConfig:
     max_queue: int = 256
     timeout_s: float = 10.0
     max_body_bytes: int = 64 * 1024
+    infer: InferenceConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.infer is not None and not isinstance(self.infer, InferenceConfig):
+            raise ConfigError(f"serve setting infer must be an InferenceConfig or None, got {self.infer!r}")
         for f in dataclasses.fields(self):
+            if f.name == "infer":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"serve setting {f.name} must be a number >= 0, got {value!r}")

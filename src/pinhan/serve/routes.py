@@ -1,0 +1,124 @@
+"""The service's routes: module-level handlers on FastAPI routers; :func:`~pinhan.serve.app.create_app`
+includes them.
+
+The handlers reach the app's state (``app.state.batcher``, ``.config``, ``.metrics``, set by
+``create_app``) through FastAPI dependencies, so one handler serves every app. The API routes'
+request models carry each app's limits (:func:`~pinhan.serve.schemas.build_request_models`), so
+:func:`api_router` types each handler's ``body`` with them per app; the other routes are fixed
+and live on :data:`router`.
+"""
+
+import functools
+import inspect
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from pinhan.pinyin.fuzzy import FUZZY_RULES
+from pinhan.pinyin.scan import APOSTROPHES
+from pinhan.serve.batching import Batcher
+from pinhan.serve.metrics import Metrics
+from pinhan.serve.schemas import ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, ServeConfig
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate"}
+ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
+
+_ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
+    (413, "the body is larger than max_body_bytes"), (422, "the request breaks the schema, or the model cannot read the input"),
+    (503, "the queue is full; retry shortly"), (504, "no answer within timeout_s"))}
+
+
+# --- the app's state, as dependencies (async: FastAPI would run a plain function in a thread) ----
+
+async def _batcher(request: Request) -> Batcher:
+    return request.app.state.batcher
+
+
+async def _config(request: Request) -> ServeConfig:
+    return request.app.state.config
+
+
+async def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+BatcherDep = Annotated[Batcher, Depends(_batcher)]
+ConfigDep = Annotated[ServeConfig, Depends(_config)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+# --- API (no docstrings: FastAPI would publish them as the operations' descriptions) -------------
+
+async def convert(body, batcher: BatcherDep):
+    # One batch key per rule set; "all" is spelt out (Converter reads a string as rule names).
+    fuzzy = tuple(sorted(FUZZY_RULES if "all" in body.fuzzy else set(body.fuzzy)))
+    candidates = await batcher.convert(body.pinyin, context=body.context, k=body.k, mode=body.mode, fuzzy=fuzzy)
+    return {"pinyin": body.pinyin, "context": body.context, "candidates": [c.to_dict() for c in candidates]}
+
+
+async def g2p(body, batcher: BatcherDep):
+    return (await batcher.g2p(body.text, tones=body.tones)).to_dict()
+
+
+async def generate(body, batcher: BatcherDep):
+    options = body.model_dump(exclude={"prefix"})
+    hint = options["pinyin_hint"]
+    if hint is not None and all(c in APOSTROPHES or c.isspace() for c in hint):
+        options["pinyin_hint"] = None  # separators only: no hint (Generator fails on it, see the report)
+    continuations = await batcher.generate(body.prefix, **options)
+    return {"prefix": body.prefix, "continuations": [c.to_dict() for c in continuations]}
+
+
+def api_router(models: SimpleNamespace) -> APIRouter:
+    """The three API routes with the request models of one app (limits from its ServeConfig)."""
+    api = APIRouter()
+    for path, handler, body, response, summary in (
+            ("/v1/convert", convert, models.ConvertRequest, ConvertResponse, "pinyin -> ranked hanzi candidates"),
+            ("/v1/g2p", g2p, models.G2PRequest, G2PResponse, "hanzi -> pinyin, polyphones resolved"),
+            ("/v1/generate", generate, models.GenerateRequest, GenerateResponse, "continuations of a hanzi prefix")):
+        api.add_api_route(path, _with_body(handler, body), methods=["POST"], response_model=response,
+                          responses=_ERRORS, tags=["api"], summary=summary)
+    return api
+
+
+def _with_body(handler, model: type):
+    """``handler`` with its ``body`` parameter typed as ``model``, which is what FastAPI reads the
+    request body into; a wrapper, so that the module-level handler stays shared by every app."""
+    @functools.wraps(handler)
+    async def endpoint(*args, **kwargs):
+        return await handler(*args, **kwargs)
+
+    signature = inspect.signature(handler)
+    endpoint.__signature__ = signature.replace(parameters=[
+        p.replace(annotation=model) if p.name == "body" else p for p in signature.parameters.values()])
+    return endpoint
+
+
+# --- operations and the page ---------------------------------------------------------------------
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=Health, tags=["operations"], responses={503: {"model": Health}})
+async def healthz(batcher: BatcherDep, config: ConfigDep):
+    batcher.start()  # no-op when running; restarts a worker that died
+    limits = {name: getattr(config, name) for name in
+              ("max_pinyin_chars", "max_context_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams")}
+    body = {"status": "ok" if batcher.alive else "unavailable", "backend": getattr(batcher.model, "backend", "torch"),
+            "queued": batcher.queued, "limits": limits}
+    return JSONResponse(body, status_code=200 if batcher.alive else 503)
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+async def prometheus(metrics: MetricsDep):
+    return Response(metrics.render(), media_type=metrics.content_type)
+
+
+@router.get("/", include_in_schema=False)
+async def index():
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
