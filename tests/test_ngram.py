@@ -125,3 +125,15 @@ def test_unigram_is_a_distribution_that_ranks_frequent_characters_first(lm):
     unigram = lm.unigram_logp
     assert unigram.shape == (V,) and np.exp(unigram).sum() == pytest.approx(1.0, abs=0.01)
     assert unigram[ID["们"]] > unigram[ID["海"]] > unigram[V - 1]  # seen after many contexts > once > never
+
+
+def test_a_bad_order_or_min_count_is_a_one_line_cli_error(prepared_tiny, model_dir, capsys):
+    """pinhan lm --order 5 used to end in a ValueError traceback; nothing is written."""
+    from pinhan.cli import main
+
+    for flags, message in ((["--order", "5"], "order must be between 1 and 4"),
+                           (["--min-count", "0"], "min_count needs one value >= 1")):
+        assert main(["lm", "--model", str(model_dir), "--data", str(prepared_tiny), "--weights", "1", *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pinhan lm: error:") and message in err and "Traceback" not in err, err
+    assert not (model_dir / "lm.safetensors").exists()

@@ -3,6 +3,7 @@ confusions and the worst errors, plus PNG plots of the first two (matplotlib, no
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,30 @@ CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/us
 SCALAR_ORDER = ("char_acc", "sentence_acc", "top1_acc", "top5_acc", "top10_acc", "bleu", "rouge_1", "rouge_2", "rouge_l",
                 "syllable_acc", "syllable_acc_toneless", "clause_exact", "polyphone_acc", "perplexity",
                 "next_char_top1", "next_char_top5")
+
+
+def summary_line(result: EvalResult) -> str:
+    """One line of a result's headline figures (what ``pinhan eval`` prints per set)."""
+    f = result.figures
+    parts = [f"{result.set} [{result.task}] n={result.n}"]
+    for key in ("char_acc", "sentence_acc", "top5_acc", "syllable_acc", "syllable_acc_toneless", "clause_exact",
+                "polyphone_acc", "next_char_top1", "next_char_top5"):
+        if key in f:
+            parts.append(f"{key} {100 * f[key]:.2f}%")
+    for key in ("bleu", "perplexity"):
+        if key in f:
+            parts.append(f"{key} {f[key]:.2f}")
+    if "latency_ms" in f:
+        parts.append(f"latency p50 {f['latency_ms']['p50']:.1f} ms p95 {f['latency_ms']['p95']:.1f} ms")
+    return "  ".join(parts)
+
+
+def write_figures(results: list[EvalResult], path: Path) -> None:
+    """The results' figures as a JSON list (one object per set and task), replaced in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps([r.summary() for r in results], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def confusions(rows: list[dict], limit: int = 20) -> list[tuple[str, str, int]]:

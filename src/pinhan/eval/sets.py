@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pinhan.errors import DataError
+from pinhan.errors import ConfigError, DataError
 
 FORMAT_OF_TASK = {"p2h": "clauses", "h2p": "clauses", "gen": "clauses", "cpp": "polyphones"}
 
@@ -53,6 +53,13 @@ def read_set(path: str | Path, limit: int | None = None) -> BenchSet:
     if not items:
         raise DataError(f"benchmark set {path} has no items")
     return BenchSet(path.stem.removesuffix(".jsonl"), path, fmt, items)
+
+
+def read_sets(paths: list[str | Path], limit: int | None = None) -> list[BenchSet]:
+    """Every set read and checked, so that a bad one fails before a model is loaded."""
+    if limit is not None and limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return [read_set(path, limit) for path in paths]
 
 
 def check_task(bench: BenchSet, task: str) -> None:

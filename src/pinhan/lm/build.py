@@ -1,5 +1,6 @@
-"""Build a model directory's character n-gram from a prepared data directory and choose its
-fusion weight on that directory's dev clauses (never on a benchmark set)."""
+"""Build a model directory's character n-gram from a prepared data directory, and draw the dev
+clauses its fusion weights are chosen on (never a benchmark set; the choosing is
+:mod:`pinhan.eval.tuning`'s)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from pinhan.data.model_dir import ModelDir
 from pinhan.data.shards import ShardedSplit
 from pinhan.data.vocab import Vocab
 from pinhan.errors import DataError
@@ -24,6 +26,22 @@ def train_ids(data_dir: Path, vocab: Vocab) -> Iterator[np.ndarray]:
         yield to_model[split.doc(i)[0]]
 
 
+def build_ngram(data_dir: Path, vocab: Vocab, order: int, min_count: int | Sequence[int]) -> CharNgram:
+    """Count the train split of ``data_dir`` (as ids of the model's ``vocab``) into a pruned
+    ``order``-gram (see :meth:`CharNgram.build` for ``min_count``)."""
+    return CharNgram.build(train_ids(data_dir, vocab), len(vocab.chars), order, min_count)
+
+
+def save_ngram(lm: CharNgram, model_dir: Path, weights: dict[str, float], data_dir: Path, tables: dict) -> Path:
+    """Write ``lm`` into ``model_dir`` with the fusion weights chosen for it (``accurate``,
+    ``fast``, ``gen``), which ``pinhan.load`` then uses, and the dev tables they were chosen on."""
+    lm.info.update({"fusion_weight": weights["accurate"], "fast_fusion_weight": weights["fast"],
+                    "gen_fusion_weight": weights["gen"], "data": str(data_dir), "dev_tables": tables})
+    path = ModelDir(model_dir).ngram
+    lm.save(path)
+    return path
+
+
 def dev_items(data_dir: Path, limit: int, seed: int = 0) -> list[dict]:
     """``limit`` dev clauses drawn with a fixed seed (same items for every weight tried)."""
     path = data_dir / "dev.jsonl"
@@ -36,21 +54,6 @@ def dev_items(data_dir: Path, limit: int, seed: int = 0) -> list[dict]:
     return [items[i] for i in sorted(pick)]
 
 
-def choose_weight(convert_top1, items: Sequence[dict], weights: Sequence[float]) -> tuple[float, list[dict]]:
-    """Score every weight on ``items`` (toneless unsegmented pinyin with context); the best
-    character accuracy wins (the smaller weight on ties). ``convert_top1(inputs, weight)`` -> texts."""
-    from pinhan.eval.metrics import char_accuracy, sentence_accuracy
-
-    inputs = [("".join(s.rstrip("12345") for s in it["pinyin"]), it.get("context", "")) for it in items]
-    golds = [it["hanzi"] for it in items]
-    table = []
-    for weight in weights:
-        preds = convert_top1(inputs, weight)
-        table.append({"weight": weight, "char": char_accuracy(preds, golds), "sentence": sentence_accuracy(preds, golds)})
-    best = max(table, key=lambda row: (row["char"], -row["weight"]))
-    return best["weight"], table
-
-
 def continuation_cases(items: Sequence[dict], context_chars: int = 40) -> list[tuple[str, str]]:
     """(prefix, gold continuation) pairs from dev clauses: the context's tail and the clause's
     first half, then the clause's second half (mid-clause, where the next character is a word's)."""
@@ -59,15 +62,3 @@ def continuation_cases(items: Sequence[dict], context_chars: int = 40) -> list[t
         half = len(it["hanzi"]) // 2
         cases.append((it.get("context", "")[-context_chars:] + it["hanzi"][:half], it["hanzi"][half:]))
     return cases
-
-
-def choose_gen_weight(generate_first, cases: Sequence[tuple[str, str]], weights: Sequence[float]) -> tuple[float, list[dict]]:
-    """Greedy continuation with each weight: the share of prefixes whose first generated character
-    is the gold one wins (the smaller weight on ties). ``generate_first(prefixes, weight)`` -> texts."""
-    table = []
-    for weight in weights:
-        texts = generate_first([p for p, _ in cases], weight)
-        hits = sum(t[:1] == gold[:1] for t, (_, gold) in zip(texts, cases))
-        table.append({"weight": weight, "next_char": hits / max(len(cases), 1)})
-    best = max(table, key=lambda row: (row["next_char"], -row["weight"]))
-    return best["weight"], table

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from pinhan.errors import DataError
+from pinhan.errors import ConfigError, DataError
 
 DISCOUNT = 0.75
 BOS = 0xFFFF  # start of line: pads every history on the left
@@ -87,11 +87,11 @@ class CharNgram:
         pruned; one number applies to every order above 1, a list gives one per order from 2 up.
         Unigrams are always kept.
         """
-        if not 1 <= order <= MAX_ORDER:
-            raise ValueError(f"order must be between 1 and {MAX_ORDER}, got {order}")
+        if not 1 <= order <= MAX_ORDER:  # ConfigError is a ValueError: `pinhan lm --order 5` prints one line
+            raise ConfigError(f"order must be between 1 and {MAX_ORDER}, got {order}")
         mins = [1] + ([int(min_count)] * (order - 1) if np.isscalar(min_count) else [int(m) for m in min_count])
         if len(mins) != order or min(mins) < 1:
-            raise ValueError(f"min_count needs one value >= 1 per order above 1, got {min_count!r}")
+            raise ConfigError(f"min_count needs one value >= 1 per order above 1, got {min_count!r}")
         pad = np.full(order - 1, BOS, dtype=np.int64)
         pieces, n_chars = [], 0
         for line in lines:
