@@ -50,7 +50,8 @@ def run_pinhan(model_dir: str | None, limit: int | None, backend: str) -> dict:
 
     from pinhan.eval.run import EvalOptions, evaluate
     from pinhan.eval.sets import read_set
-    from pinhan.infer.api import InferenceConfig, default_model_dir
+    from pinhan.infer.config import InferenceConfig
+    from pinhan.loader import default_model_dir
 
     torch.set_num_threads(1)
     sys.path.insert(0, str(REPO))

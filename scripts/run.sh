@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 [ -f data/bundled/prepare_report.json ] || .venv/bin/pinhan prepare bundled --out data/bundled --overwrite --quiet
 model=()
-if ! .venv/bin/python -c 'from pinhan.infer.api import default_model_dir as d; raise SystemExit(d() is None)'; then
+if ! .venv/bin/python -c 'from pinhan.loader import default_model_dir as d; raise SystemExit(d() is None)'; then
   if [ ! -f runs/quickstart/best/config.json ]; then
     minutes=${PINHAN_TRAIN_MINUTES:-10}
     echo "no default model installed: training configs/small.yaml for $minutes minutes into runs/quickstart"

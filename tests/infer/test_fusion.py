@@ -10,7 +10,8 @@ import pinhan
 from pinhan.cli import main
 from pinhan.infer.config import InferenceConfig
 from pinhan.lm.build import train_ids
-from pinhan.lm.ngram import LM_FILE, CharNgram
+from pinhan.data.model_dir import ModelDir
+from pinhan.lm.ngram import CharNgram
 from pinhan.model.io import CheckpointError
 
 
@@ -71,8 +72,8 @@ def test_pinhan_lm_writes_the_ngram_and_load_uses_its_weight(model_copy, prepare
     assert main(["lm", "--model", str(model_copy), "--data", str(prepared_tiny), "--min-count", "1",
                  "--weights", "0", "2", "--dev-items", "20"]) == 0
     out = capsys.readouterr().out
-    assert "| fusion weight | dev char %" in out and (model_copy / LM_FILE).is_file()
-    stored = CharNgram.load(model_copy / LM_FILE)
+    assert "| fusion weight | dev char %" in out and (model_copy / ModelDir.NGRAM).is_file()
+    stored = CharNgram.load(model_copy / ModelDir.NGRAM)
     assert "accurate mode" in out and "fast mode" in out and "continuation" in out
     weights = stored.info["fusion_weight"], stored.info["fast_fusion_weight"]
     assert set(weights) | {stored.info["gen_fusion_weight"]} <= {0.0, 2.0}
@@ -87,7 +88,7 @@ def test_pinhan_lm_writes_the_ngram_and_load_uses_its_weight(model_copy, prepare
 
 
 def test_an_ngram_of_another_vocabulary_is_refused(model_copy, api):
-    CharNgram.build([np.arange(5, 9)], vocab_size=len(api.vocab.chars) + 7, order=2).save(model_copy / LM_FILE)
+    CharNgram.build([np.arange(5, 9)], vocab_size=len(api.vocab.chars) + 7, order=2).save(model_copy / ModelDir.NGRAM)
     with pytest.raises(CheckpointError, match="rebuild it with pinhan lm"):
         pinhan.load(model_copy)
     assert main(["convert", "--model", str(model_copy), "nihao"]) == 2  # the CLI says so, no traceback

@@ -35,7 +35,6 @@ DISCOUNT = 0.75
 BOS = 0xFFFF  # start of line: pads every history on the left
 MAX_ORDER = 4  # 4 x 16 bits fill a uint64
 FORMAT = "pinhan-char-ngram/1"
-LM_FILE = "lm.safetensors"  # where a model directory keeps its n-gram
 _BITS = np.uint64(16)
 
 

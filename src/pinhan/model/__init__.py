@@ -3,7 +3,11 @@
 Modules, one concern each: ``config``
 (ModelConfig, named sizes), ``embedding`` (fused input layer), ``layers`` (Transformer blocks),
 ``cache`` (decoder KV cache), ``heads`` (output heads, candidate-restricted logits),
-``transformer`` (PinhanModel), ``losses`` (mixed objective), ``io`` (save/load).
+``transformer`` (PinhanModel, with the one ``decode_step`` that the torch runner and the ONNX
+export both run), ``losses`` (mixed objective), ``io`` (save/load).
+
+May import torch, safetensors, ``pinhan.errors``, ``pinhan.ids``, ``pinhan.config``; never data,
+lm, infer or anything above (the model knows tensors and ids, not corpora or decoding).
 """
 
 from pinhan import ids

@@ -11,6 +11,8 @@ Modules: ``inventory`` (syllables, initials, finals), ``spelling`` (which charac
 are pinyin letters), ``normalize`` (one syllable -> canonical form), ``tones`` (marks
 <-> numbers), ``fuzzy`` (fuzzy rules), ``scan`` / ``table`` / ``parser`` (the parser
 stages), ``segments`` (output types), ``errors``.
+
+The lowest layer: it may import only ``pinhan.errors`` (no numpy, no torch, nothing of the model).
 """
 
 from .errors import PinyinError
