@@ -197,3 +197,99 @@ def test_gold_readings_from_a_polyphone_set_replace_pypinyin(tmp_path):
             assert vocab.syllables[syllables[5]] == "zhang3"
             found += 1
     assert found == 2
+
+
+def test_hostile_jsonl_lines_are_counted_by_reason(tmp_path):
+    """Nesting past the recursion limit, a 5,000-digit number and a line past max_line_bytes: each
+    counted in the report (the number does not cost its line), never a traceback."""
+    good = [json.dumps({"text": f"今天天气很好第{i}次"}, ensure_ascii=False) for i in range(20)]
+    hostile = ["[" * 100_000 + "]" * 100_000, '{"text": "我们去公园散步", "n": ' + "9" * 5000 + "}",
+               json.dumps({"text": "长" * 90_000}, ensure_ascii=False), "{not json"]
+    src = tmp_path / "c.jsonl"
+    src.write_text("\n".join(good + hostile) + "\n", encoding="utf-8")
+    report = prepare(PrepareConfig(sources=[str(src)], max_line_bytes=250_000, dev_ratio=0.0, test_ratio=0.0, **FAST),
+                     tmp_path / "out", progress=False)
+    assert set(report["skipped"]) == set(SKIP_REASONS)
+    assert report["lines_read"] == 24 and report["lines_kept"] == 21
+    assert {k: v for k, v in report["skipped"].items() if v} == {"json_too_deep": 1, "too_long": 1, "invalid_json": 1}
+    assert "json_too_deep 1" in prepare_module.format_report(report)
+
+
+def test_corrupt_gzip_source_fails_cleanly(tmp_path):
+    import gzip
+    import random
+    import zlib
+
+    rng = random.Random(1)
+    lines = ["".join(chr(rng.randrange(0x4E00, 0x5A00)) for _ in range(30)) for _ in range(2000)]
+    data = gzip.compress("\n".join(lines).encode("utf-8"), mtime=0)
+    for at in range(len(data) // 2, len(data)):  # a changed byte that zlib rejects, mid-stream
+        broken = data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1:]
+        try:
+            zlib.decompressobj(wbits=-15).decompress(broken[10:])
+        except zlib.error:
+            break
+    (tmp_path / "c.txt.gz").write_bytes(broken)
+    with pytest.raises(DataError, match=r"corrupt or truncated gzip file .*c\.txt\.gz \(after line [\d,]+"):
+        prepare(PrepareConfig(sources=[str(tmp_path / "c.txt.gz")], **FAST), tmp_path / "out", progress=False)
+    assert os.listdir(tmp_path) == ["c.txt.gz"]  # no output, no temporary directory
+
+
+def test_chunks_are_bounded_by_lines_and_by_characters():
+    lines = [sources.RawLine("s", i, "好" * n) for i, n in enumerate([1, 1, 1, 50, 1, 60, 70, 1, 1])]
+    chunks = list(prepare_module._chunks(lines, 3, max_chars=50))
+    assert [[line.index for line in chunk] for chunk in chunks] == [[0, 1, 2], [3], [4, 5], [6], [7, 8]]
+
+
+def dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temp_dirs_of_killed_runs_are_swept(tmp_path, tiny_corpus):
+    """A run killed with -9 leaves ``.NAME.tmp-PID`` beside the output: the next run removes those
+    whose process is gone and keeps those of a live one (a run in progress: here the process that
+    started the tests; this one's own PID names the run's own temporary directory)."""
+    out = tmp_path / "out"
+    dead, live = dead_pid(), os.getppid()
+    for name in (f".out.tmp-{dead}", f".out.tmp-{live}", f".other.tmp-{dead}", ".out.tmp-x"):
+        (tmp_path / name / "shards").mkdir(parents=True)
+        (tmp_path / name / "shards" / "train-00000.tok").write_bytes(b"\0" * 64)
+    report = prepare(PrepareConfig(sources=[str(tiny_corpus)], **FAST), out, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["corpus.txt", "out", f".out.tmp-{live}", f".other.tmp-{dead}", ".out.tmp-x"])
+    assert report["swept"] == {"removed": 1, "restored": 0}
+    assert "removed 1 temporary directory" in prepare_module.format_report(report)
+
+
+def test_sweep_restores_an_output_a_killed_run_had_moved_aside(tmp_path):
+    """Killed between moving the old output aside and moving the new one in: the old one comes back."""
+    from pinhan.data.staging import sweep_stale
+
+    out = tmp_path / "out"
+    dead = dead_pid()
+    (tmp_path / f".out.old-{dead}").mkdir()
+    (tmp_path / f".out.old-{dead}" / "vocab.json").write_text("{}")
+    (tmp_path / f".out.tmp-{dead}").mkdir()
+    assert sweep_stale(out) == {"removed": 1, "restored": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and (out / "vocab.json").read_text() == "{}"
+    # with the output in place, a leftover old copy is only removed
+    (tmp_path / f".out.old-{dead}").mkdir()
+    assert sweep_stale(out) == {"removed": 1, "restored": 0} and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_sweep_treats_a_reused_pid_as_dead(tmp_path):
+    """A live PID whose process started after the directory was last changed did not make it."""
+    from pinhan.data.staging import sweep_stale
+
+    if not os.path.exists(f"/proc/{os.getpid()}/stat"):
+        pytest.skip("process start times come from /proc")
+    stale = tmp_path / f".out.tmp-{os.getpid()}"
+    stale.mkdir()
+    os.utime(stale, (1_000_000_000, 1_000_000_000))  # 2001: before this process started
+    assert sweep_stale(tmp_path / "out") == {"removed": 1, "restored": 0} and not stale.exists()

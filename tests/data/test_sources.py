@@ -1,6 +1,8 @@
 import gzip
 import json
+import random
 import re
+import zlib
 
 import pytest
 
@@ -65,3 +67,107 @@ def test_bundled_line_indices_match_the_benchmark(shared_bench):
             assert item["hanzi"] in line.text
             checked += 1
     assert checked == 600
+
+
+def jsonl_source(tmp_path, *lines: str, name="x.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return resolve(str(path))[0]
+
+
+def test_deeply_nested_json_is_counted_not_a_traceback(tmp_path):
+    source = jsonl_source(tmp_path, "[" * 100_000 + "]" * 100_000, '{"text": ' + "[" * 5000 + "]" * 5000 + "}",
+                          json.dumps({"text": "好"}))
+    assert [(l.text, l.reject) for l in read(source)] == [(None, "json_too_deep"), (None, "json_too_deep"), ("好", None)]
+
+
+def test_huge_json_numbers_do_not_stop_the_line(tmp_path):
+    """A 5,000-digit integer is valid JSON (Python only refuses to convert it): the text is kept;
+    where the number should be a character index, the item is a bad label."""
+    digits = "7" * 5000
+    source = jsonl_source(tmp_path, f'{{"text": "好", "id": {digits}}}', f'{{"text": {digits}}}',
+                          f'{{"sentence": "长城", "index": {digits}, "char": "长", "pinyin": "chang2"}}',
+                          f'{{"text": "坏", "x": -{digits}e5}}')
+    assert [(l.text, l.reject) for l in read(source)] == [("好", None), (None, "missing_field"), (None, "bad_label"),
+                                                         ("坏", None)]
+
+
+def gzip_bytes(lines: list[str]) -> bytes:
+    return gzip.compress("".join(line + "\n" for line in lines).encode("utf-8"), mtime=0)
+
+
+def corrupted(data: bytes, kind: str) -> bytes:
+    """``data`` (a gzip file) damaged the way a disk or a download damages files."""
+    if kind == "crc":  # one flipped bit in the stored checksum: the data decode, the check fails
+        return data[:-8] + bytes([data[-8] ^ 1]) + data[-7:]
+    if kind == "garbage":  # a second member that is not gzip
+        return data + b"not gzip at all"
+    # One changed byte in the middle of the deflate stream that zlib itself rejects (most changed
+    # bytes only fail the final CRC check: search from the middle for one that zlib rejects).
+    for at in range(len(data) // 2, len(data) - 8):
+        broken = data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1:]
+        try:
+            zlib.decompressobj(wbits=-15).decompress(broken[10:])  # raw deflate: no checksum
+        except zlib.error:
+            return broken
+    raise AssertionError("no byte found whose change zlib rejects")
+
+
+@pytest.mark.parametrize("kind", ["zlib", "crc", "garbage"])
+def test_corrupt_gzip_is_a_data_error_naming_file_and_place(tmp_path, kind):
+    rng = random.Random(0)
+    lines = ["".join(chr(rng.randrange(0x4E00, 0x5A00)) for _ in range(rng.randrange(5, 40))) for _ in range(2000)]
+    (tmp_path / "c.txt.gz").write_bytes(corrupted(gzip_bytes(lines), kind))
+    with pytest.raises(DataError) as info:
+        list(read(resolve(str(tmp_path / "c.txt.gz"))[0]))
+    message = str(info.value)
+    assert "c.txt.gz" in message and "\n" not in message
+    assert re.search(r"after line [\d,]+", message), message
+
+
+def test_truncated_gzip_is_a_data_error(tmp_path):
+    data = gzip_bytes(["你好"] * 1000)
+    (tmp_path / "t.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"t\.jsonl\.gz.*after line [\d,]+"):
+        list(read(resolve(str(tmp_path / "t.jsonl.gz"))[0]))
+
+
+def test_over_long_lines_are_rejected_without_being_read_whole(tmp_path):
+    """A line past ``max_line_bytes`` comes out as ``too_long``; the reader never holds more than
+    the bound plus one read chunk of it, whatever the line's length (here 8 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "long.txt"
+    with open(path, "wb") as fh:
+        fh.write("短句一\n".encode())
+        fh.write(("长" * 1_000_000).encode() * 3 + b"\r\n")  # 9 MB
+        fh.write("短句二\n".encode() + "好".encode() * 300 + b"\n")
+    source = resolve(str(path))[0]
+    tracemalloc.start()
+    try:
+        lines = list(read(source, max_line_bytes=900))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(l.index, l.text, l.reject) for l in lines] == [(0, "短句一", None), (1, None, "too_long"), (2, "短句二", None),
+                                                             (3, "好" * 300, None)]
+    assert peak < 1_000_000, peak
+    # exactly at the bound is kept (the bound counts the line's bytes without its newline)
+    path.write_bytes(b"a" * 900 + b"\n" + b"b" * 901 + b"\nc")
+    assert [(l.text, l.reject) for l in read(source, max_line_bytes=900)] == [("a" * 900, None), (None, "too_long"),
+                                                                               ("c", None)]
+
+
+def test_over_long_gzip_lines_are_bounded_too(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "long.txt.gz"
+    path.write_bytes(gzip.compress(b"x" * 6_000_000 + b"\nok\n"))
+    tracemalloc.start()
+    try:
+        lines = list(read(resolve(str(path))[0], max_line_bytes=1000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(l.text, l.reject) for l in lines] == [(None, "too_long"), ("ok", None)]
+    assert peak < 1_000_000, peak

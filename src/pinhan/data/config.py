@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pinhan.data.sources import MAX_LINE_BYTES
 from pinhan.errors import ConfigError
 
 
@@ -18,6 +19,9 @@ class PrepareConfig:
         text_field: the JSONL field holding the text.
         traditional_to_simplified: convert with OpenCC ``t2s`` while cleaning.
         max_line_chars: lines longer than this (after cleaning) are skipped as ``too_long``.
+        max_line_bytes: lines longer than this as stored (UTF-8 bytes, the JSON of a JSONL line
+            included) are skipped as ``too_long`` too, without ever being held whole: it bounds
+            the memory one line can take.
         dev_ratio: share of user-corpus lines sent to dev, by a stable hash of the line.
         test_ratio: share sent to test, likewise. The bundled corpus ignores both ratios and uses
             the fixed rule of ``shared/bench/README.md`` (line ``i % 10 == 9`` test, ``== 8`` dev).
@@ -38,6 +42,7 @@ class PrepareConfig:
     text_field: str = "text"
     traditional_to_simplified: bool = False
     max_line_chars: int = 10_000
+    max_line_bytes: int = MAX_LINE_BYTES
     dev_ratio: float = 0.05
     test_ratio: float = 0.05
     vocab_size: int = 16_000
@@ -54,7 +59,7 @@ class PrepareConfig:
             raise ConfigError("sources: give at least one source (e.g. bundled, a file, a directory)")
         if not self.text_field:
             raise ConfigError("text_field must not be empty")
-        for name in ("max_line_chars", "vocab_size", "shard_tokens", "chunk_lines", "clause_min", "clause_max"):
+        for name in ("max_line_chars", "max_line_bytes", "vocab_size", "shard_tokens", "chunk_lines", "clause_min", "clause_max"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.min_count < 1:

@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,13 +37,15 @@ from pinhan.data.clean import Cleaner
 from pinhan.data.config import PrepareConfig
 from pinhan.data.shards import ShardWriter, char_dtype_for, write_manifest
 from pinhan.data.sources import RawLine, resolve_all, read
+from pinhan.data.staging import staging_dir, sweep_stale
 from pinhan.data.vocab import SPECIALS, UNK, Lexicon, Vocab, build_lexicon, build_vocab
 from pinhan.errors import DataError
 
 SPLITS = ("train", "dev", "test")
-SKIP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "bad_label", "empty", "no_hanzi", "too_long",
-                "duplicate")
+SKIP_REASONS = ("invalid_utf8", "invalid_json", "json_too_deep", "missing_field", "bad_label", "empty", "no_hanzi",
+                "too_long", "duplicate")
 REPORT_FILE = "prepare_report.json"
+CHUNK_CHARS = 1 << 22  # text per chunk sent to a worker, at most (plus one line)
 
 
 class LineProcessor:
@@ -80,21 +83,54 @@ class LineProcessor:
 # Each worker process builds its own LineProcessor once (the OpenCC converter is not picklable);
 # this module-level slot exists only inside pool workers.
 _worker_processor: LineProcessor | None = None
+_worker_parent = 0
 
 
 def _init_worker(config: PrepareConfig, known: frozenset[str]) -> None:
-    global _worker_processor
+    global _worker_processor, _worker_parent
+    # Ctrl-C reaches the whole process group: the parent alone handles it (and ends the pool).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_parent = os.getppid()
+    _die_with_parent(_worker_parent)
     _worker_processor = LineProcessor(config, known)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies (Linux), so that a parent killed with
+    -9 leaves no orphans writing BrokenPipeError tracebacks. Ending quietly on SIGPIPE instead would
+    not do: a worker killed inside ``put`` holds the result queue's lock, and the others would wait
+    for it forever. Elsewhere ``_process_chunk`` checks the parent after each chunk."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
 
 
 def _process_chunk(chunk: list[RawLine]) -> list[tuple[str | None, str, list[str | None]]]:
     assert _worker_processor is not None
-    return [_worker_processor(line) for line in chunk]
+    results = [_worker_processor(line) for line in chunk]
+    if os.getppid() != _worker_parent:  # orphaned: nobody will read the result
+        os._exit(0)
+    return results
 
 
-def _chunks(items: Iterable[RawLine], size: int) -> Iterator[list[RawLine]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
+def _chunks(items: Iterable[RawLine], size: int, max_chars: int = CHUNK_CHARS) -> Iterator[list[RawLine]]:
+    """Lists of up to ``size`` lines, cut early once they hold ``max_chars`` characters: lines
+    may each be up to ``max_line_bytes`` long, and several chunks are in flight at once."""
+    chunk: list[RawLine] = []
+    chars = 0
+    for line in items:
+        chunk.append(line)
+        chars += len(line.text or "")
+        if len(chunk) >= size or chars >= max_chars:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
         yield chunk
 
 
@@ -131,21 +167,22 @@ def _line_key(text: str) -> bytes:
 def prepare(config: PrepareConfig, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> dict:
     """Prepare ``config.sources`` into directory ``out`` and return the report (also saved there)."""
     out = Path(out)
+    swept = sweep_stale(out)  # first: it may put back an output that a killed run had moved aside
     if out.exists() and not overwrite:
         raise DataError(f"output directory {out} already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_dir():
         raise DataError(f"output path {out} exists and is not a directory")
     files = resolve_all(config.sources)  # a missing source fails here, before any work
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    tmp = staging_dir(out, "tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        report = _build(config, files, tmp, progress)
+        report = {**_build(config, files, tmp, progress), "swept": swept}
         (tmp / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            old = staging_dir(out, "old")
             os.replace(out, old)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -217,7 +254,7 @@ def _annotate(config: PrepareConfig, files, tmp: Path, known: frozenset[str], pr
     de-duplicate it, and write the kept ones to ``_annotated-<split>.tsv``."""
     counts = _Counts()
     annotated = {split: open(tmp / f"_annotated-{split}.tsv", "w", encoding="utf-8") for split in SPLITS}
-    raw = itertools.chain.from_iterable(read(f, config.text_field) for f in files)
+    raw = itertools.chain.from_iterable(read(f, config.text_field, config.max_line_bytes) for f in files)
     workers = config.workers or os.cpu_count() or 1
     bar = tqdm(desc="prepare: clean + annotate", unit=" lines", disable=not progress, mininterval=0.5)
     pool = None
@@ -291,6 +328,11 @@ def format_report(report: dict) -> str:
     oov = ", ".join(f"{k} {v:.4%}" for k, v in report["oov_rate"].items())
     lines.append(f"OOV hanzi: {oov}")
     lines.append(f"time: {report['seconds']:.1f} s ({report['chars_per_second'] or 0:,} chars/s)")
+    swept = report.get("swept") or {}
+    if swept.get("removed"):
+        lines.append(f"removed {swept['removed']:,} temporary director{'y' if swept['removed'] == 1 else 'ies'} of killed runs")
+    if swept.get("restored"):
+        lines.append("restored the previous output, which a killed run had moved aside")
     return "\n".join(lines)
 
 

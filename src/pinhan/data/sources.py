@@ -11,14 +11,19 @@ import glob
 import gzip
 import importlib.util
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from pinhan.errors import DataError
 
 TEXT_SUFFIXES = (".txt", ".text")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# A line longer than this as stored (JSON included) is skipped as too_long without being read whole
+# (PrepareConfig.max_line_bytes); READ_CHUNK is how much of it is read at a time while skipping.
+MAX_LINE_BYTES = 1 << 20
+READ_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -117,15 +122,47 @@ def resolve_all(specs: list[str]) -> list[SourceFile]:
     return files
 
 
-def _raw_lines(path: Path) -> Iterator[bytes]:
-    """Physical lines as bytes, split on ``\\n`` only (the benchmark's line indices do the same)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+def _bounded_lines(fh: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """Physical lines as bytes, split on ``\\n`` only (the benchmark's line indices do the same);
+    ``None`` for a line over ``max_bytes`` (without its line end), which is skipped a chunk at a
+    time: at most ``max_bytes`` plus one chunk of a line is ever held, however long it is."""
+    while line := fh.readline(max_bytes + 2):  # room for the bound plus \r\n
+        if not line.endswith(b"\n") and len(line) == max_bytes + 2:
+            while (rest := fh.readline(READ_CHUNK)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+            continue
+        line = line.rstrip(b"\n").rstrip(b"\r")
+        yield line if len(line) <= max_bytes else None
+
+
+def _raw_lines(path: Path, max_bytes: int) -> Iterator[bytes | None]:
+    """The lines of a file (plain or gzip); a file that cannot be read to its end (corrupt or
+    truncated gzip, an I/O error) is a DataError naming the file and the last good line."""
     try:
-        with opener(path, "rb") as fh:
-            for line in fh:
-                yield line.rstrip(b"\n").rstrip(b"\r")
-    except (OSError, EOFError) as exc:
+        fh = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    except OSError as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
+    with fh:
+        lines_read = 0
+        try:
+            for line in _bounded_lines(fh, max_bytes):
+                yield line
+                lines_read += 1
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise DataError(_read_error(path, fh, lines_read, exc)) from None
+
+
+def _read_error(path: Path, fh: BinaryIO, lines_read: int, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(fh, gzip.GzipFile):
+        return f"cannot read {path} after line {lines_read:,}: {reason}"
+    where = f"after line {lines_read:,}"
+    try:  # the compressed file is read ahead in blocks: the offset is approximate
+        where += f", near byte {fh.fileobj.tell():,} of {path.stat().st_size:,}"  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return f"corrupt or truncated gzip file {path} ({where}): {reason}"
 
 
 def strip_pos_tags(line: str) -> str:
@@ -137,35 +174,68 @@ def strip_pos_tags(line: str) -> str:
     return "".join(words)
 
 
-def read(source: SourceFile, text_field: str = "text") -> Iterator[RawLine]:
-    """Every line of ``source`` as a RawLine, rejected lines included and labelled."""
-    for index, raw in enumerate(_raw_lines(source.path)):
+def read(source: SourceFile, text_field: str = "text", max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+    """Every line of ``source`` as a RawLine, rejected lines included and labelled. A line over
+    ``max_line_bytes`` (as stored, JSON included) is ``too_long`` and never read whole."""
+    for index, raw in enumerate(_raw_lines(source.path, max_line_bytes)):
         split = bundled_split(index) if source.fixed_split else None
+        if raw is None:
+            yield RawLine(source.name, index, None, "too_long", split)
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             yield RawLine(source.name, index, None, "invalid_utf8", split)
             continue
         if source.kind == "pd1998":
-            line = strip_pos_tags(line)
+            yield RawLine(source.name, index, strip_pos_tags(line), None, split)
         elif source.kind == "jsonl":
-            if not line.strip():
-                yield RawLine(source.name, index, None, "empty", split)
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                yield RawLine(source.name, index, None, "invalid_json", split)
-                continue
-            if isinstance(obj, dict) and text_field not in obj and "sentence" in obj:  # a CPP polyphone item
-                yield _polyphone_line(source.name, index, obj, split)
-                continue
-            value = obj.get(text_field) if isinstance(obj, dict) else None
-            if not isinstance(value, str):
-                yield RawLine(source.name, index, None, "missing_field", split)
-                continue
-            line = value
-        yield RawLine(source.name, index, line, None, split)
+            yield _jsonl_line(source.name, index, line, text_field, split)
+        else:
+            yield RawLine(source.name, index, line, None, split)
+
+
+def _jsonl_line(name: str, index: int, line: str, text_field: str, split: str | None) -> RawLine:
+    if not line.strip():
+        return RawLine(name, index, None, "empty", split)
+    obj, reject = parse_json(line)
+    if reject is not None:
+        return RawLine(name, index, None, reject, split)
+    if isinstance(obj, dict) and text_field not in obj and "sentence" in obj:  # a CPP polyphone item
+        return _polyphone_line(name, index, obj, split)
+    value = obj.get(text_field) if isinstance(obj, dict) else None
+    if not isinstance(value, str):
+        return RawLine(name, index, None, "missing_field", split)
+    return RawLine(name, index, value, None, split)
+
+
+def parse_json(line: str) -> tuple[object, str | None]:
+    """``(value, None)``, or ``(None, reason)`` for a line that cannot be used: ``invalid_json``,
+    or ``json_too_deep`` for nesting past Python's recursion limit (valid JSON, but the parser
+    would need a stack that deep)."""
+    try:
+        return json.loads(line), None
+    except RecursionError:
+        return None, "json_too_deep"
+    except json.JSONDecodeError:
+        return None, "invalid_json"
+    except ValueError:
+        pass
+    # Valid JSON with an integer past Python's int-from-string limit (4,300 digits): such a
+    # number is read as a float (as JavaScript would), so the rest of the line still counts.
+    try:
+        return json.loads(line, parse_int=_lenient_int), None
+    except RecursionError:
+        return None, "json_too_deep"
+    except ValueError:
+        return None, "invalid_json"
+
+
+def _lenient_int(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
 
 
 def _polyphone_line(name: str, index: int, obj: dict, split: str | None) -> RawLine:
