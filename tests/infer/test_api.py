@@ -23,6 +23,20 @@ def test_load_errors_name_the_problem(tmp_path, model_dir, monkeypatch):
         pinhan.load()
 
 
+def test_a_file_given_as_the_model_is_named_as_a_file(tmp_path, capsys):
+    from pinhan.cli import main
+
+    not_a_dir = tmp_path / "passwd"
+    not_a_dir.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(CheckpointError, match=f"^model directory {not_a_dir} is a file, not a model directory$"):
+        pinhan.load(not_a_dir)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        pinhan.load(tmp_path / "nowhere")
+    assert main(["convert", "--model", str(not_a_dir), "nihao"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pinhan convert: error: model directory {not_a_dir} is a file, not a model directory\n"
+
+
 def test_default_model_from_the_environment(model_dir, monkeypatch):
     monkeypatch.setenv("PINHAN_MODEL", str(model_dir))
     model = pinhan.load()
@@ -47,6 +61,13 @@ def test_limits_come_from_the_config(model_dir):
         model.convert("nihaoma a")
     with pytest.raises(pinhan.infer.api.InputError, match="the limit is 5"):
         model.g2p("我们明天去北京")
+
+
+def test_score_limits_are_input_errors(api):
+    with pytest.raises(pinhan.infer.api.InputError, match="prefix has 300 characters; the limit is 256"):
+        api.score("中" * 300, "国")
+    with pytest.raises(pinhan.infer.api.InputError, match=r"text has 200 characters; the limit is \d+ \(max_positions\)"):
+        api.score("中", "国" * 200)  # past the decoder's positions: was a ValueError from the runner
 
 
 def test_a_vocabulary_of_another_model_is_a_clear_error(model_dir, tmp_path):

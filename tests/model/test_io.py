@@ -109,6 +109,12 @@ def test_missing_directory_and_files(saved, tmp_path):
         load_model(saved)
 
 
+def test_a_file_is_not_a_model_directory(saved):
+    for read in (load_model, read_config, load_config):
+        with pytest.raises(CheckpointError, match=r"config.json is a file, not a model directory"):
+            read(saved / CONFIG_FILE)
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
@@ -229,3 +235,56 @@ def test_pickle_files_are_never_loaded(model, saved, tmp_path, monkeypatch):
         load_model(saved)
     assert not marker.exists()
     assert os.listdir(tmp_path) == ["ckpt"]
+
+
+HUGE = [("n_chars", 10**12), ("max_positions", 10**9), ("d_ff", 10**11), ("n_encoder_layers", 2000)]
+
+
+@pytest.mark.parametrize("key, value", HUGE)
+def test_a_huge_config_is_refused_before_the_model_is_built(saved, monkeypatch, key, value):
+    built = []
+    real_init = PinhanModel.__init__
+
+    def spy(self, config):  # only meta models (shapes, no storage) may be built before the check
+        built.append(torch.empty(0).device.type)
+        real_init(self, config)
+
+    monkeypatch.setattr(PinhanModel, "__init__", spy)
+    _edit_config(saved, lambda d: d["model"].update({key: value}))
+    with pytest.raises(CheckpointError, match=r"tensor|lacks tensors") as info:
+        load_model(saved)
+    assert WEIGHTS_FILE in str(info.value) and set(built) <= {"meta"}
+
+
+_PEAK = """
+import json, resource, sys
+from pathlib import Path
+from pinhan.model import CheckpointError, load_model
+ckpt, huge = Path(sys.argv[1]), json.loads(sys.argv[2])
+load_model(ckpt)  # warm: imports and allocator
+doc = json.loads((ckpt / "config.json").read_text())
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for key, value in huge:
+    (ckpt / "config.json").write_text(json.dumps(dict(doc, model=dict(doc["model"], **{key: value}))))
+    try:
+        load_model(ckpt)
+    except CheckpointError as exc:
+        print(key, "refused:", exc)
+    else:
+        sys.exit(key + " was loaded")
+print("peak_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_huge_configs_keep_peak_memory_small(config, tmp_path):
+    import subprocess
+    import sys
+
+    wide = PinhanModel(config.replace(d_model=64, d_ff=256))  # ~200 KB a layer: 2000 of them ~400 MB
+    save_model(wide, tmp_path / "wide")
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path / "wide"), json.dumps(HUGE)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("refused:") == len(HUGE), out.stdout
+    peak_kib = int(out.stdout.split("peak_kib")[-1])
+    assert peak_kib < 50 * 1024, out.stdout

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pinhan.errors import DataError, InputError
 from pinhan.eval import metrics
 from pinhan.eval.sets import BenchSet, check_task, default_task
+from pinhan.pinyin import PinyinError
 
 TASKS = ("p2h", "h2p", "cpp", "gen")
 
@@ -78,7 +80,7 @@ def evaluate(model, bench: BenchSet, options: EvalOptions) -> EvalResult:
         raise ValueError(f"task must be one of {', '.join(TASKS)}")
     check_task(bench, options.task)
     run = {"p2h": _p2h, "h2p": _h2p, "cpp": _cpp, "gen": _gen}[options.task]
-    figures, rows, latencies = run(model, bench.items, options)
+    figures, rows, latencies = run(model, bench, options)
     if latencies:
         figures["latency_ms"] = {"p50": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95))}
     return EvalResult(bench.name, options.task, len(bench.items), figures, rows)
@@ -92,19 +94,24 @@ def evaluate_sets(model, sets: Sequence[BenchSet], *, task: str | None = None, *
         yield evaluate(model, bench, EvalOptions(task=task or default_task(bench), **options))
 
 
-def _timed(call):
+def _timed(call, where: str):
+    """``call()`` and its milliseconds; an item the model refuses (over a limit, unreadable pinyin)
+    is an error naming the item's line, not a traceback from deep inside the run."""
     started = time.perf_counter()
-    result = call()
+    try:
+        result = call()
+    except (InputError, PinyinError) as exc:
+        raise DataError(f"{where}: {exc}") from None
     return result, 1e3 * (time.perf_counter() - started)
 
 
-def _p2h(model, items, options):
+def _p2h(model, bench, options):
     candidate_lists, latencies, rows = [], [], []
-    for item in items:
+    for i, item in enumerate(bench.items):
         typed = typed_input(item["pinyin"], options.abbreviate, options.segmented)
         context = item.get("context", "") if options.use_context else ""
         candidates, ms = _timed(lambda: model.convert(
-            typed, context=context, k=options.k, mode=options.mode, abbreviations=options.abbreviate, prefixes=False))
+            typed, context=context, k=options.k, mode=options.mode, abbreviations=options.abbreviate, prefixes=False), bench.where(i))
         texts = [c.text for c in candidates]
         candidate_lists.append(texts)
         latencies.append(ms)
@@ -123,12 +130,12 @@ def _p2h(model, items, options):
     return figures, rows, latencies
 
 
-def _h2p(model, items, options):
+def _h2p(model, bench, options):
     preds, golds, rows, latencies = [], [], [], []
-    for item in items:
+    for i, item in enumerate(bench.items):
         context = item.get("context", "") if options.use_context else ""
         text = context + item["hanzi"]
-        result, ms = _timed(lambda: model.g2p(text))
+        result, ms = _timed(lambda: model.g2p(text), bench.where(i))
         pinyin = list(result.pinyin[len(context):])  # aligned: one entry per character
         preds.append(pinyin)
         golds.append(item["pinyin"])
@@ -142,28 +149,29 @@ def _h2p(model, items, options):
     return figures, rows, latencies
 
 
-def _cpp(model, items, options):
+def _cpp(model, bench, options):
     hits, rows, latencies = 0, [], []
-    for item in items:
-        result, ms = _timed(lambda: model.g2p(item["sentence"]))
+    for i, item in enumerate(bench.items):
+        result, ms = _timed(lambda: model.g2p(item["sentence"]), bench.where(i))
         pred = result.pinyin[item["index"]]
         gold = item["pinyin"]
         ok = metrics.normalize_syllable_label(pred) == metrics.normalize_syllable_label(gold)
         hits += ok
         latencies.append(ms)
         rows.append({"id": item.get("id"), "input": item["sentence"], "char": item["char"], "gold": gold, "pred": pred})
-    return {"polyphone_acc": hits / len(items)}, rows, latencies
+    return {"polyphone_acc": hits / len(bench.items)}, rows, latencies
 
 
-def _gen(model, items, options):
+def _gen(model, bench, options):
     total_logp, total_n, oov, top1, top5 = 0.0, 0, 0, 0, 0
-    rows, latencies = [], []
-    for item in items:
+    rows, latencies, places = [], [], []
+    for i, item in enumerate(bench.items):
         context = item.get("context", "") if options.use_context else ""
         prefix, target = (context, item["hanzi"]) if context else (item["hanzi"][:1], item["hanzi"][1:])
         if not target:
             continue
-        scored, ms = _timed(lambda: model.score(prefix, target))
+        scored, ms = _timed(lambda: model.score(prefix, target), bench.where(i))
+        places.append(bench.where(i))
         latencies.append(ms)
         known = np.array(scored.known, dtype=bool)  # characters outside the vocabulary cannot be scored
         logp, rank = np.array(scored.logprobs), np.array(scored.ranks)
@@ -174,8 +182,8 @@ def _gen(model, items, options):
         top5 += int((rank[known] < 5).sum())
         rows.append({"id": item.get("id"), "input": prefix, "gold": target})
     samples = []
-    for row in rows[: options.samples]:
-        cont = model.generate(row["input"], max_new_tokens=min(16, max(1, len(row["gold"]))))
+    for row, where in zip(rows[: options.samples], places):
+        cont, _ = _timed(lambda: model.generate(row["input"], max_new_tokens=min(16, max(1, len(row["gold"])))), where)
         samples.append({"prefix": row["input"], "gold": row["gold"], "sample": cont[0].text if cont else ""})
         row["pred"] = samples[-1]["sample"]
     figures = {

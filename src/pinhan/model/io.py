@@ -17,6 +17,10 @@ Each file is written to a temporary file in the same directory, flushed to disk 
 over the old one, so a crash leaves either the old or the new file, never half of one. The
 weights are renamed into place before the config; the loader checks every tensor's shape, so a
 crash between the two renames is reported as a :class:`CheckpointError`, never a wrong model.
+
+The shapes are checked before anything is allocated: the config's shapes come from a model built
+on the "meta" device (no storage), the file's from the safetensors header, so a config that
+implies a huge model (``n_chars=10**12``, 2000 layers) is a clear error, not an allocator failure.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from pinhan.errors import PinhanError
 from pinhan.model.config import ModelConfig
@@ -124,16 +130,26 @@ def save_model(
     return directory
 
 
+def check_directory(directory: str | os.PathLike) -> Path:
+    """``directory`` as a Path if it is one; else a :class:`CheckpointError` saying what it is
+    (a file given as ``--model`` is not "missing")."""
+    directory = Path(directory)
+    if directory.is_dir():
+        return directory
+    if directory.exists():
+        what = "a file, not a model directory" if directory.is_file() else "not a directory"
+        raise CheckpointError(f"model directory {directory} is {what}")
+    raise CheckpointError(f"model directory {directory} does not exist")
+
+
 def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     """Read and check a model directory's ``config.json``; return the whole parsed document.
 
     Raises:
-        CheckpointError: for a missing directory or file, invalid JSON, a wrong format tag or
+        CheckpointError: for a missing directory or file, a file given as the directory, invalid JSON, a wrong format tag or
             version, or a missing or invalid ``"model"`` section.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"model directory {directory} does not exist")
+    directory = check_directory(directory)
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{path} is missing")
@@ -175,12 +191,68 @@ def load_config(directory: str | os.PathLike) -> ModelConfig:
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing")
     try:
         return load_file(path, device="cpu")
     except Exception as e:  # safetensors raises its own error types for malformed files
         raise CheckpointError(f"{path} is not a valid safetensors file: {e}") from None
+
+
+_FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
+
+
+def _read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each tensor's shape and dtype name (``F16``, ``I64``...), from the header alone (no data read)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        with safe_open(path, framework="pt", device="cpu") as f:
+            return {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for malformed files
+        raise CheckpointError(f"{path} is not a valid safetensors file: {e}") from None
+
+
+class _NoInit(TorchFunctionMode):
+    """In-place initialisation (``normal_``, ``zero_``...) of meta tensors skipped: they hold no
+    values, and torch's meta kernels for random init are slow in Python."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes tensor=
+        if name.endswith("_") and not name.startswith("__") and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
+def _expected_shapes(config: ModelConfig, n_file_tensors: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """The state dict ``config`` implies, as shape and is-floating, built on the meta device.
+    Every layer has at least one tensor, so more layers than the file has tensors cannot match:
+    building only that many keeps a config of 2000 layers cheap and still names a missing key."""
+    cap = max(1, n_file_tensors)
+    config = config.replace(n_encoder_layers=min(config.n_encoder_layers, cap),
+                            n_decoder_layers=min(config.n_decoder_layers, cap))
+    with torch.device("meta"), _NoInit():
+        model = PinhanModel(config)
+    return {k: (tuple(v.shape), v.dtype.is_floating_point) for k, v in model.state_dict().items()}
+
+
+def _check_shapes(path: Path, config: ModelConfig) -> None:
+    """Raise :class:`CheckpointError` naming the first tensor the file and the config disagree on."""
+    found = _read_header(path)
+    expected = _expected_shapes(config, len(found))
+    missing = [k for k in expected if k not in found]
+    if missing:
+        raise CheckpointError(f"{path} lacks tensors: {_describe(missing)}")
+    unexpected = [k for k in found if k not in expected]
+    if unexpected:
+        raise CheckpointError(f"{path} has unexpected tensors: {_describe(unexpected)}")
+    for name, (want, want_float) in expected.items():
+        got, dtype = found[name]
+        if got != want:
+            raise CheckpointError(f"{path}: tensor {name} has shape {got}, but {CONFIG_FILE} implies {want}")
+        if (dtype in _FLOAT_DTYPES) != want_float:
+            raise CheckpointError(f"{path}: tensor {name} has dtype {dtype}, expected "
+                                  f"{'a floating-point' if want_float else 'an integer'} dtype")
 
 
 def _describe(names: list[str], limit: int = 5) -> str:
@@ -208,25 +280,8 @@ def load_model(
     directory = Path(directory)
     config = load_config(directory)
     path = directory / WEIGHTS_FILE
+    _check_shapes(path, config)  # before any allocation: the config may imply a huge model
     tensors = _load_tensors(path)
     model = PinhanModel(config)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in tensors]
-    if missing:
-        raise CheckpointError(f"{path} lacks tensors: {_describe(missing)}")
-    unexpected = [k for k in tensors if k not in expected]
-    if unexpected:
-        raise CheckpointError(f"{path} has unexpected tensors: {_describe(unexpected)}")
-    for name, want in expected.items():
-        got = tensors[name]
-        if got.shape != want.shape:
-            raise CheckpointError(
-                f"{path}: tensor {name} has shape {tuple(got.shape)}, but {CONFIG_FILE} "
-                f"implies {tuple(want.shape)}"
-            )
-        if got.dtype.is_floating_point != want.dtype.is_floating_point:
-            raise CheckpointError(
-                f"{path}: tensor {name} has dtype {got.dtype}, expected {want.dtype}"
-            )
     model.load_state_dict(tensors, strict=True)
     return model.to(map_location).eval()

@@ -26,7 +26,7 @@ from pinhan.data.model_dir import ModelDir
 from pinhan.deploy.onnx.export import (COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION,
                                        file_sha256)
 from pinhan.errors import ConfigError
-from pinhan.model.io import CheckpointError, load_config
+from pinhan.model.io import CheckpointError, check_directory, load_config
 
 _STEP_IDS = STEP_INPUTS[:4]  # chars, initials, finals, tones
 
@@ -52,8 +52,7 @@ def find_export(directory: str | os.PathLike) -> Path:
     ``onnx/`` subdirectory if that does. Raises :class:`CheckpointError` otherwise."""
     source = ModelDir(directory)
     directory = source.path
-    if not directory.is_dir():
-        raise CheckpointError(f"model directory {directory} does not exist")
+    check_directory(directory)
     for candidate in (directory, source.onnx):
         if (candidate / MANIFEST).is_file():
             return candidate

@@ -78,6 +78,10 @@ class Generator:
         for name, value in (("prefix", prefix), ("text", text)):
             if not isinstance(value, str):
                 raise InputError(f"{name} must be a string, got {type(value).__name__}")
+        if len(prefix) > self.max_chars:  # as generate; the decoder has a position per character of text
+            raise InputError(f"prefix has {len(prefix)} characters; the limit is {self.max_chars} (max_chars)")
+        if len(text) >= self.runner.max_positions:
+            raise InputError(f"text has {len(text)} characters; the limit is {self.runner.max_positions - 1} (max_positions)")
         tokens = np.array([self.vocab.char_id(ch) for ch in text], dtype=np.int64)
         encoded = self.runner.encode(encode_gen([prefix], self.contexts))
         constraint = GenConstraint(len(tokens), self.index, self.tables)
