@@ -101,8 +101,9 @@ def server(model_dir):
     """``pinhan serve`` with the tiny model on a free loopback port (uvicorn picks it: --port 0)."""
     pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn) is not installed")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "pinhan.cli", "serve", "--model", str(model_dir), "--host", "127.0.0.1",
-                             "--port", "0", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    # torch: the default (onnx) would first export the model, which is not what these tests test
+    command = ["serve", "--model", str(model_dir), "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--backend", "torch"]
+    proc = subprocess.Popen([sys.executable, "-m", "pinhan.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
     lines: queue.Queue = queue.Queue()
     log: list[str] = []

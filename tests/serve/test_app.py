@@ -207,6 +207,20 @@ def test_wrong_route_method_and_size(client):
     assert err["error"] == "too_large" and "65536" in err["message"]
 
 
+def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_sent_host(client):
+    """A redirect would echo the Host header (``location: http://evil.example/v1/convert``)."""
+    for method, path in (("POST", "/v1/convert/"), ("GET", "/healthz/"), ("POST", "/v1/g2p/")):
+        r = client.request(method, path, json={"pinyin": "ni"}, headers={"host": "evil.example"}, follow_redirects=False)
+        assert error_of(r, 404)["error"] == "not_found" and "location" not in r.headers
+
+
+def test_head_is_allowed_where_get_is(client):
+    for path in ("/healthz", "/"):
+        r = client.head(path)
+        assert r.status_code == 200 and r.content == b"", (path, r.status_code)
+        assert r.headers["content-type"] == client.get(path).headers["content-type"]
+
+
 def test_limits_are_configurable(api):
     config = ServeConfig(max_pinyin_chars=8, max_k=3, max_text_chars=4, max_new_tokens=2)
     with TestClient(create_app(api, config)) as c:
@@ -432,6 +446,33 @@ def test_serve_command_is_listed_and_reads_overrides(tmp_path):
         serve_config(parser.parse_args(["serve", "infer.max_pathz=1"]))
     with pytest.raises(ConfigError, match="max_paths must be at least 1"):
         serve_config(parser.parse_args(["serve", "infer.max_paths=0"]))
+
+
+def test_pinhan_serve_serves_onnx_int8_by_default(api, model_dir, monkeypatch, capsys):
+    """The fastest configuration at the same accuracy (benchmarks/RESULTS.md, inference latency) is
+    the default: onnxruntime with the int8 graphs. What ``pinhan.load`` does with that (an export
+    into the cache, 16 s for the tiny model on 2 busy cores) is tests/deploy/test_onnx.py's; here,
+    what ``pinhan serve`` asks of it."""
+    import uvicorn
+
+    import pinhan
+    from pinhan.cli import build_parser
+    from pinhan.cli.serve import run
+    from pinhan.serve.server import uvicorn_settings
+
+    loads, served = [], {}
+    monkeypatch.setattr(pinhan, "load", lambda path, **options: loads.append(options) or api)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
+    parser = build_parser()
+    for args, backend, int8 in (([], "onnx", True), (["--no-int8"], "onnx", False), (["--backend", "torch"], "torch", False),
+                                (["--backend", "onnx", "--int8"], "onnx", True)):
+        assert run(parser.parse_args(["serve", "--model", str(model_dir), "--port", "0", *args])) == 0
+        assert (loads[-1]["backend"], loads[-1]["quantize"]) == (backend, int8), args
+    assert served["app"].state.batcher.model is api
+    assert {k: served[k] for k in uvicorn_settings(ServeConfig())} == uvicorn_settings(ServeConfig())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--help"])
+    assert "default: onnx, with int8" in " ".join(capsys.readouterr().out.split())
 
 
 def test_worker_processes_get_the_serve_commands_settings(model_dir, monkeypatch):

@@ -10,7 +10,8 @@ Modules: :mod:`~pinhan.serve.schemas` (ServeConfig, request/response shapes),
 :mod:`~pinhan.serve.batching` (the one inference thread), :mod:`~pinhan.serve.metrics`,
 :mod:`~pinhan.serve.routes` (the handlers, on FastAPI routers), :mod:`~pinhan.serve.app`
 (``create_app``: state, errors as JSON, the body limit), :mod:`~pinhan.serve.server`
-(``run_server`` under uvicorn, worker processes), ``static/`` (the page). Names load lazily, so
+(``run_server`` under uvicorn, worker processes), :mod:`~pinhan.serve.protocol` (uvicorn's HTTP
+protocol with a head deadline and a connection cap), ``static/`` (the page). Names load lazily, so
 that the ``pinhan`` command lists ``serve`` without importing FastAPI.
 
 May import: ``pinhan.load`` and :mod:`pinhan.loader` (default_model_dir), infer's public names,

@@ -15,11 +15,15 @@ Routes: ``POST /v1/convert``, ``POST /v1/g2p``, ``POST /v1/generate``, ``GET /he
 
 Every answer that is not a success is JSON ``{"error": code, "message": ..., ...}`` (see
 :class:`~pinhan.serve.schemas.ErrorBody`): 422 for a request that breaks the schema or input the
-model cannot read, 404/405 for a wrong URL or method, 413 for a body over ``max_body_bytes``,
-503 when the queue is full, 504 when the answer takes longer than ``timeout_s``. An unexpected
-exception is logged with its traceback and answered 500 with its type only.
+model cannot read, 404/405 for a wrong URL or method (a trailing slash too: no redirect), 408
+for a body that has not all arrived within ``body_timeout_s`` (the connection then closes), 413
+for a body over ``max_body_bytes``, 503 when the queue is full or the connection is one over
+``max_connections`` (:mod:`pinhan.serve.protocol`), 504 when the answer takes longer than
+``timeout_s``. An unexpected exception is logged with its traceback and answered 500 with its
+type only.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -50,14 +54,17 @@ def create_app(model, config: ServeConfig | None = None) -> FastAPI:
     metrics = Metrics(ROUTES, queue_depth=lambda: batcher.queued)
     batcher = Batcher(model, config, observe=metrics.observe_batch)
     offline_docs = _offline_docs_dir()
+    # No redirect_slashes: its 307 would name whatever Host the client sent.
     app = FastAPI(title="pinhan", version=pinhan.__version__, lifespan=_lifespan, redoc_url=None,
-                  docs_url=None if offline_docs else "/docs", exception_handlers=_EXCEPTION_HANDLERS,
+                  redirect_slashes=False, docs_url=None if offline_docs else "/docs",
+                  exception_handlers=_EXCEPTION_HANDLERS,
                   description="Pinyin -> hanzi candidates, hanzi -> pinyin, continuation. "
                               "Errors are JSON {error, message}; limits are in each request schema.")
     app.state.config, app.state.batcher, app.state.metrics = config, batcher, metrics
     app.state.request_models = {"/v1/convert": models.ConvertRequest, "/v1/g2p": models.G2PRequest,
                                 "/v1/generate": models.GenerateRequest}
-    app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes,
+                       body_timeout_s=config.body_timeout_s)
     app.include_router(api_router(models))
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -104,7 +111,8 @@ async def failed(request: Request, exc: InferenceFailure):
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "too_large"}.get(
+        exc.status_code, "http_error")
     message = {404: f"no such route: {request.method} {request.url.path} (see /docs)",
                405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
     return _error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
@@ -150,11 +158,12 @@ _JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 
 
 class _Guard:
-    """ASGI middleware around every request: metrics, the body size limit, and the last line of
-    defence that turns any exception that escaped the routes into a JSON 500 (never a traceback)."""
+    """ASGI middleware around every request: metrics, the body size limit and deadline, and the
+    last line of defence that turns any exception that escaped the routes into a JSON 500 (never a
+    traceback)."""
 
-    def __init__(self, app, metrics: Metrics, max_body_bytes: int) -> None:
-        self.app, self.metrics, self.max_body_bytes = app, metrics, max_body_bytes
+    def __init__(self, app, metrics: Metrics, max_body_bytes: int, body_timeout_s: float) -> None:
+        self.app, self.metrics, self.max_body_bytes, self.body_timeout_s = app, metrics, max_body_bytes, body_timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -171,36 +180,47 @@ class _Guard:
 
         length = dict(scope.get("headers") or ()).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            return await self._reply(send_wrapper, 413, "too_large",
-                                     f"the body is larger than {self.max_body_bytes} bytes (max_body_bytes)")
-        received = 0
-
-        async def receive_limited():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _TooLarge(self.max_body_bytes)
-            return message
-
+            return await self._reply(send_wrapper, _TooLarge(self.max_body_bytes))
         try:
-            await self.app(scope, receive_limited, send_wrapper)
-        except _TooLarge:
+            await self.app(scope, self._body_reader(receive, started + self.body_timeout_s), send_wrapper)
+        except (_TooLarge, _SlowBody) as exc:
             if not state["sent"]:
-                await self._reply(send_wrapper, 413, "too_large",
-                                  f"the body is larger than {self.max_body_bytes} bytes (max_body_bytes)")
+                await self._reply(send_wrapper, exc)
         except Exception as exc:
             log.exception("unhandled error on %s %s", method, path)
             if not state["sent"]:
-                await self._reply(send_wrapper, 500, "internal",
-                                  f"{type(exc).__name__} while handling the request; this is a bug in the server")
+                await self._reply(send_wrapper, StarletteHTTPException(500, f"{type(exc).__name__} while handling "
+                                                                            "the request; this is a bug in the server"))
+
+    def _body_reader(self, receive, deadline: float):
+        """``receive`` that counts the body against max_body_bytes and waits for it until
+        ``deadline`` (time.perf_counter); once the body is complete it only passes messages on (a
+        wait for the client's disconnect has no deadline)."""
+        body = {"received": 0, "complete": False}
+
+        async def receive_guarded():
+            if body["complete"]:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.perf_counter(), 0))
+            except asyncio.TimeoutError:
+                raise _SlowBody(self.body_timeout_s) from None
+            if message["type"] == "http.request":
+                body["received"] += len(message.get("body", b""))
+                body["complete"] = not message.get("more_body", False)
+                if body["received"] > self.max_body_bytes:
+                    raise _TooLarge(self.max_body_bytes)
+            return message
+
+        return receive_guarded
 
     @staticmethod
-    async def _reply(send, status: int, code: str, message: str) -> None:
-        body = json.dumps({"error": code, "message": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    async def _reply(send, exc: StarletteHTTPException) -> None:
+        code = {408: "request_timeout", 413: "too_large"}.get(exc.status_code, "internal")
+        body = json.dumps({"error": code, "message": exc.detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -210,6 +230,15 @@ class _TooLarge(StarletteHTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the body is larger than {limit} bytes (max_body_bytes)")
+
+
+class _SlowBody(StarletteHTTPException):
+    """A body still incomplete ``body_timeout_s`` after its head. The connection closes: the rest
+    of the body may still come, and would be read as the next request."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"the body did not all arrive within {seconds:g} s (body_timeout_s)",
+                         headers={"Connection": "close"})
 
 
 def _offline_docs_dir() -> Path | None:

@@ -122,3 +122,9 @@ async def prometheus(metrics: MetricsDep):
 @router.get("/", include_in_schema=False)
 async def index():
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+
+# HEAD where GET is (monitors and load balancers probe with it), kept out of the OpenAPI schema,
+# which would list each route twice under one operation id; uvicorn drops the body.
+for _path, _handler in (("/healthz", healthz), ("/", index)):
+    router.add_api_route(_path, _handler, methods=["HEAD"], include_in_schema=False)

@@ -46,6 +46,13 @@ class ServeConfig:
         max_queue: requests waiting for the inference worker; more are answered 503 at once.
         timeout_s: a request not answered within this many seconds gets a 504.
         max_body_bytes: larger request bodies are answered 413 before they are read.
+        header_timeout_s: a connection that has not sent a whole request head this many seconds
+            after it opened, or after its last answer (an idle keep-alive connection), is closed.
+        body_timeout_s: a request whose body has not all arrived this many seconds after its head
+            is answered 408 and its connection closed.
+        max_connections: open connections per worker process; a request on one more is answered
+            503 and its connection closed. Each connection holds a file descriptor:
+            ``pinhan serve`` raises the open-file limit to fit, or says it cannot.
         infer: the model's decoding settings (``infer:`` in yaml, ``infer.KEY=V`` overrides); None
             keeps the defaults the model directory loads with.
     """
@@ -61,6 +68,9 @@ class ServeConfig:
     max_queue: int = 256
     timeout_s: float = 10.0
     max_body_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    max_connections: int = 256
     infer: InferenceConfig | None = None
 
     def __post_init__(self) -> None:
@@ -73,11 +83,14 @@ class ServeConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"serve setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_pinyin_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams", "max_batch",
-                     "max_queue", "max_body_bytes"):
+                     "max_queue", "max_body_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"serve setting {name} must be at least 1")
-        if self.timeout_s <= 0:
-            raise ConfigError("serve setting timeout_s must be > 0")
+        if not isinstance(self.max_connections, int):
+            raise ConfigError(f"serve setting max_connections must be a whole number, got {self.max_connections!r}")
+        for name in ("timeout_s", "header_timeout_s", "body_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"serve setting {name} must be > 0")
 
 
 # --- requests -----------------------------------------------------------------------------------
