@@ -4,8 +4,9 @@
 #   1. train configs/release.yaml from scratch on the bundled corpus's train split (3,000 steps)
 #   2. continue on the bundled train split plus the labelled CPP dev sentences (allowed for training
 #      by ../shared/bench/README.md), whose gold polyphone readings teach h2p (3,800 steps)
-#   3. build the character 4-gram from the same train split, fusion weights chosen on dev
-#   4. ship: fp16 weights + n-gram into src/pinhan/assets/default_model (<= 25 MB)
+#   3. build the character 4-gram and the word model (lexicon + trigram) from the same train split,
+#      the Transformer's weights against each chosen on dev
+#   4. ship: fp16 weights + n-gram + word model into src/pinhan/assets/default_model (<= 40 MB)
 # The figures in MODEL.md come from `pinhan eval` on the shipped model afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,5 +32,6 @@ if [ ! -f runs/release-mix/last/config.json ]; then
 fi
 # ... and resumed with a 3,800-step schedule so that the learning rate decays within the time left
 $pinhan finetune "${stage2[@]}" --resume "${recipe2[@]}" train.max_steps=3800 train.stop_at_step=0
-$pinhan lm --model runs/release-mix/last --data data/release --min-count 2 2 3 --weights 0 0.5 1 1.5 2 3 --threads 2
+$pinhan lm --model runs/release-mix/last --data data/release --min-count 2 2 3 --weights 0 0.5 1 1.5 2 3 --threads 2 \
+  --word-min-count 1 3 --word-weights 0 0.1 0.25 0.5
 .venv/bin/python scripts/ship_model.py runs/release-mix/last

@@ -60,7 +60,10 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
     if trained_context is not None and config.max_context > trained_context:
         config = replace(config, max_context=trained_context)
     lm = _ngram(directory, len(vocab.chars)) if directory.has_ngram() and config.uses_ngram() else None
-    return Pinhan(ModelBundle(runner, vocab, lexicon, lm=lm, path=directory.path, backend=backend), config)
+    bundle = ModelBundle(runner, vocab, lexicon, lm=lm, path=directory.path, backend=backend)
+    if config.words and directory.has_words():
+        bundle.lattice(config.word_beam)  # read the word model now, not on the first request
+    return Pinhan(bundle, config)
 
 
 def _torch_runner(directory: ModelDir, threads: int | None, quantize: bool):

@@ -69,7 +69,7 @@ def test_continuation_with_the_ngram_follows_the_corpus(api, lm):
 
 
 def test_pinhan_lm_writes_the_ngram_and_load_uses_its_weight(model_copy, prepared_tiny, capsys):
-    assert main(["lm", "--model", str(model_copy), "--data", str(prepared_tiny), "--min-count", "1",
+    assert main(["lm", "--model", str(model_copy), "--data", str(prepared_tiny), "--kind", "chars", "--min-count", "1",
                  "--weights", "0", "2", "--dev-items", "20"]) == 0
     out = capsys.readouterr().out
     assert "| fusion weight | dev char %" in out and (model_copy / ModelDir.NGRAM).is_file()

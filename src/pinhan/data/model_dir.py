@@ -8,6 +8,8 @@ A model directory describes itself (DESIGN.md, "Checkpoints")::
     lexicon.json       toned syllable -> {hanzi: train count}
     metrics.json       dev figures at the time it was written (checkpoints)
     lm.safetensors     the character n-gram fused into decoding (optional, ``pinhan lm``)
+    words.json.gz      the word lexicon: words, readings, counts (optional, ``pinhan lm``)
+    words.safetensors  the word n-gram the word lattice is searched with (optional, with the lexicon)
     onnx/              an onnxruntime export (optional, ``pinhan export --onnx``)
 
 Training writes it (``train.checkpoint``), ``pinhan.load`` and the ONNX export read it, the n-gram
@@ -23,7 +25,7 @@ from typing import Any
 
 from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.errors import PinhanError
-from pinhan.model.io import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_model, read_config
+from pinhan.model.io import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, check_directory, load_model, read_config
 
 
 class ModelDir:
@@ -35,6 +37,8 @@ class ModelDir:
     LEXICON = "lexicon.json"
     METRICS = "metrics.json"
     NGRAM = "lm.safetensors"
+    WORDS = "words.json.gz"
+    WORD_NGRAM = "words.safetensors"
     ONNX = "onnx"
     TABLES = (CONFIG, VOCAB, LEXICON)  # what every form of a model (weights or an export) carries
 
@@ -76,15 +80,26 @@ class ModelDir:
     def onnx(self) -> Path:
         return self.path / self.ONNX
 
+    @property
+    def words(self) -> Path:
+        return self.path / self.WORDS
+
+    @property
+    def word_ngram(self) -> Path:
+        return self.path / self.WORD_NGRAM
+
     def has_ngram(self) -> bool:
         return self.ngram.is_file()
+
+    def has_words(self) -> bool:
+        """Both halves of the word model (lexicon and n-gram) are there."""
+        return self.words.is_file() and self.word_ngram.is_file()
 
     # --- reading ------------------------------------------------------------------------------
     def check(self) -> ModelDir:
         """Raise :class:`CheckpointError` naming what is missing unless this is a model directory
         (weights may be replaced by an ONNX export; their own loaders check those)."""
-        if not self.path.is_dir():
-            raise CheckpointError(f"model directory {self.path} does not exist")
+        check_directory(self.path)
         for name in (self.VOCAB, self.LEXICON):
             if not (self.path / name).is_file():
                 raise CheckpointError(f"{self.path} has no {name}: not a pinhan model directory")

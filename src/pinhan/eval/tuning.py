@@ -61,13 +61,30 @@ def tune_fusion(model, lm, items: Sequence[dict], weights: Sequence[float]) -> I
     yield ("gen", *choose_gen_weight(first, continuation_cases(items), weights))
 
 
-def format_table(mode: str, table: list[dict], where: str) -> str:
+WORD_SETTINGS = (("accurate", "word_model_weight"), ("fast", "word_head_weight"))
+
+
+def tune_words(model, items: Sequence[dict], weights: Sequence[float]) -> Iterator[tuple[str, float, list[dict]]]:
+    """Choose the Transformer's weight against the word lattice: the decoder's in accurate mode,
+    the encoder head's in fast mode, on dev ``items``; ``model`` is a
+    :class:`pinhan.infer.api.Pinhan` whose directory holds the word model. Yields
+    ``(mode, chosen weight, table)``."""
+    for mode, setting in WORD_SETTINGS:
+        def top1(inputs, weight, mode=mode, setting=setting):
+            tried = model.with_config(**{setting: weight})
+            return [c[0].text if c else "" for c in tried.convert_batch(inputs, k=1, mode=mode, abbreviations=False,
+                                                                        prefixes=False)]
+
+        yield (mode, *choose_weight(top1, items, weights))
+
+
+def format_table(mode: str, table: list[dict], where: str, weight_name: str = "fusion weight") -> str:
     """A mode's dev table in Markdown, as ``pinhan lm`` prints it; ``where`` names the dev clauses."""
     if mode == "gen":
         lines = ["continuation (greedy next character after mid-clause prefixes)", "",
                  "| fusion weight | dev next char % |", "|---:|---:|"]
         lines += [f"| {row['weight']:g} | {100 * row['next_char']:.1f} |" for row in table]
     else:
-        lines = [f"{mode} mode ({where})", "", "| fusion weight | dev char % | dev sentence % |", "|---:|---:|---:|"]
+        lines = [f"{mode} mode ({where})", "", f"| {weight_name} | dev char % | dev sentence % |", "|---:|---:|---:|"]
         lines += [f"| {row['weight']:g} | {100 * row['char']:.1f} | {100 * row['sentence']:.1f} |" for row in table]
     return "\n".join(lines)

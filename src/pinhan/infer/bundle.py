@@ -60,10 +60,35 @@ class ModelBundle:
     def words(self) -> frozenset[str]:
         return default_words()
 
+    @cached_property
+    def _word_model(self):
+        """(WordLexicon, WordNgram) from the model directory, or None: read on first use (a few
+        seconds for a full lexicon), never for a model that converts without it."""
+        from pinhan.data.model_dir import ModelDir
+        from pinhan.lm.ngram import WordNgram
+        from pinhan.lm.words import WordLexicon
+
+        directory = ModelDir(self.path) if self.path is not None else None
+        if directory is None or not directory.has_words():
+            return None
+        return WordLexicon.load(directory.words), WordNgram.load(directory.word_ngram)
+
+    def has_words(self) -> bool:
+        from pinhan.data.model_dir import ModelDir
+
+        return self.path is not None and ModelDir(self.path).has_words()
+
+    def lattice(self, beam: int):
+        """The word lattice searched with ``beam`` states a position (None without a word model)."""
+        from pinhan.infer.search.lattice import LatticeSettings, WordLattice
+
+        model = self._word_model
+        return None if model is None else WordLattice(*model, LatticeSettings(beam=beam))
+
     def with_ngram(self, lm: CharNgram | None) -> ModelBundle:
         """The same parts with another n-gram (the tables already built are not rebuilt)."""
         other = replace(self, lm=lm)
-        for name in ("tables", "index", "readings"):
+        for name in ("tables", "index", "readings", "_word_model"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -52,6 +52,16 @@ class InferenceConfig:
         batch_rows: model rows per runner call when a batch of inputs is decoded.
         max_run: longest hanzi run ``g2p`` decodes as one input (longer runs are cut, each piece
             seeing the text before it as context).
+        words: convert over the model directory's word lattice (``words.json.gz`` and
+            ``words.safetensors`` from ``pinhan lm``) when it has one, for input made of letters
+            and apostrophes; other input (tone digits or marks, fuzzy rules, pass-through text)
+            and models without a word model use the character decoder.
+        word_beam: states kept per letter position in the lattice search.
+        word_nbest: lattice paths the Transformer rescores (and whole-input candidates offered).
+        word_model_weight: accurate mode: weight of the decoder's summed raw logits of a path's
+            hanzi against the word n-gram's score; None takes the weight stored with the word
+            model (chosen on dev data), 0 ranks by the lattice alone.
+        word_head_weight: the same for fast mode, with the encoder head's logits.
     """
 
     max_context: int = 64
@@ -68,6 +78,11 @@ class InferenceConfig:
     scoring: str = "logits"
     batch_rows: int = 64
     max_run: int = 64
+    words: bool = True
+    word_beam: int = 16
+    word_nbest: int = 16
+    word_model_weight: float | None = None
+    word_head_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.scoring not in SCORINGS:
@@ -75,13 +90,18 @@ class InferenceConfig:
         for f in fields(self):
             if f.name == "scoring":
                 continue
+            if f.name == "words":
+                if not isinstance(self.words, bool):
+                    raise ConfigError(f"inference setting words must be true or false, got {self.words!r}")
+                continue
             value = getattr(self, f.name)
-            if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight"):
+            if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight", "word_model_weight",
+                                             "word_head_weight"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
-                     "batch_rows", "max_run"):
+                     "batch_rows", "max_run", "word_beam", "word_nbest"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
 

@@ -17,7 +17,10 @@ is exactly interpolated Kneser-Ney. Pruning drops n-grams seen fewer than ``min_
 ``log gamma`` (which a context never seen in training also gets, where the exact model says 0).
 
 Characters are vocabulary ids (< 65535); an n-gram is packed 16 bits a character into one
-uint64, first character highest, so ``key >> 16`` is its context.
+uint64, first character highest, so ``key >> 16`` is its context. The same model over words
+(:class:`WordNgram`: ids of 21 bits, order up to 3) shares every line of it; only the packing
+width differs. A word model also takes prior unigram counts (a dictionary's word frequencies),
+so that a word the corpus never had is still ranked by how common it is.
 """
 
 from __future__ import annotations
@@ -32,17 +35,14 @@ import numpy as np
 from pinhan.errors import ConfigError, DataError
 
 DISCOUNT = 0.75
-BOS = 0xFFFF  # start of line: pads every history on the left
-MAX_ORDER = 4  # 4 x 16 bits fill a uint64
-FORMAT = "pinhan-char-ngram/1"
-_BITS = np.uint64(16)
+BOS = 0xFFFF  # start of line for the character model: pads every history on the left
 
 
-def pack(grams: np.ndarray) -> np.ndarray:
-    """(Q, n) ids -> (Q,) uint64 keys."""
+def pack(grams: np.ndarray, bits: int = 16) -> np.ndarray:
+    """(Q, n) ids -> (Q,) uint64 keys, ``bits`` per id."""
     keys = np.zeros(grams.shape[0], dtype=np.uint64)
     for j in range(grams.shape[1]):
-        keys = (keys << _BITS) | grams[:, j].astype(np.uint64)
+        keys = (keys << np.uint64(bits)) | grams[:, j].astype(np.uint64)
     return keys
 
 
@@ -55,8 +55,9 @@ def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> tuple[np
     return found, np.where(found, values[pos].astype(np.float32), 0.0)
 
 
-class CharNgram:
-    """``logprob_ids(histories, chars)`` for an order-``order`` interpolated Kneser-Ney model.
+class KneserNeyNgram:
+    """``logprob_ids(histories, chars)`` for an order-``order`` interpolated Kneser-Ney model
+    over ids of ``ID_BITS`` bits (a subclass fixes the width, start symbol and file format).
 
     ``keys[k]`` / ``logp[k]``: the kept (k+1)-grams, sorted, and their log-probabilities;
     ``ctx_keys[k]`` / ``ctx_log_gamma[k]``: contexts of length k and their backoff log-weights
@@ -64,13 +65,19 @@ class CharNgram:
     ``default_log_gamma[k]``: the weight of a context of length k that is not stored.
     """
 
+    ID_BITS = 16
+    BOS = BOS
+    MAX_ORDER = 4  # 4 x 16 bits fill a uint64
+    FORMAT = "pinhan-char-ngram/1"
+    UNIT = "character"
+
     def __init__(self, order: int, vocab_size: int, keys: list[np.ndarray], logp: list[np.ndarray],
                  ctx_keys: list[np.ndarray], ctx_log_gamma: list[np.ndarray], default_log_gamma: list[float],
                  info: dict | None = None) -> None:
-        if not 1 <= order <= MAX_ORDER:
-            raise ValueError(f"order must be between 1 and {MAX_ORDER}, got {order}")
-        if not 0 < vocab_size < BOS:
-            raise ValueError(f"vocabulary size must be between 1 and {BOS - 1}, got {vocab_size}")
+        if not 1 <= order <= self.MAX_ORDER:
+            raise ValueError(f"order must be between 1 and {self.MAX_ORDER}, got {order}")
+        if not 0 < vocab_size < self.BOS:
+            raise ValueError(f"vocabulary size must be between 1 and {self.BOS - 1}, got {vocab_size}")
         self.order, self.vocab_size = order, vocab_size
         self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma = keys, logp, ctx_keys, ctx_log_gamma
         self.default_log_gamma = default_log_gamma
@@ -79,45 +86,49 @@ class CharNgram:
     # --- build --------------------------------------------------------------------------------
     @classmethod
     def build(cls, lines: Iterable[Sequence[int] | np.ndarray], vocab_size: int, order: int = 4,
-              min_count: int | Sequence[int] = 1) -> "CharNgram":
-        """Count ``lines`` (each a sequence of character ids < vocab_size) and estimate the model.
+              min_count: int | Sequence[int] = 1, prior_counts: np.ndarray | None = None):
+        """Count ``lines`` (each a sequence of ids < vocab_size) and estimate the model.
 
         ``min_count``: an n-gram seen fewer times (continuation count below the top order) is
         pruned; one number applies to every order above 1, a list gives one per order from 2 up.
-        Unigrams are always kept.
+        Unigrams are always kept. ``prior_counts`` (vocab_size,) are added to the unigram
+        (continuation) counts: ids with a prior count are predicted by it even if never counted.
         """
-        if not 1 <= order <= MAX_ORDER:  # ConfigError is a ValueError: `pinhan lm --order 5` prints one line
-            raise ConfigError(f"order must be between 1 and {MAX_ORDER}, got {order}")
+        if not 1 <= order <= cls.MAX_ORDER:  # ConfigError is a ValueError: `pinhan lm --order 5` prints one line
+            raise ConfigError(f"order must be between 1 and {cls.MAX_ORDER}, got {order}")
         mins = [1] + ([int(min_count)] * (order - 1) if np.isscalar(min_count) else [int(m) for m in min_count])
         if len(mins) != order or min(mins) < 1:
             raise ConfigError(f"min_count needs one value >= 1 per order above 1, got {min_count!r}")
-        pad = np.full(order - 1, BOS, dtype=np.int64)
+        bits, bos = cls.ID_BITS, cls.BOS
+        pad = np.full(order - 1, bos, dtype=np.int64)
         pieces, n_chars = [], 0
         for line in lines:
             ids = np.asarray(line, dtype=np.int64)
             if len(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
-                raise DataError(f"character id outside the vocabulary of {vocab_size} in an n-gram training line")
+                raise DataError(f"{cls.UNIT} id outside the vocabulary of {vocab_size} in an n-gram training line")
             pieces += [pad, ids]
             n_chars += len(ids)
         if n_chars == 0:
-            raise DataError("no characters to build an n-gram model from")
+            raise DataError(f"no {cls.UNIT}s to build an n-gram model from")
         seq = np.concatenate(pieces)
-        ends = np.flatnonzero(seq != BOS)  # every predicted position; its history lies in its own line
+        ends = np.flatnonzero(seq != bos)  # every predicted position; its history lies in its own line
 
         # Counts, top order first: raw counts there, continuation counts below.
         grams: list[np.ndarray] = [None] * order  # type: ignore[list-item]
         counts: list[np.ndarray] = [None] * order  # type: ignore[list-item]
         windows = np.stack([seq[ends - (order - 1 - j)] for j in range(order)], axis=1)  # (N, order)
-        grams[-1], counts[-1] = np.unique(pack(windows), return_counts=True)
+        grams[-1], counts[-1] = np.unique(pack(windows, bits), return_counts=True)
         for k in range(order - 2, -1, -1):
-            suffix = grams[k + 1] & np.uint64((1 << (16 * (k + 1))) - 1)
+            suffix = grams[k + 1] & np.uint64((1 << (bits * (k + 1))) - 1)
             grams[k], counts[k] = np.unique(suffix, return_counts=True)
+        if prior_counts is not None:
+            grams[0], counts[0] = _with_prior(grams[0], counts[0], np.asarray(prior_counts, dtype=np.float64), vocab_size)
 
         # Interpolated probabilities, lowest order first: p_k = max(c - D, 0) / T + gamma * p_{k-1}.
         keys, logp, ctx_keys, ctx_gamma, defaults = [], [], [], [], []
         lower_p = None
         for k in range(order):
-            ctx = grams[k] >> _BITS
+            ctx = grams[k] >> np.uint64(bits)
             uniq_ctx, first, inverse = np.unique(ctx, return_index=True, return_inverse=True)
             total = np.bincount(inverse, weights=counts[k]).astype(np.float64)
             types = np.bincount(inverse).astype(np.float64)
@@ -125,11 +136,11 @@ class CharNgram:
             if k == 0:
                 below = np.full(len(grams[0]), 1.0 / vocab_size)
             else:
-                suffix = grams[k] & np.uint64((1 << (16 * k)) - 1)
+                suffix = grams[k] & np.uint64((1 << (bits * k)) - 1)
                 below = lower_p[np.searchsorted(grams[k - 1], suffix)]  # every suffix is counted below
             p = np.maximum(counts[k] - DISCOUNT, 0.0) / total[inverse] + gamma[inverse] * below
             lower_p = p
-            keep = counts[k] >= mins[k]
+            keep = counts[k] >= mins[k] if k else counts[k] > 0  # unigrams: all (a prior count may be < 1)
             keys.append(grams[k][keep])
             logp.append(np.log(p[keep]).astype(np.float16))
             kept_ctx = np.zeros(len(uniq_ctx), dtype=bool)
@@ -138,7 +149,7 @@ class CharNgram:
             ctx_gamma.append(np.log(gamma[kept_ctx]).astype(np.float16))
             dropped = np.log(gamma[~kept_ctx])
             defaults.append(float(dropped.mean()) if len(dropped) else 0.0)
-        info = {"characters": int(n_chars), "lines_counted": len(pieces) // 2, "min_count": mins,
+        info = {f"{cls.UNIT}s": int(n_chars), "lines_counted": len(pieces) // 2, "min_count": mins,
                 "ngrams_counted": [int(len(g)) for g in grams], "ngrams_kept": [int(len(k)) for k in keys]}
         return cls(order, vocab_size, keys, logp, ctx_keys, ctx_gamma, defaults, info)
 
@@ -172,20 +183,20 @@ class CharNgram:
         H, need = chars.shape[0], self.order - 1
         histories = histories.reshape(H, -1)
         if histories.shape[1] < need:
-            histories = np.concatenate([np.full((H, need - histories.shape[1]), BOS, dtype=np.int64), histories], 1)
+            histories = np.concatenate([np.full((H, need - histories.shape[1]), self.BOS, dtype=np.int64), histories], 1)
         hist = histories[:, histories.shape[1] - need:]  # (H, order-1)
         out = np.zeros(chars.shape, dtype=np.float32)
         backoff = np.zeros(H, dtype=np.float32)  # (H,) log-weight handed down to the current order
         rows, cols = np.nonzero(chars >= 0)  # the open entries, resolved order by order
         for k in range(self.order - 1, -1, -1):
-            ctx = pack(hist[:, need - k:]) if k else np.zeros(H, dtype=np.uint64)  # (H,)
+            ctx = pack(hist[:, need - k:], self.ID_BITS) if k else np.zeros(H, dtype=np.uint64)  # (H,)
             stored, gamma = _lookup(self.ctx_keys[k], self.ctx_log_gamma[k], ctx)  # (H,)
             # Every kept n-gram's context is stored, so an unstored context has none to find.
             ask = stored[rows]
             found = np.zeros(len(rows), dtype=bool)
             if ask.any():
                 r, c = rows[ask], cols[ask]
-                hit, value = _lookup(self.keys[k], self.logp[k], (ctx[r] << _BITS) | chars[r, c].astype(np.uint64))
+                hit, value = _lookup(self.keys[k], self.logp[k], (ctx[r] << np.uint64(self.ID_BITS)) | chars[r, c].astype(np.uint64))
                 out[r[hit], c[hit]] = backoff[r[hit]] + value[hit]
                 found[np.flatnonzero(ask)[hit]] = True
             rows, cols = rows[~found], cols[~found]
@@ -207,7 +218,7 @@ class CharNgram:
         for k in range(self.order):
             tensors[f"keys.{k}"], tensors[f"logp.{k}"] = self.keys[k], self.logp[k]
             tensors[f"ctx_keys.{k}"], tensors[f"ctx_log_gamma.{k}"] = self.ctx_keys[k], self.ctx_log_gamma[k]
-        meta = {"format": FORMAT, "order": self.order, "vocab_size": self.vocab_size,
+        meta = {"format": self.FORMAT, "order": self.order, "vocab_size": self.vocab_size,
                 "default_log_gamma": self.default_log_gamma, "info": self.info, **(extra or {})}
         tmp = path.with_name(path.name + ".tmp")
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"pinhan": json.dumps(meta)})
@@ -215,7 +226,7 @@ class CharNgram:
         fsync_dir(path.parent)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CharNgram":
+    def load(cls, path: str | Path):
         from safetensors import SafetensorError
         from safetensors.numpy import load_file, safe_open
 
@@ -224,8 +235,8 @@ class CharNgram:
             with safe_open(str(path), framework="numpy") as f:
                 meta = json.loads((f.metadata() or {}).get("pinhan", "{}"))
             tensors = load_file(str(path))
-            if meta.get("format") != FORMAT:
-                raise DataError(f"{path}: not a pinhan n-gram file (format {meta.get('format')!r}, expected {FORMAT})")
+            if meta.get("format") != cls.FORMAT:
+                raise DataError(f"{path}: not a pinhan {cls.UNIT} n-gram file (format {meta.get('format')!r}, expected {cls.FORMAT})")
             order = int(meta["order"])
             parts = [[tensors[f"{name}.{k}"] for k in range(order)] for name in ("keys", "logp", "ctx_keys", "ctx_log_gamma")]
             return cls(order, int(meta["vocab_size"]), *parts, [float(x) for x in meta["default_log_gamma"]], meta.get("info"))
@@ -234,3 +245,27 @@ class CharNgram:
 
     def nbytes(self) -> int:
         return int(sum(a.nbytes for arrays in (self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma) for a in arrays))
+
+
+def _with_prior(grams: np.ndarray, counts: np.ndarray, prior: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unigram keys and counts with ``prior`` (vocab_size,) added; ids only in the prior join."""
+    if prior.shape != (vocab_size,) or (prior < 0).any():
+        raise ConfigError(f"prior counts must be {vocab_size} numbers >= 0")
+    total = prior.copy()
+    total[grams.astype(np.int64)] += counts
+    ids = np.flatnonzero(total > 0)
+    return ids.astype(np.uint64), total[ids]
+
+
+class CharNgram(KneserNeyNgram):
+    """The character model fused into conversion and continuation (16-bit ids, order <= 4)."""
+
+
+class WordNgram(KneserNeyNgram):
+    """A word model: ids of a word lexicon (up to 2 million words), order <= 3 (3 x 21 bits)."""
+
+    ID_BITS = 21
+    BOS = (1 << 21) - 1
+    MAX_ORDER = 3
+    FORMAT = "pinhan-word-ngram/1"
+    UNIT = "word"

@@ -199,3 +199,19 @@ def greedy_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np
     encoded = runner.encode(enc)
     hyps, _ = beam_search(runner, encoded, P2HConstraint(keys_per_row, index, tables), len(keys_per_row), beam_size=1)
     return [h[0].tokens for h in hyps]
+
+
+def forced_logits(runner: Runner, encoded, constraint: Constraint, targets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(H, T) given hanzi ids, each row read by encoder row ``rows[h]`` -> (H,) the decoder's summed
+    raw logits of them, teacher-forced (one column of the output matrix a step: cheap). Raw
+    logits rank given readings better than the full softmax, whose mass outside the allowed
+    hanzi the model was never trained to calibrate (RESULTS.md, "Word lattice")."""
+    H, T = targets.shape
+    state = runner.start(encoded, rows)
+    step_in = start_inputs(H)
+    total = np.zeros(H)
+    for t in range(T):
+        hidden, state = runner.step(state, step_in)
+        total += runner.char_logits_at(hidden, targets[:, t : t + 1])[:, 0]  # (H,)
+        step_in = step_inputs(np.array([constraint.feed(h, t, int(targets[h, t])) for h in range(H)], dtype=np.int64).reshape(H, 4))
+    return total

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from pinhan.infer.search.common import Hypothesis, Trace
 from pinhan.infer.search.constraints import P2HConstraint, Slot
 from pinhan.infer.search.fast import nar_fused_search, nar_log_probs
 from pinhan.infer.search.fusion import Fusion, lm_contexts
+from pinhan.infer.tasks.words import WordConverter, typed_letters
 from pinhan.pinyin import Path, PinyinParser, Segment
 from pinhan.pinyin.fuzzy import resolve_rules
 from pinhan.pinyin.parser import MAX_PATHS_LIMIT
@@ -87,6 +88,14 @@ class Converter:
         self.index, self.tables = bundle.index, bundle.tables
         self.contexts = ContextEncoder(self.vocab, self.tables, self.max_context)
         self._parsers: dict[tuple, PinyinParser] = {}
+        self._bundle, self._config = bundle, config
+
+    @cached_property
+    def by_lattice(self) -> WordConverter | None:
+        """Conversion over the word lattice (None: the model has no word model, or ``words`` is off)."""
+        if not self._config.words or not self._bundle.has_words():
+            return None
+        return WordConverter(self._bundle, self._config, self.contexts)
 
     # --- parse --------------------------------------------------------------------------------
     def parser(self, fuzzy: Sequence[str] = (), abbreviations: bool = True) -> PinyinParser:
@@ -122,8 +131,10 @@ class Converter:
 
     # --- convert ------------------------------------------------------------------------------
     def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
-                      fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True) -> list[list[Candidate]]:
-        """Ranked candidates for each input (a pinyin string, or (pinyin, context))."""
+                      fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True,
+                      words: bool = True) -> list[list[Candidate]]:
+        """Ranked candidates for each input (a pinyin string, or (pinyin, context)); over the word
+        lattice where the model has one and the input is letters only (unless ``words`` is False)."""
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -133,7 +144,14 @@ class Converter:
         for pinyin, context in items:
             if not isinstance(context, str):
                 raise InputError(f"context must be a string, got {type(context).__name__}")
-        parsed = [self.parse(pinyin, parser) for pinyin, _ in items]
+        parsed = [self.parse(pinyin, parser) for pinyin, _ in items]  # also checks every input
+        by_words = self._by_words(items, parsed, parser, k, mode, prefixes, abbreviations) if words else {}
+        if by_words:  # the rest (tones, fuzzy rules, pass-through text) go to the character decoder
+            rest = [i for i in range(len(items)) if i not in by_words]
+            done = self.convert_batch([items[i] for i in rest], k=k, mode=mode, fuzzy=fuzzy, abbreviations=abbreviations,
+                                      prefixes=prefixes, words=False) if rest else []
+            by_words.update(zip(rest, done))
+            return [by_words[i] for i in range(len(items))]
         runs = [run for i, paths in enumerate(parsed) for p, path in enumerate(paths)
                 for run in _split(i, p, path, items[i][0], items[i][1], self.vocab, self._convertible)]
         width = min(16, max(k, self.beam_size)) if prefixes else 0
@@ -142,6 +160,17 @@ class Converter:
         for run, dec in zip(runs, decoded):
             by_item[run.item].append((run, dec))
         return [self._assemble(pinyin, parsed[i], by_item[i], k, prefixes) for i, (pinyin, _) in enumerate(items)]
+
+    def _by_words(self, items, parsed, parser, k, mode, prefixes, abbreviations) -> dict[int, list[Candidate]]:
+        """Item index -> candidates, for the items the word lattice converts."""
+        if self.by_lattice is None or parser.fuzzy:
+            return {}
+        out = {}
+        for i, (pinyin, context) in enumerate(items):
+            typed = typed_letters(pinyin) if parsed[i] else None
+            if typed is not None:
+                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, abbreviations)
+        return out
 
     def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:
         """The best whole-input text for each input ("" for empty input)."""

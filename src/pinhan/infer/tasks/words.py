@@ -1,0 +1,187 @@
+"""Conversion over the word lattice, with the Transformer scoring the lattice's N best.
+
+The stages::
+
+    letters     typed pinyin -> letters and apostrophe boundaries (input with tone digits, marks,
+                fuzzy rules or pass-through text goes to the character decoder instead)
+    lattice     every word that spells or abbreviates a stretch of the letters, searched under the
+                word n-gram -> N best paths (pinhan.infer.search.lattice)
+    rescore     accurate mode: the decoder's summed raw logits of each path's hanzi, teacher-forced,
+                in context; fast mode: the encoder head's, one encoder pass per segmentation; added
+                with a weight chosen on dev clauses (``pinhan lm``)
+    assemble    whole-input candidates within ``margin`` of the best, then prefixes (the best
+                path's first words, longest first; then words and characters that start the
+                input), then the other whole-input candidates; no duplicates, cut to k
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from pinhan import ids
+from pinhan.infer.bundle import ModelBundle
+from pinhan.infer.config import InferenceConfig
+from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h
+from pinhan.infer.results import Candidate
+from pinhan.infer.search.beam import forced_logits
+from pinhan.infer.search.constraints import P2HConstraint
+from pinhan.infer.search.lattice import COPY, LatticePath
+
+_TYPED = re.compile(r"[A-Za-zÜüVv']*[A-Za-zÜüVv][A-Za-zÜüVv']*")
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Typed pinyin as the lattice reads it: ``letters`` (lower case, ü as v), the input offset
+    after each letter (for ``consumed``) and the letter offsets apostrophes fix as boundaries."""
+
+    pinyin: str
+    letters: str
+    ends: tuple[int, ...]
+    boundaries: frozenset[int]
+
+
+def typed_letters(pinyin: str) -> Typed | None:
+    """The letters of input made only of letters and apostrophes; None for any other input."""
+    if not isinstance(pinyin, str) or not _TYPED.fullmatch(pinyin):
+        return None
+    letters, ends, bounds = [], [], set()
+    for at, ch in enumerate(pinyin):
+        if ch == "'":
+            bounds.add(len(letters))
+            continue
+        letters.append("v" if ch in "üÜVv" else ch.lower())
+        ends.append(at + 1)
+    return Typed(pinyin, "".join(letters), tuple(ends), frozenset(b for b in bounds if 0 < b < len(letters)))
+
+
+@dataclass
+class _Option:
+    text: str
+    score: float
+    pinyin: tuple[str, ...]
+    consumed: int
+    kind: str
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.text, self.score, self.pinyin, self.consumed, self.kind)
+
+
+class WordConverter:
+    """Candidates from the bundle's word lattice (see the module docstring)."""
+
+    def __init__(self, bundle: ModelBundle, config: InferenceConfig, contexts: ContextEncoder) -> None:
+        self.bundle, self.config, self.contexts = bundle, config, contexts
+        self.lattice = bundle.lattice(config.word_beam)
+        info = self.lattice.lm.info
+        self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
+        self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
+
+    def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
+                abbreviations: bool = True) -> list[Candidate]:
+        paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
+        whole = self._whole(typed, paths, context, mode)
+        if not prefixes or not whole:
+            return [o.candidate() for o in whole[:k]]
+        best = whole[0].score
+        first = [o for o in whole if o.score >= best - self.config.margin]
+        rest = whole[len(first):]
+        options = first + self._prefixes(typed, paths[0]) + self._first_words(typed, abbreviations) + rest
+        seen, out = set(), []
+        for option in options:
+            if option.text and option.text not in seen:
+                seen.add(option.text)
+                out.append(option.candidate())
+            if len(out) == k:
+                break
+        return out
+
+    # --- whole input --------------------------------------------------------------------------
+    def _whole(self, typed: Typed, paths: list[LatticePath], context: str, mode: str) -> list[_Option]:
+        unique: dict[str, LatticePath] = {}
+        for path in paths:  # best first: the first path of a text is its best segmentation
+            unique.setdefault(self.lattice.text(path, typed.letters), path)
+        weight = self.model_weight if mode == "accurate" else self.head_weight
+        model = self._model_scores(list(unique.values()), context, mode) if weight > 0 else {}
+        options = [_Option(text, path.score + weight * model.get(id(path), 0.0), self._pinyin(path, typed.letters),
+                           len(typed.pinyin), "whole") for text, path in unique.items()]
+        return sorted(options, key=lambda o: -o.score)  # stable: the lattice's order on ties
+
+    def _model_scores(self, paths: list[LatticePath], context: str, mode: str) -> dict[int, float]:
+        """id(path) -> summed raw logits of its hanzi (decoder or encoder head); paths that copy
+        letters are not scored (they rank last anyway). Paths of one length share one encoder
+        batch (a row per distinct segmentation) and one teacher-forced decoder run."""
+        by_length: dict[int, dict[tuple, list[LatticePath]]] = {}
+        for path in paths:
+            if COPY not in path.words:
+                keys = self._keys(path)
+                by_length.setdefault(len(keys), {}).setdefault(keys, []).append(path)
+        scores: dict[int, float] = {}
+        vocab, runner = self.bundle.vocab, self.bundle.runner
+        for groups in by_length.values():
+            key_arrays = [np.array(keys, dtype=np.int64).reshape(-1, 3) for keys in groups]  # (L, 3) each
+            enc = encode_p2h([P2HRequest(k, context) for k in key_arrays], vocab, self.bundle.tables,
+                             self.contexts.max_context, self.contexts)
+            encoded = runner.encode(enc)
+            members = [(row, p) for row, group in enumerate(groups.values()) for p in group]
+            rows = np.array([row for row, _ in members], dtype=np.int64)  # (H,) encoder row of each path
+            targets = np.array([[vocab.char_id(ch) for ch in self._text(p)] for _, p in members], dtype=np.int64)  # (H, L)
+            if mode == "accurate":
+                constraint = P2HConstraint([key_arrays[r] for r in rows], self.bundle.index, self.bundle.tables)
+                totals = forced_logits(runner, encoded, constraint, targets, rows)
+            else:
+                enc_rows, positions = np.nonzero(enc["segments"] == ids.SEG_TARGET)  # (G*L,) row-major
+                L = targets.shape[1]
+                flat = rows[:, None] * L + np.arange(L)[None, :]  # (H, L) index into the target positions
+                logits = runner.nar_logits_at(encoded, enc_rows[flat.reshape(-1)], positions[flat.reshape(-1)],
+                                              targets.reshape(-1, 1))  # (H*L, 1)
+                totals = logits.reshape(len(members), L).sum(axis=1)
+            scores.update({id(p): float(t) for (_, p), t in zip(members, totals)})
+        return scores
+
+    def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
+        """What was typed for each syllable of a path: toneless factors, or the initial alone."""
+        vocab, keys = self.bundle.vocab, []
+        for reading, abbreviated in zip(path.readings, path.abbreviated):
+            for syllable in reading:
+                initial, final, _ = vocab.factors(syllable.rstrip("012345"))
+                keys.append((initial, ids.UNKNOWN, ids.UNKNOWN) if abbreviated else (initial, final, ids.UNKNOWN))
+        return tuple(keys)
+
+    # --- prefixes -----------------------------------------------------------------------------
+    def _prefixes(self, typed: Typed, best: LatticePath) -> list[_Option]:
+        """The best path's first words, longest first (我喜欢, 我 for woxihuanchi)."""
+        out = []
+        for j in range(len(best.words) - 1, 0, -1):
+            part = LatticePath(best.words[:j], best.spans[:j], best.readings[:j], best.abbreviated[:j], best.score)
+            if COPY not in part.words:
+                out.append(_Option(self._text(part), best.score, self._pinyin(part, typed.letters),
+                                   typed.ends[best.spans[j - 1][1] - 1], "prefix"))
+        return out
+
+    def _first_words(self, typed: Typed, abbreviations: bool) -> list[_Option]:
+        """Words, then characters, that start the input, by the n-gram's score."""
+        lattice = self.lattice
+        arcs = lattice.arcs_at(typed.letters, 0, typed.boundaries, abbreviations)
+        real = arcs.word != COPY
+        if not real.any():
+            return []
+        lm = lattice.lm.logprob_grid(np.full((1, 2), lattice.lm.BOS), arcs.word[real][None, :])[0] + arcs.cost[real]
+        words = arcs.word[real]
+        ends, readings = arcs.end[real], [r for r, keep in zip(arcs.readings, real) if keep]
+        order = sorted(range(len(words)), key=lambda i: (len(lattice.lexicon.words[words[i]]) == 1, -lm[i]))
+        return [_Option(lattice.lexicon.words[words[i]], float(lm[i]), tuple(readings[i]), typed.ends[ends[i] - 1], "prefix")
+                for i in order]
+
+    # --- text ---------------------------------------------------------------------------------
+    def _text(self, path: LatticePath) -> str:
+        return "".join(self.lattice.lexicon.words[w] for w in path.words)
+
+    def _pinyin(self, path: LatticePath, letters: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for word, (start, end), reading in zip(path.words, path.spans, path.readings):
+            out += list(letters[start:end]) if word == COPY else list(reading)
+        return tuple(out)

@@ -1,0 +1,137 @@
+"""The word lexicon: words with their readings and counts, indexed by what a user types.
+
+A word is a text (``中国``, or one hanzi); each has one or more toned readings
+(``zhong1 guo2``) with the number of times the training text read it so (0: a reading only a
+dictionary gives, such as 她 ``chi2``). The decoder looks words up by their toneless spelling
+(``zhongguo``) or by their initials (``zg``, also ``zhg``: zh / ch / sh may be typed whole or as
+their first letter), and scores a reading by its share of the word's count, so that a reading
+the corpus never used is a last resort, not an equal.
+
+Word ids index :class:`~pinhan.lm.ngram.WordNgram`; id 0 is the end of a clause (``</s>``).
+Stored as one gzip-compressed JSON file (no pickle: loading executes no code).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+
+from pinhan.errors import DataError
+
+FORMAT = "pinhan-words/1"
+EOS = 0  # the word id that ends a clause
+EOS_TEXT = "</s>"
+READING_PRIOR = 0.5  # added to every reading's count: a dictionary-only reading keeps a small share
+SHORT_FORMS = {"zh": "z", "ch": "c", "sh": "s"}
+
+Reading = tuple[str, ...]  # toned syllables, one per character: ("zhong1", "guo2")
+
+
+def toneless(syllable: str) -> str:
+    return syllable.rstrip("012345")
+
+
+def initial_of(syllable: str) -> str:
+    """The letters an abbreviation types for a toneless syllable: its initial (zh, b, ...), or
+    its first letter when it has none (a, e, o; also n / m of the interjections)."""
+    for two in ("zh", "ch", "sh"):
+        if syllable.startswith(two):
+            return two
+    return syllable[:1]
+
+
+class WordLexicon:
+    """``words[i]`` with ``readings[i]``: {reading: count}. Indexes are built on construction."""
+
+    def __init__(self, words: list[str], readings: list[dict[Reading, int]], info: dict | None = None) -> None:
+        if not words or words[EOS] != EOS_TEXT or len(words) != len(readings):
+            raise DataError("a word lexicon needs </s> first and one readings table per word")
+        self.words, self.readings, self.info = words, readings, info or {}
+        self.word_id = {w: i for i, w in enumerate(words)}
+        self.spelled = _index(((_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in readings[wid].items()))
+        self.abbreviated = _index(((abbreviation(r), wid, n) for wid in range(1, len(words)) for r, n in readings[wid].items()))
+        self.max_letters = max((len(k) for k in self.spelled), default=1)
+        self.max_initials = max((len(k) for k in self.abbreviated), default=1)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def reading_logp(self, wid: int, spelling: str | None = None, abbreviated: bool = False) -> tuple[Reading, float]:
+        """The word's likeliest reading (among those spelled ``spelling``, toneless, or
+        abbreviated so, if given) and log p(reading | word)."""
+        table = self.readings[wid]
+        total = sum(table.values()) + READING_PRIOR * len(table)
+        key = abbreviation if abbreviated else _spelling
+        options = [(r, n) for r, n in table.items() if spelling is None or key(r) == spelling]
+        if not options:
+            options = list(table.items())
+        reading, n = max(options, key=lambda rn: (rn[1], rn[0]))
+        return reading, math.log((n + READING_PRIOR) / total)
+
+    # --- files --------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """One gzip JSON file, written under a temporary name and renamed into place."""
+        path = Path(path)
+        rows = [[[" ".join(r), n] for r, n in sorted(table.items(), key=lambda rn: (-rn[1], rn[0]))]
+                for table in self.readings]
+        doc = {"format": FORMAT, "info": self.info, "words": self.words, "readings": rows}
+        tmp = path.with_name(path.name + ".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as handle:
+            json.dump(doc, handle, ensure_ascii=False, separators=(",", ":"))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WordLexicon:
+        path = Path(path)
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                doc = json.load(handle)
+            if doc.get("format") != FORMAT:
+                raise DataError(f"{path}: not a pinhan word lexicon (format {doc.get('format')!r}, expected {FORMAT})")
+            readings = [{tuple(r.split()): int(n) for r, n in rows} for rows in doc["readings"]]
+            return cls(list(doc["words"]), readings, doc.get("info"))
+        except DataError:
+            raise
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataError(f"{path}: cannot read the word lexicon ({exc})") from None
+
+
+@lru_cache(maxsize=None)
+def _syllable_keys(syllable: str) -> tuple[str, str]:
+    """(toneless spelling, abbreviation letter(s)) of one toned syllable (a few thousand exist)."""
+    plain = toneless(syllable)
+    first = initial_of(plain)
+    return plain, SHORT_FORMS.get(first, first)
+
+
+def _spelling(reading: Reading) -> str:
+    return "".join([_syllable_keys(s)[0] for s in reading])
+
+
+def abbreviation(reading: Reading | list[str]) -> str:
+    """What an abbreviation types for a reading: each syllable's initial, zh / ch / sh as z / c / s
+    (typed input is shortened the same way before the lookup, so ``zhgwh`` and ``zgwh`` both find
+    中国文化)."""
+    return "".join([_syllable_keys(s)[1] for s in reading])
+
+
+def shorten(letters: str) -> str:
+    """Typed abbreviation letters in the index's form (zh / ch / sh -> z / c / s)."""
+    return letters.replace("zh", "z").replace("ch", "c").replace("sh", "s")
+
+
+def _index(entries: Iterable[tuple[str, int, int]]) -> dict[str, list[int]]:
+    """(key, word id, count of the reading) -> key: word ids, by that key's count then id."""
+    merged: dict[tuple[str, int], int] = defaultdict(int)
+    for key, wid, n in entries:
+        merged[(key, wid)] += n + 1  # +1: a dictionary-only reading still orders among its peers
+    rows = sorted((key, -n, wid) for (key, wid), n in merged.items())
+    return {key: [wid for _, _, wid in group] for key, group in groupby(rows, key=itemgetter(0))}

@@ -1,0 +1,61 @@
+"""The word lattice (pinhan.infer.search.lattice) on a hand-made lexicon and n-gram."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pinhan.infer.search.lattice import COPY, COPY_COST, LatticeSettings, WordLattice
+from pinhan.lm.ngram import WordNgram
+from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon
+
+WORDS = [EOS_TEXT, "西安", "先", "西", "安", "中国", "文化", "中", "国", "文", "化", "我", "喜欢"]
+READINGS = {"西安": ("xi1", "an1"), "先": ("xian1",), "西": ("xi1",), "安": ("an1",), "中国": ("zhong1", "guo2"),
+            "文化": ("wen2", "hua4"), "中": ("zhong1",), "国": ("guo2",), "文": ("wen2",), "化": ("hua4",),
+            "我": ("wo3",), "喜欢": ("xi3", "huan1")}
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    ids = {w: i for i, w in enumerate(WORDS)}
+    lexicon = WordLexicon(WORDS, [{}] + [{READINGS[w]: 5} for w in WORDS[1:]])
+    lines = [[ids["中国"], ids["文化"]], [ids["我"], ids["喜欢"], ids["中国"]], [ids["西安"]], [ids["先"]], [ids["先"]]]
+    lm = WordNgram.build([np.array(line + [EOS]) for line in lines], len(WORDS), order=3)
+    return WordLattice(lexicon, lm, LatticeSettings(beam=8))
+
+
+def texts(lattice, letters, **options):
+    return [lattice.text(p, letters) for p in lattice.nbest(letters, 8, **options)]
+
+
+def test_every_segmentation_is_in_one_lattice(lattice):
+    found = texts(lattice, "xian")
+    assert found[0] == "先" and "西安" in found  # xian and xi'an both, the corpus's favourite first
+    assert texts(lattice, "zhongguowenhua")[0] == "中国文化"
+
+
+def test_paths_are_best_first_and_cover_the_letters(lattice):
+    paths = lattice.nbest("woxihuanzhongguo", 8)
+    assert [p.score for p in paths] == sorted((p.score for p in paths), reverse=True)
+    for path in paths:
+        assert path.spans[0][0] == 0 and path.spans[-1][1] == len("woxihuanzhongguo")
+        assert all(a[1] == b[0] for a, b in zip(path.spans, path.spans[1:]))
+
+
+def test_an_apostrophe_splits_syllables_not_words(lattice):
+    assert texts(lattice, "xian", boundaries=frozenset({2}))[0] == "西安"  # xi'an: 先 cannot span the apostrophe
+    assert "先" not in texts(lattice, "xian", boundaries=frozenset({2}))
+    assert texts(lattice, "xian", boundaries=frozenset({3}))[0] != "西安"  # xia'n: no word splits so
+
+
+def test_abbreviations_and_their_absence(lattice):
+    assert texts(lattice, "zgwh")[0] == "中国文化"
+    assert texts(lattice, "zhgwh")[0] == "中国文化"  # zh typed whole
+    assert all("中国" not in t for t in texts(lattice, "zgwh", abbreviations=False))
+
+
+def test_letters_no_word_spells_are_copied_at_a_cost(lattice):
+    best = lattice.nbest("xianq", 1)[0]
+    assert lattice.text(best, "xianq") in ("先q", "西安q") and best.words[-1] == COPY
+    assert best.score < COPY_COST + 1
+    assert lattice.nbest("", 4) == []

@@ -1,0 +1,83 @@
+"""Conversion over the word lattice end to end: ``pinhan lm --kind words`` writes the word model
+into a model directory, and ``pinhan.load`` converts with it (pinhan.infer.tasks.words)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import pinhan
+from pinhan.cli import main
+from pinhan.data.model_dir import ModelDir
+from pinhan.infer.config import InferenceConfig
+from pinhan.infer.tasks.words import typed_letters
+from pinhan.lm.ngram import WordNgram
+
+
+@pytest.fixture(scope="module")
+def word_model(model_dir, prepared_tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("words") / "model"
+    shutil.copytree(model_dir, out)
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
+                 "--word-min-count", "1", "--word-weights", "0", "0.5", "--dev-items", "10"]) == 0
+    return out
+
+
+def test_pinhan_lm_writes_the_word_model_with_weights_chosen_on_dev(word_model, capsys):
+    directory = ModelDir(word_model)
+    assert directory.has_words() and not directory.has_ngram()  # --kind words: no character n-gram
+    info = WordNgram.load(directory.word_ngram).info
+    assert info["model_weight"] in (0.0, 0.5) and info["head_weight"] in (0.0, 0.5)
+    assert sorted(info["dev_tables"]) == ["accurate", "fast"] and len(info["dev_tables"]["fast"]) == 2
+
+
+def test_conversion_goes_through_the_lattice_and_offers_words_then_characters(word_model):
+    model = pinhan.load(word_model)
+    assert model.converter.by_lattice is not None
+    for mode in ("accurate", "fast"):
+        candidates = model.convert("yinhanghangzhangshuo", k=8, mode=mode)
+        assert candidates[0].text == "银行行长说" and candidates[0].consumed == len("yinhanghangzhangshuo")
+        assert candidates[0].pinyin == ("yin2", "hang2", "hang2", "zhang3", "shuo1")
+        texts = [c.text for c in candidates]
+        assert len(texts) == len(set(texts))
+        prefixes = [c for c in candidates if c.kind == "prefix"]
+        assert prefixes and prefixes[0].text == "银行行长" and prefixes[0].consumed == len("yinhanghangzhang")
+    assert model.convert("yhhz", k=3)[0].text == "银行行长"  # initials
+
+
+def test_other_input_and_settings_fall_back_to_the_character_decoder(word_model):
+    model = pinhan.load(word_model)
+    plain = pinhan.load(word_model, config=InferenceConfig(words=False))
+    assert plain.converter.by_lattice is None
+    for text in ("yin2hang2", "yinhang,", "zhongguo"):
+        assert typed_letters(text) is None or text == "zhongguo"
+    # tone digits and punctuation are not letters only: both models answer alike
+    for text in ("yin2hang2", "yinhang,"):
+        assert [c.text for c in model.convert(text, k=3)] == [c.text for c in plain.convert(text, k=3)]
+    assert [c.text for c in model.convert("zongguo", k=3, fuzzy=["z-zh"])] == \
+        [c.text for c in plain.convert("zongguo", k=3, fuzzy=["z-zh"])]
+
+
+def test_typed_letters_keep_offsets_and_apostrophes():
+    typed = typed_letters("Xi'An")
+    assert typed.letters == "xian" and typed.boundaries == frozenset({2}) and typed.ends == (1, 2, 4, 5)
+    assert typed_letters("lüe").letters == "lve" and typed_letters("'") is None and typed_letters("ni3") is None
+
+
+def test_batched_rescoring_equals_scoring_each_path_alone(word_model):
+    """Paths of one length share an encoder batch and a decoder run; the scores must not depend on it."""
+    model = pinhan.load(word_model, config=InferenceConfig(word_model_weight=1.0, word_head_weight=1.0))
+    words = model.converter.by_lattice
+    typed = typed_letters("yinhanghangzhangshuo")
+    paths = words.lattice.nbest(typed.letters, 8)
+    assert len({words._keys(p) for p in paths}) > 1  # several segmentations in one batch
+    for mode in ("accurate", "fast"):
+        together = words._model_scores(paths, "我们", mode)
+        alone = {k: v for p in paths for k, v in words._model_scores([p], "我们", mode).items()}
+        assert together.keys() == alone.keys() and len(together) == len(paths)
+        assert all(abs(together[k] - alone[k]) < 1e-3 for k in together)
+    weighted = model.convert("yinhanghangzhangshuo", k=4, prefixes=False)
+    lattice_only = pinhan.load(word_model, config=InferenceConfig(word_model_weight=0.0)).convert(
+        "yinhanghangzhangshuo", k=4, prefixes=False)
+    assert [c.score for c in weighted] != [c.score for c in lattice_only]  # the decoder's logits were added

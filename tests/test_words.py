@@ -1,0 +1,87 @@
+"""The word lexicon and the word n-gram (pinhan.lm.words, pinhan.lm.ngram.WordNgram, pinhan.lm.word_build)."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from pinhan.errors import ConfigError, DataError
+from pinhan.lm.ngram import CharNgram, WordNgram
+from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon, abbreviation, shorten
+
+
+def lexicon() -> WordLexicon:
+    words = [EOS_TEXT, "吃", "她", "中国", "西安", "先", "这个"]
+    readings = [{}, {("chi1",): 10}, {("ta1",): 50, ("chi2",): 0}, {("zhong1", "guo2"): 7}, {("xi1", "an1"): 3},
+                {("xian1",): 9}, {("zhe4", "ge4"): 20}]
+    return WordLexicon(words, readings)
+
+
+def test_words_are_found_by_spelling_most_read_first_and_a_dictionary_reading_comes_last():
+    lex = lexicon()
+    assert [lex.words[w] for w in lex.spelled["chi"]] == ["吃", "她"]  # 她 reads chi2 only in a dictionary
+    assert [lex.words[w] for w in lex.spelled["xian"]] == ["先", "西安"]
+    (_, seen), (_, unseen) = lex.reading_logp(lex.word_id["她"], "ta"), lex.reading_logp(lex.word_id["她"], "chi")
+    assert seen > -0.1 and unseen < -4  # the corpus read 她 as ta1 fifty times, never as chi2
+
+
+def test_abbreviations_find_words_by_their_initials_with_zh_ch_sh_typed_either_way():
+    lex = lexicon()
+    assert abbreviation(("zhong1", "guo2")) == "zg" and shorten("zhg") == "zg"
+    assert [lex.words[w] for w in lex.abbreviated["zg"]] == ["这个", "中国"]  # zhe ge, zhong guo: most read first
+    assert lex.abbreviated[shorten("zhg")] == lex.abbreviated["zg"] and "xa" in lex.abbreviated
+
+
+def test_lexicon_files_round_trip_and_a_bad_file_is_a_data_error(tmp_path):
+    lex = lexicon()
+    lex.save(tmp_path / "words.json.gz")
+    back = WordLexicon.load(tmp_path / "words.json.gz")
+    assert back.words == lex.words and back.readings == lex.readings and back.spelled == lex.spelled
+    (tmp_path / "bad.json.gz").write_bytes(gzip.compress(b'{"format": "other"}'))
+    with pytest.raises(DataError, match="not a pinhan word lexicon"):
+        WordLexicon.load(tmp_path / "bad.json.gz")
+    (tmp_path / "junk.json.gz").write_bytes(b"\x1f\x8b junk")
+    with pytest.raises(DataError, match="cannot read the word lexicon"):
+        WordLexicon.load(tmp_path / "junk.json.gz")
+
+
+def test_word_ngram_takes_ids_past_16_bits_and_prior_counts_rank_unseen_words():
+    big = 70_000  # past the character model's 16-bit ids
+    lines = [np.array([5, big, 7, EOS]), np.array([5, big, EOS]), np.array([7, 5, EOS])]
+    prior = np.zeros(big + 10)
+    prior[big + 3], prior[big + 4] = 5.0, 1.0  # never in a line: known only from a dictionary
+    lm = WordNgram.build(lines, big + 10, order=3, prior_counts=prior)
+    bos = WordNgram.BOS
+    after = lm.logprob_grid(np.array([[bos, 5]]), np.array([[big, big + 3, big + 4, big + 5]]))[0]
+    assert after[0] > after[1] > after[2] > after[3]  # seen > common in the dictionary > rare > unknown
+    with pytest.raises(ConfigError, match="order must be between 1 and 3"):
+        WordNgram.build(lines, big + 10, order=4)
+
+
+def test_word_and_character_ngram_files_are_not_mistaken_for_each_other(tmp_path):
+    CharNgram.build([np.arange(5, 9)], 20, order=2).save(tmp_path / "chars.safetensors")
+    with pytest.raises(DataError, match="not a pinhan word n-gram"):
+        WordNgram.load(tmp_path / "chars.safetensors")
+    lm = WordNgram.build([np.array([3, 4, EOS])], 10, order=2)
+    lm.save(tmp_path / "words.safetensors")
+    back = WordNgram.load(tmp_path / "words.safetensors")
+    probe = np.array([[WordNgram.BOS, 3]]), np.array([[4, 5]])
+    assert np.array_equal(back.logprob_grid(*probe), lm.logprob_grid(*probe))
+
+
+def test_build_words_from_the_train_split(prepared_tiny):
+    from pinhan.data.vocab import Lexicon
+    from pinhan.lm.word_build import build_words
+
+    lex, lm = build_words(prepared_tiny, Lexicon.load(prepared_tiny / "lexicon.json"), min_count=1, dictionary=False)
+    assert lex.words[EOS] == EOS_TEXT and lm.vocab_size == len(lex) and lm.order == 3
+    assert "北京" in lex.word_id and lex.word_id["北京"] in lex.spelled["beijing"]
+    wid = lex.word_id["银行行长"]  # jieba keeps it one word
+    assert wid in lex.spelled["yinhanghangzhang"] and wid in lex.abbreviated["yhhz"]
+    assert max(lex.readings[wid], key=lex.readings[wid].get) == ("yin2", "hang2", "hang2", "zhang3")
+    assert all(not any(ch in w for ch in "這國") for w in lex.words)  # traditional forms stay out
+    bos = WordNgram.BOS
+    seen = lm.logprob_grid(np.array([[bos, lex.word_id["我们"]]]), np.array([[lex.word_id["明天"], lex.word_id["长江"]]]))[0]
+    assert seen[0] > seen[1]  # 我们 明天 is in the corpus, 我们 长江 is not
