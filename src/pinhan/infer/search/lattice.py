@@ -25,6 +25,7 @@ from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
 
 COPY = -1  # the word id of a letter copied as typed (the n-gram scores it 0 and forgets history)
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
+PIECE_CACHE = 200_000  # typed pieces whose arcs are kept
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class WordLattice:
         if lm.vocab_size != len(lexicon):
             raise ValueError(f"the word n-gram has {lm.vocab_size} words, the lexicon {len(lexicon)}")
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
-        self._reading_cache: dict[tuple[int, str, bool], tuple[Reading, float]] = {}
+        self._piece_cache: dict[tuple[str, bool], _Arcs | None] = {}
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -77,35 +78,47 @@ class WordLattice:
                 abbreviations: bool = True) -> _Arcs:
         """The arcs leaving letter offset ``start`` (abbreviated words too, unless told not). An
         apostrophe inside a word must fall between two of its syllables (xi'an is 西安)."""
-        ends, words, costs, readings, typed_short = [], [], [], [], []
+        parts: list[_Arcs] = []
         limit = max(self.lexicon.max_letters, self.lexicon.max_initials)
         for end in range(start + 1, min(len(letters), start + limit) + 1):
             piece = letters[start:end]
-            inside = sorted(b - start for b in boundaries if start < b < end)
-            kinds = ((False, piece, self.settings.max_words), (True, shorten(piece), self.settings.max_abbreviated))
-            for abbreviated, key, cap in kinds[: 2 if abbreviations else 1]:
-                table = self.lexicon.abbreviated if abbreviated else self.lexicon.spelled
-                for wid in table.get(key, ())[:cap]:
-                    reading, logp = self._reading(wid, key, abbreviated)
-                    if inside and not set(inside) <= _syllable_starts(piece, reading, abbreviated):
-                        continue
-                    ends.append(end)
-                    words.append(wid)
-                    costs.append(logp + (self.settings.abbreviation_cost if abbreviated else 0.0))
-                    readings.append(reading)
-                    typed_short.append(abbreviated)
-        ends.append(start + 1)  # copy the letter: keeps every input connected
-        words.append(COPY)
-        costs.append(COPY_COST)
-        readings.append(None)
-        typed_short.append(False)
-        return _Arcs(np.array(ends), np.array(words, dtype=np.int64), np.array(costs), readings, typed_short)
+            inside = {b - start for b in boundaries if start < b < end}
+            for abbreviated in (False, True)[: 2 if abbreviations else 1]:
+                arcs = self._key_arcs(piece, abbreviated)
+                if arcs is None:
+                    continue
+                if inside:  # keep the words whose syllables the apostrophes separate
+                    keep = [i for i, r in enumerate(arcs.readings) if inside <= _syllable_starts(piece, r, abbreviated)]
+                    arcs = _Arcs(arcs.end[keep], arcs.word[keep], arcs.cost[keep], [arcs.readings[i] for i in keep],
+                                 [abbreviated] * len(keep))
+                parts.append(_Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated))
+        # the copy arc (keeps every input connected) first: its end, start + 1, is the nearest
+        parts.insert(0, _Arcs(np.array([start + 1]), np.array([COPY]), np.array([COPY_COST]), [None], [False]))
+        return _Arcs(np.concatenate([p.end for p in parts]), np.concatenate([p.word for p in parts]),
+                     np.concatenate([p.cost for p in parts]), [r for p in parts for r in p.readings],
+                     [a for p in parts for a in p.abbreviated])  # ends ascending: parts come by end
 
-    def _reading(self, wid: int, key: str, abbreviated: bool) -> tuple[Reading, float]:
-        cached = self._reading_cache.get((wid, key, abbreviated))
-        if cached is None:
-            cached = self._reading_cache[(wid, key, abbreviated)] = self.lexicon.reading_logp(wid, key, abbreviated)
-        return cached
+    def _key_arcs(self, piece: str, abbreviated: bool) -> _Arcs | None:
+        """The words a typed piece spells (or abbreviates), with their reading and cost; ``end``
+        relative to the piece's start. Cached: an input method sends the same syllables again and
+        again."""
+        cache_key = (piece, abbreviated)
+        if cache_key in self._piece_cache:
+            return self._piece_cache[cache_key]
+        key = shorten(piece) if abbreviated else piece
+        table, cap = ((self.lexicon.abbreviated, self.settings.max_abbreviated) if abbreviated
+                      else (self.lexicon.spelled, self.settings.max_words))
+        ids = table.get(key, ())[:cap]
+        arcs = None
+        if ids:
+            chosen = [self.lexicon.reading_logp(wid, key, abbreviated) for wid in ids]
+            penalty = self.settings.abbreviation_cost if abbreviated else 0.0
+            arcs = _Arcs(np.full(len(ids), len(piece)), np.array(ids, dtype=np.int64),
+                         np.array([logp + penalty for _, logp in chosen]), [r for r, _ in chosen], [abbreviated] * len(ids))
+        if len(self._piece_cache) >= PIECE_CACHE:
+            self._piece_cache.clear()  # bounded: a long-running service sees many pieces
+        self._piece_cache[cache_key] = arcs
+        return arcs
 
     # --- search -------------------------------------------------------------------------------
     def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(),
@@ -116,9 +129,9 @@ class WordLattice:
         arcs = self.arcs(letters, boundaries, abbreviations)
         bos = self.lm.BOS
         # Per position, its kept states as arrays: histories (k, 2), scores (k,), and where each
-        # came from (previous position, state index there, arc index there).
+        # came from, packed: previous position << 40 | state index there << 20 | arc index there.
         states: list[dict | None] = [None] * (len(letters) + 1)
-        states[0] = {"hist": np.array([[bos, bos]]), "score": np.zeros(1), "from": np.full((1, 3), -1)}
+        states[0] = {"hist": np.array([[bos, bos]]), "score": np.zeros(1), "from": np.full(1, -1)}
         pending: list[list[tuple]] = [[] for _ in range(len(letters) + 1)]
         for pos in range(len(letters)):
             here = states[pos] = states[pos] or self._settle(pending[pos])
@@ -135,41 +148,38 @@ class WordLattice:
         return [self._path(states, arcs, len(letters), int(i), float(total[i])) for i in order]
 
     def _extend(self, pos: int, here: dict, out: _Arcs, pending: list[list[tuple]]) -> None:
-        """Score every arc leaving ``pos`` from every state there; hand the results to the arcs' ends."""
+        """Score every arc leaving ``pos`` from every state there; hand the results to the arcs'
+        ends (arcs come sorted by end, so each end takes a contiguous block of columns)."""
         S, A = len(here["score"]), len(out.word)
-        asked = np.broadcast_to(out.word, (S, A))  # (S, A); COPY (-1) is scored 0
-        lm = self.lm.logprob_grid(here["hist"], asked)  # (S, A)
+        lm = self.lm.logprob_grid(here["hist"], np.broadcast_to(out.word, (S, A)))  # (S, A); COPY is scored 0
         score = here["score"][:, None] + lm + out.cost[None, :]  # (S, A)
         copy = out.word == COPY
-        prev = np.where(copy[None, :], self.lm.BOS, np.broadcast_to(here["hist"][:, 1:2], (S, A)))  # a copy forgets
-        word = np.where(copy, self.lm.BOS, out.word)
-        hist = np.stack([prev, np.broadcast_to(word, (S, A))], axis=-1)  # (S, A, 2)
-        state_idx, arc_idx = np.meshgrid(np.arange(S), np.arange(A), indexing="ij")  # (S, A)
-        for end in np.unique(out.end).tolist():
-            cols = out.end == end
-            pending[end].append((hist[:, cols].reshape(-1, 2), score[:, cols].reshape(-1),
-                                 np.stack([np.full(int(cols.sum()) * S, pos), state_idx[:, cols].reshape(-1),
-                                           arc_idx[:, cols].reshape(-1)], axis=1)))
+        prev = np.where(copy[None, :], self.lm.BOS, here["hist"][:, 1:2])  # (S, A): a copy forgets the history
+        word = np.where(copy, self.lm.BOS, out.word)  # (A,)
+        origin = (pos << 40) | (np.arange(S)[:, None] << 20) | np.arange(A)[None, :]  # (S, A) packed back-pointers
+        cuts = np.flatnonzero(np.diff(out.end)) + 1
+        for lo, hi in zip(np.concatenate([[0], cuts]).tolist(), np.concatenate([cuts, [A]]).tolist()):
+            pending[int(out.end[lo])].append((prev[:, lo:hi].ravel(), np.broadcast_to(word[lo:hi], (S, hi - lo)).ravel(),
+                                              score[:, lo:hi].ravel(), origin[:, lo:hi].ravel()))
 
     def _settle(self, candidates: list[tuple]) -> dict | None:
         """Candidates reaching one position -> its states: the best per history, ``beam`` of them."""
         if not candidates:
             return None
-        hist = np.concatenate([c[0] for c in candidates])
-        score = np.concatenate([c[1] for c in candidates])
-        origin = np.concatenate([c[2] for c in candidates])
-        key = (hist[:, 0].astype(np.int64) << 21) | hist[:, 1]
+        prev, word, score, origin = (np.concatenate([c[i] for c in candidates]) for i in range(4))
+        key = (prev << 21) | word
         order = np.lexsort((-score, key))  # by history, best first within each
         first = np.ones(len(order), dtype=bool)
         first[1:] = key[order][1:] != key[order][:-1]
         best = order[first]
         best = best[np.argsort(-score[best], kind="stable")[: self.settings.beam]]
-        return {"hist": hist[best], "score": score[best], "from": origin[best]}
+        return {"hist": np.stack([prev[best], word[best]], axis=1), "score": score[best], "from": origin[best]}
 
     def _path(self, states: list, arcs: list[_Arcs], pos: int, index: int, total: float) -> LatticePath:
         words, spans, readings, abbreviated = [], [], [], []
         while pos > 0:
-            prev, prev_index, arc = (int(x) for x in states[pos]["from"][index])
+            packed = int(states[pos]["from"][index])
+            prev, prev_index, arc = packed >> 40, (packed >> 20) & 0xFFFFF, packed & 0xFFFFF
             words.append(int(arcs[prev].word[arc]))
             spans.append((prev, pos))
             readings.append(arcs[prev].readings[arc])

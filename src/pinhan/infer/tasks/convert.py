@@ -169,7 +169,10 @@ class Converter:
         for i, (pinyin, context) in enumerate(items):
             typed = typed_letters(pinyin) if parsed[i] else None
             if typed is not None:
-                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, abbreviations)
+                # Input the parser reads as full syllables needs no abbreviated arcs: the same
+                # dev accuracy at two thirds of the lattice's time (benchmarks/RESULTS.md).
+                short = abbreviations and not all(_full_syllable(seg) for seg in parsed[i][0])
+                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, short)
         return out
 
     def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:
@@ -321,6 +324,11 @@ class _Pending:
 
 def _joined(combo: list[tuple[str, Callable[[], tuple[str, ...]], float]]) -> tuple[str, ...]:
     return tuple(s for _, pinyin, _ in combo for s in pinyin())
+
+
+def _full_syllable(seg: Segment) -> bool:
+    """A segment typed as a whole syllable with a vowel (ng, hm, m, n may be initials instead)."""
+    return seg.kind == "syllable" and any(v in seg.text.lower() for v in "aeiouvü")
 
 
 def _one_letter(path: Path) -> int:
