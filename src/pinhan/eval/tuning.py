@@ -46,13 +46,7 @@ def tune_fusion(model, lm, items: Sequence[dict], weights: Sequence[float]) -> I
     on dev ``items``; yields ``(mode, chosen weight, table)`` as each mode finishes. ``model`` is a
     :class:`pinhan.infer.api.Pinhan` loaded with every n-gram weight 0."""
     fused = model.with_ngram(lm)
-    for mode, setting in CONVERT_SETTINGS:
-        def top1(inputs, weight, mode=mode, setting=setting):
-            tried = fused.with_config(**{setting: weight})
-            return [c[0].text if c else "" for c in tried.convert_batch(inputs, k=1, mode=mode, abbreviations=False,
-                                                                        prefixes=False)]
-
-        yield (mode, *choose_weight(top1, items, weights))
+    yield from _tune_conversion(fused, CONVERT_SETTINGS, items, weights)
 
     def first(prefixes, weight):  # continuation: the first greedy character after mid-clause prefixes
         tried = fused.with_config(gen_lm_weight=weight)
@@ -69,7 +63,13 @@ def tune_words(model, items: Sequence[dict], weights: Sequence[float]) -> Iterat
     the encoder head's in fast mode, on dev ``items``; ``model`` is a
     :class:`pinhan.infer.api.Pinhan` whose directory holds the word model. Yields
     ``(mode, chosen weight, table)``."""
-    for mode, setting in WORD_SETTINGS:
+    yield from _tune_conversion(model, WORD_SETTINGS, items, weights)
+
+
+def _tune_conversion(model, settings, items: Sequence[dict], weights: Sequence[float]) -> Iterator[tuple[str, float, list[dict]]]:
+    """For each (mode, InferenceConfig setting): the weight whose top-1 conversions of ``items``
+    are most accurate, and the table."""
+    for mode, setting in settings:
         def top1(inputs, weight, mode=mode, setting=setting):
             tried = model.with_config(**{setting: weight})
             return [c[0].text if c else "" for c in tried.convert_batch(inputs, k=1, mode=mode, abbreviations=False,
