@@ -59,3 +59,14 @@ def test_letters_no_word_spells_are_copied_at_a_cost(lattice):
     assert lattice.text(best, "xianq") in ("先q", "西安q") and best.words[-1] == COPY
     assert best.score < COPY_COST + 1
     assert lattice.nbest("", 4) == []
+
+
+def test_a_last_syllable_typed_only_in_part_is_completed(lattice):
+    """A keystroke at a time: zhongg and zhonggu already offer 中国; a completed word costs more
+    than one spelled out, so whole syllables still decide when they fit."""
+    assert texts(lattice, "zhongg")[0] == "中国"
+    assert "中国" in texts(lattice, "zhonggu", abbreviations=False)
+    assert texts(lattice, "woxihuanzhongguo")[0] == "我喜欢中国"
+    completed = [p for p in lattice.nbest("zhongg", 8) if lattice.text(p, "zhongg") == "中国"][0]
+    spelled = lattice.nbest("zhongguo", 1)[0]
+    assert completed.score < spelled.score and completed.readings == (("zhong1", "guo2"),)

@@ -17,15 +17,18 @@ plus ``log p(</s> | last two)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
+from pinhan.pinyin import SYLLABLES
 
 COPY = -1  # the word id of a letter copied as typed (the n-gram scores it 0 and forgets history)
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
 PIECE_CACHE = 200_000  # typed pieces whose arcs are kept
+MAX_SYLLABLE_LETTERS = 6  # the longest toneless syllable (zhuang, shuang)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class LatticeSettings:
     max_words: int = 40  # most frequent words taken per spelled substring
     max_abbreviated: int = 20  # most frequent words taken per abbreviated substring
     abbreviation_cost: float = -3.0  # added per abbreviated arc: full spellings win when both fit
+    completion_cost: float = -4.0  # added to a word whose last syllable the input has only begun (dev: RESULTS.md)
+    max_completed: int = 10  # most frequent words taken per completed spelling
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ class WordLattice:
         if lm.vocab_size != len(lexicon):
             raise ValueError(f"the word n-gram has {lm.vocab_size} words, the lexicon {len(lexicon)}")
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
-        self._piece_cache: dict[tuple[str, bool], _Arcs | None] = {}
+        self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -92,11 +97,45 @@ class WordLattice:
                     arcs = _Arcs(arcs.end[keep], arcs.word[keep], arcs.cost[keep], [arcs.readings[i] for i in keep],
                                  [abbreviated] * len(keep))
                 parts.append(_Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated))
+        near_end = len(letters) - start <= self.lexicon.max_letters
+        if near_end and not any(start < b for b in boundaries):  # the last letters may begin a syllable not typed out yet
+            completed = self._completion_arcs(letters[start:])
+            if completed is not None:
+                parts.append(_Arcs(completed.end + start, completed.word, completed.cost, completed.readings,
+                                   completed.abbreviated))
         # the copy arc (keeps every input connected) first: its end, start + 1, is the nearest
         parts.insert(0, _Arcs(np.array([start + 1]), np.array([COPY]), np.array([COPY_COST]), [None], [False]))
         return _Arcs(np.concatenate([p.end for p in parts]), np.concatenate([p.word for p in parts]),
                      np.concatenate([p.cost for p in parts]), [r for p in parts for r in p.readings],
                      [a for p in parts for a in p.abbreviated])  # ends ascending: parts come by end
+
+    def _completion_arcs(self, rest: str) -> _Arcs | None:
+        """Words that ``rest`` (the input's last letters) spells up to a last syllable it has only
+        begun: ``zhongg`` and ``zhonggu`` are 中国 as well (a keystroke at a time, an input method
+        shows the word before its last syllable is complete). Cached like :meth:`_key_arcs`."""
+        cache_key = (rest, None)
+        if cache_key in self._piece_cache:
+            return self._piece_cache[cache_key]
+        words, readings, costs, seen = [], [], [], set()
+        for cut in range(1, min(MAX_SYLLABLE_LETTERS, len(rest)) + 1):
+            head, begun = rest[:-cut], rest[-cut:]
+            for syllable in _completions(begun):
+                spelled = head + syllable
+                for wid in self.lexicon.spelled.get(spelled, ())[: self.settings.max_completed]:
+                    reading, logp = self.lexicon.reading_logp(wid, spelled)
+                    if wid not in seen and reading[-1].rstrip("012345") == syllable:
+                        seen.add(wid)
+                        words.append(wid)
+                        readings.append(reading)
+                        costs.append(logp + self.settings.completion_cost)
+        arcs = None
+        if words:
+            arcs = _Arcs(np.full(len(words), len(rest)), np.array(words, dtype=np.int64), np.array(costs), readings,
+                         [False] * len(words))
+        if len(self._piece_cache) >= PIECE_CACHE:
+            self._piece_cache.clear()
+        self._piece_cache[cache_key] = arcs
+        return arcs
 
     def _key_arcs(self, piece: str, abbreviated: bool) -> _Arcs | None:
         """The words a typed piece spells (or abbreviates), with their reading and cost; ``end``
@@ -204,3 +243,9 @@ def _syllable_starts(piece: str, reading: Reading, abbreviated: bool) -> set[int
         else:
             at += len(syllable.rstrip("012345"))
     return starts
+
+
+@lru_cache(maxsize=None)
+def _completions(begun: str) -> tuple[str, ...]:
+    """Toneless syllables that start with ``begun`` and are longer than it."""
+    return tuple(sorted(s for s in SYLLABLES if s.startswith(begun) and s != begun))
