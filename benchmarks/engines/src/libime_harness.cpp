@@ -7,7 +7,8 @@
 // called), no preceding context (each input starts from an empty context).
 //
 // Conversion: type the whole string into a fresh PinyinContext; the answer is the first
-// candidate (the best whole-input sentence), PinyinContext::sentence().
+// candidate (the best whole-input sentence), PinyinContext::sentence(). With LIBIME_TOPK=k
+// (k > 1) the answer is the first k candidates as fcitx5 lists them, joined by '|'.
 #include <libime/core/languagemodel.h>
 #include <libime/core/userlanguagemodel.h>
 #include <libime/pinyin/pinyincontext.h>
@@ -27,9 +28,11 @@
 int main(int argc, char **argv) {
     peers::Args args;
     if (!peers::parse_args(argc, argv, args, "libime_harness",
-                           "Environment: LIBIME_DICT overrides the system dictionary path.\n"))
+                           "Environment: LIBIME_DICT overrides the system dictionary path; LIBIME_TOPK=k prints the first k\n"
+                           "candidates joined by '|'.\n"))
         return 0;
     const char *dict_path = std::getenv("LIBIME_DICT") ? std::getenv("LIBIME_DICT") : LIBIME_DICT;
+    const int topk = std::getenv("LIBIME_TOPK") ? std::atoi(std::getenv("LIBIME_TOPK")) : 1;
     try {
         auto lm_file = libime::DefaultLanguageModelResolver::instance().languageModelFileForLanguage("zh_CN");
         auto ime = std::make_unique<libime::PinyinIME>(std::make_unique<libime::PinyinDictionary>(),
@@ -48,7 +51,14 @@ int main(int argc, char **argv) {
             context.clear();
             timed([&] {
                 context.type(input);
-                result = context.sentence();
+                if (topk <= 1) {
+                    result = context.sentence();
+                    return;
+                }
+                const auto &candidates = context.candidates();
+                for (size_t i = 0; i < candidates.size() && i < static_cast<size_t>(topk); ++i) {
+                    result += (i ? "|" : "") + candidates[i].toString();
+                }
             });
             context.clear();
             return result;
