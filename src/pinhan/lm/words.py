@@ -18,8 +18,8 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Iterable, Sequence
+from functools import cached_property, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -49,40 +49,53 @@ def initial_of(syllable: str) -> str:
 
 
 class WordLexicon:
-    """``words[i]`` with ``readings[i]``: {reading: count}. Indexes are built on construction."""
+    """``words[i]`` with ``readings[i]``: {reading: count}. Indexes are built on construction.
 
-    def __init__(self, words: list[str], readings: list[dict[Reading, int]], info: dict | None = None) -> None:
-        if not words or words[EOS] != EOS_TEXT or len(words) != len(readings):
+    Readings are kept as stored (``[["zhong1 guo2", 7], ...]`` per word) and turned into tuples
+    only when asked for: a few hundred thousand words' readings as dicts of tuples took half a
+    worker's memory (RESULTS.md, "Word lattice")."""
+
+    def __init__(self, words: list[str], readings: Sequence[dict[Reading, int]] | None = None, info: dict | None = None,
+                 *, rows: list[list] | None = None) -> None:
+        """``readings`` per word as {reading tuple: count}, or ``rows`` as stored (``[[text, count], ...]``)."""
+        if rows is None:
+            rows = [[[" ".join(r), int(n)] for r, n in sorted(table.items(), key=lambda rn: (-rn[1], rn[0]))]
+                    for table in (readings or [])]
+        if not words or words[EOS] != EOS_TEXT or len(words) != len(rows):
             raise DataError("a word lexicon needs </s> first and one readings table per word")
-        self.words, self.readings, self.info = words, readings, info or {}
-        self.word_id = {w: i for i, w in enumerate(words)}
-        self.spelled = _index(((_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in readings[wid].items()))
-        self.abbreviated = _index(((abbreviation(r), wid, n) for wid in range(1, len(words)) for r, n in readings[wid].items()))
+        self.words, self._rows, self.info = words, rows, info or {}
+        self.spelled = _index((_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid])
+        self.abbreviated = _index((abbreviation(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid])
         self.max_letters = max((len(k) for k in self.spelled), default=1)
         self.max_initials = max((len(k) for k in self.abbreviated), default=1)
 
     def __len__(self) -> int:
         return len(self.words)
 
+    @cached_property
+    def word_id(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.words)}
+
+    @property
+    def readings(self) -> _Readings:
+        """``readings[i]``: word i's {toned reading tuple: train count}."""
+        return _Readings(self._rows)
+
     def reading_logp(self, wid: int, spelling: str | None = None, abbreviated: bool = False) -> tuple[Reading, float]:
         """The word's likeliest reading (among those spelled ``spelling``, toneless, or
         abbreviated so, if given) and log p(reading | word)."""
-        table = self.readings[wid]
-        total = sum(table.values()) + READING_PRIOR * len(table)
+        rows = self._rows[wid]
+        total = sum(n for _, n in rows) + READING_PRIOR * len(rows)
         key = abbreviation if abbreviated else _spelling
-        options = [(r, n) for r, n in table.items() if spelling is None or key(r) == spelling]
-        if not options:
-            options = list(table.items())
-        reading, n = max(options, key=lambda rn: (rn[1], rn[0]))
-        return reading, math.log((n + READING_PRIOR) / total)
+        options = [(text, n) for text, n in rows if spelling is None or key(text) == spelling] or rows
+        text, n = max(options, key=lambda tn: (tn[1], tuple(tn[0].split())))
+        return tuple(text.split()), math.log((n + READING_PRIOR) / total)
 
     # --- files --------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """One gzip JSON file, written under a temporary name and renamed into place."""
         path = Path(path)
-        rows = [[[" ".join(r), n] for r, n in sorted(table.items(), key=lambda rn: (-rn[1], rn[0]))]
-                for table in self.readings]
-        doc = {"format": FORMAT, "info": self.info, "words": self.words, "readings": rows}
+        doc = {"format": FORMAT, "info": self.info, "words": self.words, "readings": self._rows}
         tmp = path.with_name(path.name + ".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as handle:
             json.dump(doc, handle, ensure_ascii=False, separators=(",", ":"))
@@ -96,12 +109,30 @@ class WordLexicon:
                 doc = json.load(handle)
             if doc.get("format") != FORMAT:
                 raise DataError(f"{path}: not a pinhan word lexicon (format {doc.get('format')!r}, expected {FORMAT})")
-            readings = [{tuple(r.split()): int(n) for r, n in rows} for rows in doc["readings"]]
-            return cls(list(doc["words"]), readings, doc.get("info"))
+            rows = doc["readings"]
+            if not isinstance(rows, list) or not all(isinstance(text, str) and isinstance(n, int)
+                                                     for word in rows for text, n in word):
+                raise DataError(f"{path}: readings must be [[text, count], ...] per word")
+            return cls(list(doc["words"]), info=doc.get("info"), rows=rows)
         except DataError:
             raise
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DataError(f"{path}: cannot read the word lexicon ({exc})") from None
+
+
+class _Readings(Sequence):
+    """A read-only view: word id -> {reading tuple: count}, built on access."""
+
+    def __init__(self, rows: list[list]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, wid):
+        if isinstance(wid, slice):
+            return [self[i] for i in range(*wid.indices(len(self)))]
+        return {tuple(text.split()): n for text, n in self._rows[wid]}
 
 
 @lru_cache(maxsize=None)
@@ -112,15 +143,16 @@ def _syllable_keys(syllable: str) -> tuple[str, str]:
     return plain, SHORT_FORMS.get(first, first)
 
 
-def _spelling(reading: Reading) -> str:
-    return "".join([_syllable_keys(s)[0] for s in reading])
+def _spelling(reading: Reading | str) -> str:
+    """The toneless spelling of a reading (a tuple, or stored text ``"zhong1 guo2"``)."""
+    return "".join([_syllable_keys(s)[0] for s in (reading.split() if isinstance(reading, str) else reading)])
 
 
-def abbreviation(reading: Reading | list[str]) -> str:
+def abbreviation(reading: Reading | list[str] | str) -> str:
     """What an abbreviation types for a reading: each syllable's initial, zh / ch / sh as z / c / s
     (typed input is shortened the same way before the lookup, so ``zhgwh`` and ``zgwh`` both find
     中国文化)."""
-    return "".join([_syllable_keys(s)[1] for s in reading])
+    return "".join([_syllable_keys(s)[1] for s in (reading.split() if isinstance(reading, str) else reading)])
 
 
 def shorten(letters: str) -> str:
