@@ -15,8 +15,6 @@ import os
 import time
 from pathlib import Path
 
-from benchmarks.engines.peers import EngineUnavailable, load_set, percentile, run_engine
-
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 SETS = ("pd1998-test", "hsk-test")
 LENGTHS = (2, 3, 4)
@@ -34,6 +32,8 @@ def initials(syllables: list[str]) -> str:
 
 def cases(limit: int) -> list[tuple[str, int, str, str]]:
     """(set, length, typed, gold) for every item long enough, the first ``limit`` items a set."""
+    from benchmarks.engines.peers import load_set
+
     out = []
     for name in SETS:
         for item in load_set(BENCH / f"{name}.jsonl", limit):
@@ -53,12 +53,16 @@ def pinhan_lists(model, typed: list[str], mode: str) -> tuple[list[list[str]], l
 
 
 def libime_lists(typed: list[str]) -> tuple[list[list[str]], list[float]]:
+    from benchmarks.engines.peers import run_engine
+
     os.environ["LIBIME_TOPK"] = "5"
     run = run_engine("libime", typed)
     return [out.split("|") for out in run.outputs], run.cpu_ms
 
 
 def table(rows: dict[str, tuple[list[list[str]], list[float]]], data: list[tuple[str, int, str, str]]) -> str:
+    from benchmarks.engines.peers import percentile
+
     lines = ["| system | set | syllables | n | top-1 % | top-5 % | p50 / p95 ms |", "|---|---|---:|---:|---:|---:|---|"]
     for system, (lists, ms) in rows.items():
         for name in SETS:
@@ -81,6 +85,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
     args = parser.parse_args()
     import pinhan
+    from benchmarks.engines.peers import EngineUnavailable
 
     data = cases(args.limit)
     typed = [t for _, _, t, _ in data]

@@ -13,8 +13,6 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmarks.engines.peers import EngineUnavailable, load_set, percentile, run_engine
-
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 
@@ -44,6 +42,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
     args = parser.parse_args()
     import pinhan
+    from benchmarks.engines.peers import EngineUnavailable, load_set, percentile, run_engine
 
     inputs = keystrokes(load_set(BENCH / f"{args.set}.jsonl", args.limit))
     model = pinhan.load(args.model, backend=args.backend, quantize=args.backend == "onnx", threads=1)
