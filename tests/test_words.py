@@ -85,3 +85,16 @@ def test_build_words_from_the_train_split(prepared_tiny):
     bos = WordNgram.BOS
     seen = lm.logprob_grid(np.array([[bos, lex.word_id["我们"]]]), np.array([[lex.word_id["明天"], lex.word_id["长江"]]]))[0]
     assert seen[0] > seen[1]  # 我们 明天 is in the corpus, 我们 长江 is not
+
+
+def test_the_dictionary_obeys_the_held_out_rule(tmp_path):
+    import hashlib
+
+    from pinhan.data.heldout import HeldoutRule
+    from pinhan.lm.word_build import jieba_frequencies
+
+    (tmp_path / "heldout.txt").write_text(hashlib.sha256("欲穷千里目".encode()).hexdigest()[:16] + "\n", encoding="utf-8")
+    everything, none_dropped = jieba_frequencies()
+    kept, dropped = jieba_frequencies(HeldoutRule(tmp_path / "heldout.txt"))
+    assert "欲穷千里目" in everything and none_dropped == 0
+    assert "欲穷千里目" not in kept and dropped == 1 and len(kept) == len(everything) - 1

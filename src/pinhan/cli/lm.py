@@ -29,11 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Transformer weights against the word lattice to try on dev")
     parser.add_argument("--jieba-weight", type=float, default=0.1, help="jieba frequencies' share of the word unigram")
     parser.add_argument("--no-dictionary", action="store_true", help="words from the train split only, no jieba dictionary")
+    parser.add_argument("--heldout", help="held-out clause hashes the dictionary's lines are checked against "
+                        "(default: ../shared/bench/heldout-clauses.txt when it exists)")
     parser.add_argument("--dev-items", type=int, default=300, help="dev clauses to choose the weights on")
     parser.add_argument("--threads", type=int, help="torch threads for the dev conversions")
 
 
 def run(args: argparse.Namespace) -> int:
+    from pinhan.data.heldout import DEFAULT_LIST
     from pinhan.errors import ConfigError
     from pinhan.eval import lm_setup
 
@@ -48,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
         min_count = args.word_min_count[0] if len(args.word_min_count) == 1 else args.word_min_count
         lm_setup.word_model(model_dir, data_dir, min_count=min_count, jieba_weight=args.jieba_weight,
                             dictionary=not args.no_dictionary, weights=args.word_weights, n_dev=args.dev_items,
-                            threads=args.threads, say=print)
+                            threads=args.threads, say=print,
+                            heldout=Path(args.heldout) if args.heldout else (DEFAULT_LIST if DEFAULT_LIST.is_file() else None))
     return 0

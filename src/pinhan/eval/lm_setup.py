@@ -45,14 +45,18 @@ def char_ngram(model_dir: Path, data_dir: Path, *, order: int, min_count, weight
 
 
 def word_model(model_dir: Path, data_dir: Path, *, min_count, jieba_weight: float, dictionary: bool,
-               weights: Sequence[float], n_dev: int, threads: int | None, say: Callable[[str], None]) -> Path:
+               weights: Sequence[float], n_dev: int, threads: int | None, say: Callable[[str], None],
+               heldout: Path | None = None) -> Path:
     """Build the word lexicon and word n-gram, write them, then choose the decoder's (accurate)
     and the encoder head's (fast) weight against the lattice on dev and write those too."""
     from pinhan.lm.word_build import build_words, save_words
 
     model = load(model_dir, threads=threads, config=OFF)
+    from pinhan.data.heldout import HeldoutRule
+
+    rule = HeldoutRule(heldout) if heldout is not None else None
     lexicon, lm = build_words(data_dir, model.lexicon, min_count=min_count, jieba_weight=jieba_weight,
-                              dictionary=dictionary, progress=say)
+                              dictionary=dictionary, heldout=rule, progress=say)
     chosen, tables = {"model": weights[0], "head": weights[0]}, {}
     paths = save_words(lexicon, lm, model_dir, chosen)  # the lattice alone until the weights are chosen
     if len(weights) > 1:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pinhan.data.annotate import HANZI_RUN
+from pinhan.data.heldout import HeldoutRule
 from pinhan.data.shards import ShardedSplit
 from pinhan.data.vocab import SPECIALS, Lexicon, Vocab
 from pinhan.errors import DataError
@@ -43,17 +44,22 @@ def train_clauses(data_dir: Path) -> Iterator[tuple[str, list[str | None]]]:
             yield match.group(), sylls[match.start() : match.end()]
 
 
-def jieba_frequencies() -> dict[str, int]:
-    """jieba's dictionary: hanzi word -> frequency."""
+def jieba_frequencies(heldout: HeldoutRule | None = None) -> tuple[dict[str, int], int]:
+    """jieba's dictionary: hanzi word -> frequency, and how many of its lines the held-out rule
+    dropped (``heldout`` None: none checked)."""
     import jieba
 
     freqs: dict[str, int] = {}
+    dropped = 0
     with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
             if len(parts) >= 2 and HANZI_RUN.fullmatch(parts[0]) and parts[1].isdigit():
+                if heldout is not None and heldout.hits(parts[0]):
+                    dropped += 1
+                    continue
                 freqs[parts[0]] = freqs.get(parts[0], 0) + int(parts[1])
-    return freqs
+    return freqs, dropped
 
 
 def segment(data_dir: Path) -> tuple[list[list[str]], dict[str, Counter]]:
@@ -112,16 +118,22 @@ def _simplified():
 
 
 def build_words(data_dir: str | Path, lexicon: Lexicon, *, order: int = 3, min_count: int | list[int] = 2,
-                jieba_weight: float = 0.1, dictionary: bool = True, progress=None) -> tuple[WordLexicon, WordNgram]:
+                jieba_weight: float = 0.1, dictionary: bool = True, heldout: HeldoutRule | None = None,
+                progress=None) -> tuple[WordLexicon, WordNgram]:
     """The word lexicon and the word n-gram of a prepared data directory (see the module
-    docstring); ``dictionary`` False leaves jieba's dictionary out (train words only)."""
+    docstring); ``dictionary`` False leaves jieba's dictionary out (train words only); ``heldout``
+    applies the held-out rule to the dictionary's lines (the train split follows the bundled
+    split rule already)."""
     data_dir, started = Path(data_dir), time.perf_counter()
     say = progress or (lambda message: None)
     clauses, observed = segment(data_dir)
     if not clauses:
         raise DataError(f"{data_dir} has no train clauses to build a word model from")
     say(f"segmented {len(clauses):,} train clauses ({time.perf_counter() - started:.0f} s)")
-    freqs = jieba_frequencies() if dictionary else {}
+    freqs, dropped = jieba_frequencies(heldout) if dictionary else ({}, 0)
+    if dictionary:
+        say(f"jieba dictionary: {len(freqs):,} words; held-out rule: "
+            + (f"{dropped} lines dropped ({heldout.path})" if heldout is not None else "not applied (no list given)"))
     table = readings_table(set(freqs) | {w for c in clauses for w in c}, observed, lexicon)
     words = [EOS_TEXT] + sorted(table)
     word_id = {w: i for i, w in enumerate(words)}
@@ -131,7 +143,8 @@ def build_words(data_dir: str | Path, lexicon: Lexicon, *, order: int = 3, min_c
     lm.info.update({"jieba_weight": jieba_weight, "train_clauses": len(clauses), "data": str(data_dir)})
     say(f"{len(words):,} words, n-grams kept {lm.info['ngrams_kept']} ({time.perf_counter() - started:.0f} s)")
     info = {"words": len(words), "train_clauses": len(clauses), "sources": ["train split (jieba-segmented)",
-            "jieba dict.txt", "character lexicon", "pypinyin readings"], "data": str(data_dir)}
+            "jieba dict.txt", "character lexicon", "pypinyin readings"], "data": str(data_dir),
+            "heldout_dropped": {"jieba dict.txt": dropped} if heldout is not None else None}
     return WordLexicon(words, [table.get(w, {}) if i else {} for i, w in enumerate(words)], info), lm
 
 
