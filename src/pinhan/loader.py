@@ -61,8 +61,8 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
         config = replace(config, max_context=trained_context)
     lm = _ngram(directory, len(vocab.chars)) if directory.has_ngram() and config.uses_ngram() else None
     bundle = ModelBundle(runner, vocab, lexicon, lm=lm, path=directory.path, backend=backend)
-    if config.words and directory.has_words():
-        bundle.lattice(config.word_beam)  # read the word model now, not on the first request
+    if config.words:
+        bundle.lattice(config.word_beam)  # read the word model (if any) now, not on the first request
     return Pinhan(bundle, config)
 
 

@@ -73,11 +73,6 @@ class ModelBundle:
             return None
         return WordLexicon.load(directory.words), WordNgram.load(directory.word_ngram)
 
-    def has_words(self) -> bool:
-        from pinhan.data.model_dir import ModelDir
-
-        return self.path is not None and ModelDir(self.path).has_words()
-
     def lattice(self, beam: int):
         """The word lattice searched with ``beam`` states a position (None without a word model)."""
         from pinhan.infer.search.lattice import LatticeSettings, WordLattice

@@ -93,9 +93,8 @@ class Converter:
     @cached_property
     def by_lattice(self) -> WordConverter | None:
         """Conversion over the word lattice (None: the model has no word model, or ``words`` is off)."""
-        if not self._config.words or not self._bundle.has_words():
-            return None
-        return WordConverter(self._bundle, self._config, self.contexts)
+        lattice = self._bundle.lattice(self._config.word_beam) if self._config.words else None
+        return None if lattice is None else WordConverter(self._bundle, self._config, self.contexts, lattice)
 
     # --- parse --------------------------------------------------------------------------------
     def parser(self, fuzzy: Sequence[str] = (), abbreviations: bool = True) -> PinyinParser:

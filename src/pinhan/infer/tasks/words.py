@@ -28,7 +28,7 @@ from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h
 from pinhan.infer.results import Candidate
 from pinhan.infer.search.beam import forced_logits
 from pinhan.infer.search.constraints import P2HConstraint
-from pinhan.infer.search.lattice import COPY, LatticePath
+from pinhan.infer.search.lattice import COPY, LatticePath, WordLattice
 
 _TYPED = re.compile(r"[A-Za-zÜüVv']*[A-Za-zÜüVv][A-Za-zÜüVv']*")
 
@@ -73,9 +73,8 @@ class _Option:
 class WordConverter:
     """Candidates from the bundle's word lattice (see the module docstring)."""
 
-    def __init__(self, bundle: ModelBundle, config: InferenceConfig, contexts: ContextEncoder) -> None:
-        self.bundle, self.config, self.contexts = bundle, config, contexts
-        self.lattice = bundle.lattice(config.word_beam)
+    def __init__(self, bundle: ModelBundle, config: InferenceConfig, contexts: ContextEncoder, lattice: WordLattice) -> None:
+        self.bundle, self.config, self.contexts, self.lattice = bundle, config, contexts, lattice
         info = self.lattice.lm.info
         self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
