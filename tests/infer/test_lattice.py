@@ -70,3 +70,34 @@ def test_a_last_syllable_typed_only_in_part_is_completed(lattice):
     completed = [p for p in lattice.nbest("zhongg", 8) if lattice.text(p, "zhongg") == "中国"][0]
     spelled = lattice.nbest("zhongguo", 1)[0]
     assert completed.score < spelled.score and completed.readings == (("zhong1", "guo2"),)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_compiled_queries_equal_the_numpy_model(order):
+    """The search's compiled n-gram queries give logprob_grid's numbers exactly, every backoff
+    path included: stored trigrams, (BOS, BOS) histories whose block ends at the top of the key
+    space, unseen contexts, pruned n-grams, lower-order models."""
+    from pinhan.infer.search.lattice_search import final_scores, ngram_arrays
+
+    rng = np.random.default_rng(order)
+    V = 30
+    lines = [rng.integers(1, V, size=rng.integers(1, 8)).tolist() + [EOS] for _ in range(300)]
+    lm = WordNgram.build([np.array(line) for line in lines], V, order=order, min_count=[1, 2][: order - 1] or 1)
+    arrays = ngram_arrays(lm)
+    bos = lm.BOS
+    histories = np.array([[bos, bos], [bos, 3], [3, 4], [7, 7], [29, 1], [bos, 29]] +
+                         rng.integers(1, V, size=(40, 2)).tolist(), dtype=np.int64)
+    for word in range(V):
+        expected = lm.logprob_grid(histories, np.full((len(histories), 1), word))[:, 0]
+        got = final_scores(arrays, histories[:, 0].copy(), histories[:, 1].copy(), word)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_the_search_keeps_at_most_beam_states_and_the_best_path_wins(lattice):
+    """A beam of 1 still finds a path; a wide beam's best is at least as good as a narrow one's."""
+    narrow = WordLattice(lattice.lexicon, lattice.lm, LatticeSettings(beam=1))
+    wide = WordLattice(lattice.lexicon, lattice.lm, LatticeSettings(beam=64))
+    for letters in ("woxihuanzhongguowenhua", "xianzgwh", "zhongguoq"):
+        one, many = narrow.nbest(letters, 8), wide.nbest(letters, 8)
+        assert len(one) >= 1 and many[0].score >= one[0].score
+        assert len({tuple(p.words) for p in many}) == len(many)  # distinct paths

@@ -8,10 +8,10 @@ abbreviations and mixed input alike. A letter that no word covers is copied as t
 cost, so every input has a path.
 
 The search runs left to right over letter positions; a state is (position, last two words), and
-each position keeps its ``beam`` best states (Viterbi: a state keeps only its best path). One
-vectorised n-gram query per position scores every arc leaving it from every state there. A path
-scores ``sum(log p_ngram(word | two before) + log p(reading | word) [+ abbreviation penalty])``
-plus ``log p(</s> | last two)``.
+each position keeps its ``beam`` best states (Viterbi: a state keeps only its best path). It is
+compiled (:mod:`pinhan.infer.search.lattice_search`); this module builds the arcs and walks the
+back-pointers. A path scores ``sum(log p_ngram(word | two before) + log p(reading | word)
+[+ abbreviation penalty])`` plus ``log p(</s> | last two)``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from pinhan.infer.search.lattice_search import COPY, SearchTables, final_scores, lattice_search
+from pinhan.infer.search.lattice_search import NgramArrays, ngram_arrays
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
 from pinhan.pinyin import SYLLABLES
 
-COPY = -1  # the word id of a letter copied as typed (the n-gram scores it 0 and forgets history)
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
 PIECE_CACHE = 200_000  # typed pieces whose arcs are kept
 MAX_SYLLABLE_LETTERS = 6  # the longest toneless syllable (zhuang, shuang)
@@ -54,6 +55,15 @@ class LatticePath:
     score: float
 
 
+@dataclass(frozen=True)
+class _FlatArcs:
+    """Every arc of one input, in the search's global order (by start, then end)."""
+
+    starts: np.ndarray  # (L+1,) first arc of each start position
+    readings: list[Reading | None]
+    abbreviated: list[bool]
+
+
 @dataclass
 class _Arcs:
     """Arcs leaving one letter position, as parallel arrays."""
@@ -73,6 +83,7 @@ class WordLattice:
             raise ValueError(f"the word n-gram has {lm.vocab_size} words, the lexicon {len(lexicon)}")
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
         self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
+        self._ngram_arrays: NgramArrays | None = None  # the compiled search's view, made on first use
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -166,65 +177,41 @@ class WordLattice:
         if not letters:
             return []
         arcs = self.arcs(letters, boundaries, abbreviations)
-        bos = self.lm.BOS
-        # Per position, its kept states as arrays: histories (k, 2), scores (k,), and where each
-        # came from, packed: previous position << 40 | state index there << 20 | arc index there.
-        states: list[dict | None] = [None] * (len(letters) + 1)
-        states[0] = {"hist": np.array([[bos, bos]]), "score": np.zeros(1), "from": np.full(1, -1)}
-        pending: list[list[tuple]] = [[] for _ in range(len(letters) + 1)]
-        for pos in range(len(letters)):
-            here = states[pos] = states[pos] or self._settle(pending[pos])
-            if here is None:
-                continue
-            self._extend(pos, here, arcs[pos], pending)
-        final = self._settle(pending[len(letters)])
-        if final is None:
+        sizes = np.array([len(a.word) for a in arcs])
+        starts = np.concatenate([[0], np.cumsum(sizes)])  # (L+1,) first arc of each start
+        ends, words, costs = (np.concatenate([getattr(a, f) for a in arcs]) for f in ("end", "word", "cost"))
+        tables = SearchTables(*lattice_search(self._arrays, len(letters), starts, ends.astype(np.int64),
+                                              words.astype(np.int64), costs.astype(np.float64),
+                                              self.settings.beam, self.lm.BOS))
+        L = len(letters)
+        k = int(tables.count[L])
+        if k == 0:
             return []
-        end_lm = self.lm.logprob_grid(final["hist"], np.full((len(final["score"]), 1), EOS))[:, 0]  # (k,)
-        total = final["score"] + end_lm
-        states[len(letters)] = final
+        total = tables.score[L, :k] + final_scores(self._arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
         order = np.argsort(-total, kind="stable")[:n]
-        return [self._path(states, arcs, len(letters), int(i), float(total[i])) for i in order]
+        flat = _FlatArcs(starts, [r for a in arcs for r in a.readings], [b for a in arcs for b in a.abbreviated])
+        return [self._path(tables, words, flat, L, int(i), float(total[i])) for i in order]
 
-    def _extend(self, pos: int, here: dict, out: _Arcs, pending: list[list[tuple]]) -> None:
-        """Score every arc leaving ``pos`` from every state there; hand the results to the arcs'
-        ends (arcs come sorted by end, so each end takes a contiguous block of columns)."""
-        S, A = len(here["score"]), len(out.word)
-        lm = self.lm.logprob_grid(here["hist"], np.broadcast_to(out.word, (S, A)))  # (S, A); COPY is scored 0
-        score = here["score"][:, None] + lm + out.cost[None, :]  # (S, A)
-        copy = out.word == COPY
-        prev = np.where(copy[None, :], self.lm.BOS, here["hist"][:, 1:2])  # (S, A): a copy forgets the history
-        word = np.where(copy, self.lm.BOS, out.word)  # (A,)
-        origin = (pos << 40) | (np.arange(S)[:, None] << 20) | np.arange(A)[None, :]  # (S, A) packed back-pointers
-        cuts = np.flatnonzero(np.diff(out.end)) + 1
-        for lo, hi in zip(np.concatenate([[0], cuts]).tolist(), np.concatenate([cuts, [A]]).tolist()):
-            pending[int(out.end[lo])].append((prev[:, lo:hi].ravel(), np.broadcast_to(word[lo:hi], (S, hi - lo)).ravel(),
-                                              score[:, lo:hi].ravel(), origin[:, lo:hi].ravel()))
+    @property
+    def _arrays(self) -> NgramArrays:
+        if self._ngram_arrays is None:
+            self._ngram_arrays = ngram_arrays(self.lm)
+        return self._ngram_arrays
 
-    def _settle(self, candidates: list[tuple]) -> dict | None:
-        """Candidates reaching one position -> its states: the best per history, ``beam`` of them."""
-        if not candidates:
-            return None
-        prev, word, score, origin = (np.concatenate([c[i] for c in candidates]) for i in range(4))
-        key = (prev << 21) | word
-        order = np.lexsort((-score, key))  # by history, best first within each
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = key[order][1:] != key[order][:-1]
-        best = order[first]
-        best = best[np.argsort(-score[best], kind="stable")[: self.settings.beam]]
-        return {"hist": np.stack([prev[best], word[best]], axis=1), "score": score[best], "from": origin[best]}
-
-    def _path(self, states: list, arcs: list[_Arcs], pos: int, index: int, total: float) -> LatticePath:
-        words, spans, readings, abbreviated = [], [], [], []
+    def _path(self, tables: SearchTables, words: np.ndarray, flat: _FlatArcs, pos: int, index: int,
+              total: float) -> LatticePath:
+        """Walk the back-pointers from state ``index`` at ``pos`` to the start."""
+        path_words, spans, readings, abbreviated = [], [], [], []
         while pos > 0:
-            packed = int(states[pos]["from"][index])
-            prev, prev_index, arc = packed >> 40, (packed >> 20) & 0xFFFFF, packed & 0xFFFFF
-            words.append(int(arcs[prev].word[arc]))
+            prev, prev_index, arc = (int(tables.from_pos[pos, index]), int(tables.from_state[pos, index]),
+                                     int(tables.from_arc[pos, index]))
+            path_words.append(int(words[arc]))
             spans.append((prev, pos))
-            readings.append(arcs[prev].readings[arc])
-            abbreviated.append(arcs[prev].abbreviated[arc])
+            readings.append(flat.readings[arc])
+            abbreviated.append(flat.abbreviated[arc])
             pos, index = prev, prev_index
-        return LatticePath(tuple(words[::-1]), tuple(spans[::-1]), tuple(readings[::-1]), tuple(abbreviated[::-1]), total)
+        return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(readings[::-1]), tuple(abbreviated[::-1]),
+                           total)
 
     def text(self, path: LatticePath, letters: str) -> str:
         """The hanzi of a path (copied letters as typed)."""

@@ -1,0 +1,270 @@
+"""The word lattice's beam search and its n-gram queries, compiled (numba).
+
+The lattice asks the word n-gram about every (state, arc) pair of every letter position: some
+100,000 log-probabilities for a 17-syllable clause. As numpy calls that cost ~20 calls a position
+and a binary search over the whole key array per pair (RESULTS.md, "Word lattice"). Compiled, each
+state looks up its contexts once (:func:`context_of`: the stored backoff weight and the block of
+keys that share the context, contiguous because keys are sorted and the context is their high
+bits) and each arc then searches only that block (:func:`logprob`). The arithmetic is
+:meth:`pinhan.lm.ngram.KneserNeyNgram.logprob_grid`'s, in the same float32 steps, so both give
+identical numbers (tested). The queries live in this module, not in ``pinhan.lm``, because
+numba's cache does not notice a change to a compiled function in another file.
+
+The search of :mod:`pinhan.infer.search.lattice` over letter positions: a state is (position,
+last two words); the states reaching a position keep the best path per history and the ``beam``
+best histories. Arcs come flattened, sorted by start and, within a start, by end (``starts[p]``
+is the first arc leaving position p). States are kept in (positions + 1, beam) tables so that
+the caller walks the back-pointers in Python.
+
+Tie order is fixed: the candidates reaching a position are listed by (source position, source
+state, arc), equal scores keep that order when a history keeps its best path, and equal scores
+among the kept histories keep history order (previous word, word). The numpy implementation that
+preceded it did the same; the behaviour fixture pins it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+COPY = -1  # the word id of a letter copied as typed: scored 0, and the history starts again
+
+
+# --- the word n-gram's queries -------------------------------------------------------------
+class NgramArrays(NamedTuple):
+    """A word n-gram's arrays as the kernels take them (keys as int64: 3 x 21 bits fit).
+
+    Orders below 3 of a lower-order model are empty arrays; ``order`` says how many are used."""
+
+    order: int
+    unigram: np.ndarray  # (V,) float32 stored log p(word), NaN where not stored (a lookup, not a search)
+    keys1: np.ndarray  # (N1,) int64 bigram keys: previous << 21 | word
+    logp1: np.ndarray
+    keys2: np.ndarray  # (N2,) int64 trigram keys: two before << 42 | previous << 21 | word
+    logp2: np.ndarray
+    ctx1: np.ndarray  # (C1,) int64 stored one-word contexts, sorted
+    gamma1: np.ndarray  # (C1,) float32 log backoff weights
+    ctx2: np.ndarray  # (C2,) int64 stored two-word contexts
+    gamma2: np.ndarray
+    defaults: np.ndarray  # (3,) float32 log weight of an unstored context, per context length
+    gamma0: np.float32  # the empty context's log backoff weight (to the uniform distribution)
+    log_vocab: np.float32  # log vocabulary size
+    bits: int
+
+
+def ngram_arrays(lm) -> NgramArrays:
+    """The kernels' view of a :class:`~pinhan.lm.ngram.WordNgram` (copies: a few MB)."""
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+
+    def order_k(arrays, k, dtype):
+        return np.ascontiguousarray(arrays[k], dtype=dtype) if k < lm.order else (empty_i if dtype == np.int64 else empty_f)
+
+    ctx0_stored = len(lm.ctx_keys[0]) > 0 and int(lm.ctx_keys[0][0]) == 0
+    gamma0 = np.float32(lm.ctx_log_gamma[0][0]) if ctx0_stored else np.float32(lm.default_log_gamma[0])
+    unigram = np.full(lm.vocab_size, np.nan, dtype=np.float32)
+    unigram[lm.keys[0].astype(np.int64)] = lm.logp[0].astype(np.float32)
+    defaults = np.array([lm.default_log_gamma[k] if k < lm.order else 0.0 for k in range(3)], dtype=np.float32)
+    return NgramArrays(
+        lm.order, unigram,
+        order_k(lm.keys, 1, np.int64), order_k(lm.logp, 1, np.float32),
+        order_k(lm.keys, 2, np.int64), order_k(lm.logp, 2, np.float32),
+        order_k(lm.ctx_keys, 1, np.int64), order_k(lm.ctx_log_gamma, 1, np.float32),
+        order_k(lm.ctx_keys, 2, np.int64), order_k(lm.ctx_log_gamma, 2, np.float32),
+        defaults, gamma0, np.float32(math.log(lm.vocab_size)), lm.ID_BITS)
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_at_least(keys: np.ndarray, value: int, lo: int, hi: int) -> int:
+    """The first index in keys[lo:hi] holding a key >= value (hi if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def context_of(ctx_keys: np.ndarray, ctx_gamma: np.ndarray, keys: np.ndarray, context: int, bits: int):
+    """(stored, log gamma, lo, hi): whether ``context`` is stored, its backoff weight, and the
+    block keys[lo:hi] of the n-grams that extend it."""
+    at = _first_at_least(ctx_keys, context, 0, len(ctx_keys))
+    if at == len(ctx_keys) or ctx_keys[at] != context:
+        return False, np.float32(0.0), 0, 0
+    lo = _first_at_least(keys, context << bits, 0, len(keys))
+    # the block ends before (context + 1) << bits, which overflows int64 for a (BOS, BOS) context
+    hi = _first_at_least(keys, (context << bits) | ((1 << bits) - 1), lo, len(keys))
+    if hi < len(keys) and keys[hi] == (context << bits) | ((1 << bits) - 1):
+        hi += 1
+    return True, ctx_gamma[at], lo, hi
+
+
+@numba.njit(cache=True, nogil=True)
+def logprob(a, word: int, stored2: bool, gamma2, lo2: int, hi2: int, context2: int,
+            stored1: bool, gamma1, lo1: int, hi1: int, context1: int) -> np.float32:
+    """log p(word | the history whose contexts :func:`context_of` described), float32.
+
+    ``a`` is an :class:`NgramArrays`; an order the model lacks is skipped (its context unstored
+    and its default weight 0)."""
+    backoff = np.float32(0.0)
+    if a.order >= 3:
+        if stored2:
+            key = (context2 << a.bits) | word
+            at = _first_at_least(a.keys2, key, lo2, hi2)
+            if at < hi2 and a.keys2[at] == key:
+                return backoff + a.logp2[at]
+            backoff += gamma2
+        else:
+            backoff += a.defaults[2]
+    if a.order >= 2:
+        if stored1:
+            key = (context1 << a.bits) | word
+            at = _first_at_least(a.keys1, key, lo1, hi1)
+            if at < hi1 and a.keys1[at] == key:
+                return backoff + a.logp1[at]
+            backoff += gamma1
+        else:
+            backoff += a.defaults[1]
+    stored = a.unigram[word]
+    if not np.isnan(stored):
+        return backoff + stored
+    backoff += a.gamma0
+    return backoff - a.log_vocab
+
+
+# --- the search ------------------------------------------------------------------------------
+class SearchTables(NamedTuple):
+    """Per position p (0..L) and kept state i < count[p]: history, score and back-pointer."""
+
+    count: np.ndarray  # (L+1,) states kept at each position (0: none reaches it)
+    prev: np.ndarray  # (L+1, beam) int64 the word before last
+    word: np.ndarray  # (L+1, beam) int64 the last word
+    score: np.ndarray  # (L+1, beam) float64 path score so far
+    from_pos: np.ndarray  # (L+1, beam) int64 the position the last arc left from
+    from_state: np.ndarray  # (L+1, beam) int64 the state there
+    from_arc: np.ndarray  # (L+1, beam) int64 the arc (global index)
+
+
+@numba.njit(cache=True, nogil=True)
+def _state_contexts(a: NgramArrays, prev: int, word: int):
+    """The two contexts of history (prev, word): stored?, gamma, key block, packed key."""
+    context2 = (prev << a.bits) | word
+    stored2, gamma2, lo2, hi2 = False, np.float32(0.0), 0, 0
+    if a.order >= 3:
+        stored2, gamma2, lo2, hi2 = context_of(a.ctx2, a.gamma2, a.keys2, context2, a.bits)
+    stored1, gamma1, lo1, hi1 = False, np.float32(0.0), 0, 0
+    if a.order >= 2:
+        stored1, gamma1, lo1, hi1 = context_of(a.ctx1, a.gamma1, a.keys1, word, a.bits)
+    return stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1
+
+
+@numba.njit(cache=True, nogil=True)
+def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray, words: np.ndarray,
+                   costs: np.ndarray, beam: int, bos: int):
+    """Viterbi with a beam over letter positions; returns the state tables (:class:`SearchTables`
+    fields in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,)."""
+    L = n_letters
+    count = np.zeros(L + 1, dtype=np.int64)
+    prev = np.zeros((L + 1, beam), dtype=np.int64)
+    word = np.zeros((L + 1, beam), dtype=np.int64)
+    score = np.zeros((L + 1, beam), dtype=np.float64)
+    from_pos = np.full((L + 1, beam), -1, dtype=np.int64)
+    from_state = np.full((L + 1, beam), -1, dtype=np.int64)
+    from_arc = np.full((L + 1, beam), -1, dtype=np.int64)
+    # per state: its contexts, looked up once (stored2, lo2, hi2, context2, stored1, lo1, hi1)
+    ctx_int = np.zeros((L + 1, beam, 7), dtype=np.int64)
+    ctx_gamma = np.zeros((L + 1, beam, 2), dtype=np.float32)
+    cursor = starts[:-1].copy()  # per source position: its first arc not yet consumed (ends ascend)
+    count[0], prev[0, 0], word[0, 0] = 1, bos, bos
+    _remember_contexts(a, prev, word, ctx_int, ctx_gamma, 0, 0)
+    capacity = 1024
+    c_prev = np.empty(capacity, dtype=np.int64)
+    c_word = np.empty(capacity, dtype=np.int64)
+    c_score = np.empty(capacity, dtype=np.float64)
+    c_from = np.empty((capacity, 3), dtype=np.int64)
+    for pos in range(1, L + 1):
+        n = 0
+        for src in range(pos):
+            lo = cursor[src]
+            hi = lo
+            while hi < starts[src + 1] and ends[hi] == pos:
+                hi += 1
+            cursor[src] = hi
+            if count[src] == 0 or hi == lo:
+                continue
+            need = n + count[src] * (hi - lo)
+            if need > capacity:
+                while capacity < need:
+                    capacity *= 2
+                c_prev, c_word, c_score, c_from = _grow(c_prev, c_word, c_score, c_from, capacity)
+            for s in range(count[src]):
+                ci = ctx_int[src, s]
+                cg = ctx_gamma[src, s]
+                base = score[src, s]
+                for arc in range(lo, hi):
+                    w = words[arc]
+                    if w == COPY:
+                        lm = np.float32(0.0)
+                        c_prev[n], c_word[n] = bos, bos
+                    else:
+                        lm = logprob(a, w, ci[0] != 0, cg[0], ci[1], ci[2], ci[3], ci[4] != 0, cg[1], ci[5], ci[6], word[src, s])
+                        c_prev[n], c_word[n] = word[src, s], w
+                    c_score[n] = (base + lm) + costs[arc]
+                    c_from[n, 0], c_from[n, 1], c_from[n, 2] = src, s, arc
+                    n += 1
+        if n == 0:
+            continue
+        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits)
+        count[pos] = len(kept)
+        for i in range(len(kept)):
+            j = kept[i]
+            prev[pos, i], word[pos, i], score[pos, i] = c_prev[j], c_word[j], c_score[j]
+            from_pos[pos, i], from_state[pos, i], from_arc[pos, i] = c_from[j, 0], c_from[j, 1], c_from[j, 2]
+            if pos < L:
+                _remember_contexts(a, prev, word, ctx_int, ctx_gamma, pos, i)
+    return count, prev, word, score, from_pos, from_state, from_arc
+
+
+@numba.njit(cache=True, nogil=True)
+def _remember_contexts(a, prev, word, ctx_int, ctx_gamma, pos, i):
+    stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1 = _state_contexts(a, prev[pos, i], word[pos, i])
+    ctx_int[pos, i, 0], ctx_int[pos, i, 1], ctx_int[pos, i, 2], ctx_int[pos, i, 3] = 1 if stored2 else 0, lo2, hi2, context2
+    ctx_int[pos, i, 4], ctx_int[pos, i, 5], ctx_int[pos, i, 6] = 1 if stored1 else 0, lo1, hi1
+    ctx_gamma[pos, i, 0], ctx_gamma[pos, i, 1] = gamma2, gamma1
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow(c_prev, c_word, c_score, c_from, capacity):
+    n = len(c_prev)
+    p, w, s, f = (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
+                  np.empty(capacity, dtype=np.float64), np.empty((capacity, 3), dtype=np.int64))
+    p[:n], w[:n], s[:n], f[:n] = c_prev, c_word, c_score, c_from
+    return p, w, s, f
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: int, bits: int) -> np.ndarray:
+    """Candidate indices kept: the best per history (earliest on ties), then the ``beam`` best
+    of those (history order on ties)."""
+    key = (c_prev << bits) | c_word
+    by_score = np.argsort(-c_score, kind="mergesort")
+    order = by_score[np.argsort(key[by_score], kind="mergesort")]  # by history, best first within
+    first = np.ones(len(order), dtype=np.bool_)
+    for i in range(1, len(order)):
+        first[i] = key[order[i]] != key[order[i - 1]]
+    best = order[first]
+    return best[np.argsort(-c_score[best], kind="mergesort")[:beam]]
+
+
+@numba.njit(cache=True, nogil=True)
+def final_scores(a: NgramArrays, prev: np.ndarray, word: np.ndarray, eos: int) -> np.ndarray:
+    """(k,) log p(</s> | history) of each final state, float32."""
+    out = np.zeros(len(prev), dtype=np.float32)
+    for i in range(len(prev)):
+        stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1 = _state_contexts(a, prev[i], word[i])
+        out[i] = logprob(a, eos, stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1, word[i])
+    return out
