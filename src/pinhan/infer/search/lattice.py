@@ -17,7 +17,8 @@ back-pointers. A path scores ``sum(log p_ngram(word | two before) + log p(readin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from bisect import bisect_left
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from pinhan.pinyin import SYLLABLES
 
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
 PIECE_CACHE = 200_000  # typed pieces whose arcs are kept
+START_CACHE = 8_192  # arcs leaving a position, kept by what they depend on (~100 arcs each)
 MAX_SYLLABLE_LETTERS = 6  # the longest toneless syllable (zhuang, shuang)
 
 
@@ -83,6 +85,7 @@ class WordLattice:
             raise ValueError(f"the word n-gram has {lm.vocab_size} words, the lexicon {len(lexicon)}")
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
         self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
+        self._start_cache: dict[tuple, _Arcs] = {}
         self._ngram_arrays: NgramArrays | None = None  # the compiled search's view, made on first use
 
     # --- arcs ---------------------------------------------------------------------------------
@@ -93,32 +96,67 @@ class WordLattice:
     def arcs_at(self, letters: str, start: int, boundaries: frozenset[int] = frozenset(),
                 abbreviations: bool = True) -> _Arcs:
         """The arcs leaving letter offset ``start`` (abbreviated words too, unless told not). An
-        apostrophe inside a word must fall between two of its syllables (xi'an is 西安)."""
+        apostrophe inside a word must fall between two of its syllables (xi'an is 西安).
+
+        Cached by what they depend on (the letters a word from here can reach, the apostrophes
+        among them, whether the input ends within reach): typing sends the same beginning again
+        with one more letter, and only the last positions' arcs change."""
+        window = letters[start : start + max(self.lexicon.max_letters, self.lexicon.max_initials)]
+        near_end = len(letters) - start <= self.lexicon.max_letters
+        inside = tuple(b - start for b in sorted(boundaries) if start < b)
+        key = (window, inside, abbreviations, near_end)
+        arcs = self._start_cache.get(key)
+        if arcs is None:
+            arcs = self._arcs_from(window, frozenset(inside), abbreviations, near_end)
+            if len(self._start_cache) >= START_CACHE:
+                self._start_cache.clear()  # bounded: a long-running service sees many inputs
+            self._start_cache[key] = arcs
+        return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
+
+    def _arcs_from(self, window: str, inside: frozenset[int], abbreviations: bool, near_end: bool) -> _Arcs:
+        """:meth:`arcs_at` for offset 0 of ``window``, uncached. A piece that begins no key of
+        the index ends the scan of longer pieces (most stop within a few syllables)."""
         parts: list[_Arcs] = []
-        limit = max(self.lexicon.max_letters, self.lexicon.max_initials)
-        for end in range(start + 1, min(len(letters), start + limit) + 1):
-            piece = letters[start:end]
-            inside = {b - start for b in boundaries if start < b < end}
-            for abbreviated in (False, True)[: 2 if abbreviations else 1]:
+        alive = [True, abbreviations]  # spelled, abbreviated: some key still begins with the piece
+        for end in range(1, len(window) + 1):
+            piece = window[:end]
+            for abbreviated in (False, True):
+                if not alive[abbreviated]:
+                    continue
+                if not self._begins_a_key(piece, abbreviated):
+                    alive[abbreviated] = False
+                    continue
                 arcs = self._key_arcs(piece, abbreviated)
                 if arcs is None:
                     continue
-                if inside:  # keep the words whose syllables the apostrophes separate
-                    keep = [i for i, r in enumerate(arcs.readings) if inside <= _syllable_starts(piece, r, abbreviated)]
+                cut = {b for b in inside if b < end}
+                if cut:  # keep the words whose syllables the apostrophes separate
+                    keep = [i for i, r in enumerate(arcs.readings) if cut <= _syllable_starts(piece, r, abbreviated)]
                     arcs = _Arcs(arcs.end[keep], arcs.word[keep], arcs.cost[keep], [arcs.readings[i] for i in keep],
                                  [abbreviated] * len(keep))
-                parts.append(_Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated))
-        near_end = len(letters) - start <= self.lexicon.max_letters
-        if near_end and not any(start < b for b in boundaries):  # the last letters may begin a syllable not typed out yet
-            completed = self._completion_arcs(letters[start:])
+                parts.append(arcs)
+            if not any(alive):
+                break
+        if near_end and not inside:  # the last letters may begin a syllable not typed out yet
+            completed = self._completion_arcs(window)
             if completed is not None:
-                parts.append(_Arcs(completed.end + start, completed.word, completed.cost, completed.readings,
-                                   completed.abbreviated))
-        # the copy arc (keeps every input connected) first: its end, start + 1, is the nearest
-        parts.insert(0, _Arcs(np.array([start + 1]), np.array([COPY]), np.array([COPY_COST]), [None], [False]))
+                parts.append(completed)
+        # the copy arc (keeps every input connected) first: its end, 1, is the nearest
+        parts.insert(0, _Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False]))
         return _Arcs(np.concatenate([p.end for p in parts]), np.concatenate([p.word for p in parts]),
                      np.concatenate([p.cost for p in parts]), [r for p in parts for r in p.readings],
                      [a for p in parts for a in p.abbreviated])  # ends ascending: parts come by end
+
+    def _begins_a_key(self, piece: str, abbreviated: bool) -> bool:
+        """Whether some key of the spelled (or abbreviation) index starts with ``piece``."""
+        keys = self._sorted_keys[abbreviated]
+        key = shorten(piece) if abbreviated else piece
+        at = bisect_left(keys, key)
+        return at < len(keys) and keys[at].startswith(key)
+
+    @cached_property
+    def _sorted_keys(self) -> tuple[list[str], list[str]]:
+        return sorted(self.lexicon.spelled), sorted(self.lexicon.abbreviated)
 
     def _completion_arcs(self, rest: str) -> _Arcs | None:
         """Words that ``rest`` (the input's last letters) spells up to a last syllable it has only
