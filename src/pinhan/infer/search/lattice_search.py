@@ -186,6 +186,7 @@ def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.
     c_word = np.empty(capacity, dtype=np.int64)
     c_score = np.empty(capacity, dtype=np.float64)
     c_from = np.empty((capacity, 3), dtype=np.int64)
+    table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
     for pos in range(1, L + 1):
         n = 0
         for src in range(pos):
@@ -201,6 +202,7 @@ def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.
                 while capacity < need:
                     capacity *= 2
                 c_prev, c_word, c_score, c_from = _grow(c_prev, c_word, c_score, c_from, capacity)
+                table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)
             for s in range(count[src]):
                 ci = ctx_int[src, s]
                 cg = ctx_gamma[src, s]
@@ -218,7 +220,7 @@ def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.
                     n += 1
         if n == 0:
             continue
-        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits)
+        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos)
         count[pos] = len(kept)
         for i in range(len(kept)):
             j = kept[i]
@@ -247,17 +249,54 @@ def _grow(c_prev, c_word, c_score, c_from, capacity):
 
 
 @numba.njit(cache=True, nogil=True)
-def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: int, bits: int) -> np.ndarray:
+def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: int, bits: int,
+            table: np.ndarray, stamps: np.ndarray, stamp: int) -> np.ndarray:
     """Candidate indices kept: the best per history (earliest on ties), then the ``beam`` best
-    of those (history order on ties)."""
-    key = (c_prev << bits) | c_word
-    by_score = np.argsort(-c_score, kind="mergesort")
-    order = by_score[np.argsort(key[by_score], kind="mergesort")]  # by history, best first within
-    first = np.ones(len(order), dtype=np.bool_)
-    for i in range(1, len(order)):
-        first[i] = key[order[i]] != key[order[i - 1]]
-    best = order[first]
-    return best[np.argsort(-c_score[best], kind="mergesort")[:beam]]
+    of those, by score then history (previous word, word).
+
+    One pass, no sort: an open-addressing table (``table``/``stamps``, a power of two at least
+    twice the candidates; a slot is in use when its stamp is this call's ``stamp``, so nothing
+    is cleared between positions) maps each history to its best candidate so far; the kept few
+    are then chosen by insertion into a list of at most ``beam``."""
+    mask = len(table) - 1
+    low = (1 << bits) - 1
+    best = np.empty(len(c_prev), dtype=np.int64)  # per distinct history, in order of first sight
+    n_best = 0
+    for i in range(len(c_prev)):
+        key = (c_prev[i] << bits) | c_word[i]
+        slot = ((key >> bits) * 1000003 + (key & low) * 2654435761) & mask
+        while True:
+            if stamps[slot] != stamp:  # free: a history not seen at this position yet
+                stamps[slot], table[slot] = stamp, n_best
+                best[n_best] = i
+                n_best += 1
+                break
+            j = best[table[slot]]
+            if (c_prev[j] << bits) | c_word[j] == key:
+                if c_score[i] > c_score[j]:
+                    best[table[slot]] = i
+                break
+            slot = (slot + 1) & mask
+    kept = np.empty(min(beam, n_best), dtype=np.int64)
+    n_kept = 0
+    for u in range(n_best):
+        i = best[u]
+        key = (c_prev[i] << bits) | c_word[i]
+        at = n_kept  # where it goes: after every kept one that is better (or as good with a smaller key)
+        while at > 0:
+            j = kept[at - 1]
+            other = (c_prev[j] << bits) | c_word[j]
+            if c_score[j] > c_score[i] or (c_score[j] == c_score[i] and other < key):
+                break
+            at -= 1
+        if at >= len(kept):
+            continue
+        last = min(n_kept, len(kept) - 1)
+        for m in range(last, at, -1):
+            kept[m] = kept[m - 1]
+        kept[at] = i
+        n_kept = min(n_kept + 1, len(kept))
+    return kept
 
 
 @numba.njit(cache=True, nogil=True)
