@@ -85,6 +85,8 @@ class WordLexicon:
         """The word's likeliest reading (among those spelled ``spelling``, toneless, or
         abbreviated so, if given) and log p(reading | word)."""
         rows = self._rows[wid]
+        if len(rows) == 1:  # most words: one reading, the whole mass
+            return tuple(rows[0][0].split()), 0.0
         total = sum(n for _, n in rows) + READING_PRIOR * len(rows)
         key = abbreviation if abbreviated else _spelling
         options = [(text, n) for text, n in rows if spelling is None or key(text) == spelling] or rows

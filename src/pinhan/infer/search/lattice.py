@@ -168,6 +168,8 @@ class WordLattice:
         words, readings, costs, seen = [], [], [], set()
         for cut in range(1, min(MAX_SYLLABLE_LETTERS, len(rest)) + 1):
             head, begun = rest[:-cut], rest[-cut:]
+            if head and not self._begins_a_key(head, False):  # far from the end: no word spans the rest
+                continue
             for syllable in _completions(begun):
                 spelled = head + syllable
                 for wid in self.lexicon.spelled.get(spelled, ())[: self.settings.max_completed]:
