@@ -98,3 +98,18 @@ def api(model_dir):
     import pinhan
 
     return pinhan.load(model_dir)
+
+
+@pytest.fixture(scope="session")
+def word_model_dir(model_dir, prepared_tiny, tmp_path_factory):
+    """:func:`model_dir` with a word model (``pinhan lm --kind words`` on the tiny corpus): for
+    prediction and word-by-word continuation."""
+    import shutil
+
+    from pinhan.cli import main
+
+    out = tmp_path_factory.mktemp("words") / "model"
+    shutil.copytree(model_dir, out)
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
+                 "--word-min-count", "1", "--word-weights", "0", "--dev-items", "5"]) == 0
+    return out

@@ -67,7 +67,7 @@ def test_typed_letters_keep_offsets_and_apostrophes():
 
 def test_batched_rescoring_equals_scoring_each_path_alone(word_model):
     """Paths of one length share an encoder batch and a decoder run; the scores must not depend on it."""
-    model = pinhan.load(word_model, config=InferenceConfig(word_model_weight=1.0, word_head_weight=1.0))
+    model = pinhan.load(word_model, config=InferenceConfig(word_model_weight=1.0, word_head_weight=1.0, word_head_rows=0))
     words = model.converter.by_lattice
     typed = typed_letters("yinhanghangzhangshuo")
     paths = words.lattice.nbest(typed.letters, 8)
@@ -81,3 +81,26 @@ def test_batched_rescoring_equals_scoring_each_path_alone(word_model):
     lattice_only = pinhan.load(word_model, config=InferenceConfig(word_model_weight=0.0)).convert(
         "yinhanghangzhangshuo", k=4, prefixes=False)
     assert [c.score for c in weighted] != [c.score for c in lattice_only]  # the decoder's logits were added
+
+
+def test_the_model_reads_only_as_many_paths_as_told_and_unread_ones_rank_after(word_model):
+    """Fast mode encodes the best paths' segmentations up to word_head_rows; accurate mode decodes
+    word_rescore paths. A path the model did not read never outranks one it did."""
+    config = InferenceConfig(word_model_weight=1.0, word_head_weight=1.0, word_head_rows=1, word_rescore=2)
+    model = pinhan.load(word_model, config=config)
+    words = model.converter.by_lattice
+    typed = typed_letters("yinhanghangzhangshuo")
+    paths = words.lattice.nbest(typed.letters, 8)
+    read = words._model_scores(paths, "我们", "fast")
+    segmentations = {words._keys(p) for p in paths if id(p) in read}
+    assert len(segmentations) == 1 and segmentations == {words._keys(paths[0])}
+    for mode, limit in (("fast", None), ("accurate", 2)):
+        whole = words._whole(typed, paths, "我们", mode)
+        first: dict[str, object] = {}
+        for p in paths:  # best first: the first path of each text, as _whole takes them
+            first.setdefault(words.lattice.text(p, typed.letters), p)
+        unique = list(first.values())
+        scored = words._model_scores(unique[:limit] if limit else unique, "我们", mode)
+        texts_read = {words.lattice.text(p, typed.letters) for p in paths if id(p) in scored}
+        flags = [o.text not in texts_read for o in whole]
+        assert flags == sorted(flags) and not flags[0]  # read ones first

@@ -5,13 +5,113 @@ skips the test with the reason; it starts ``pinhan serve`` with the tiny model o
 port. The test types ``nihao``, picks candidates, checks the committed text and the context of the
 next request, checks the g2p and continuation tabs and a narrow screen, and saves screenshots
 under ``$PINHAN_TEST_ARTIFACTS`` (default: build/test-artifacts/). test_firefox.py runs the same
-scenario in Firefox ESR.
+scenario in Firefox ESR. A second server, the tiny model with a word model, serves the
+predictions test: after a commit the next words (联想) are offered and picked with digits / space.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def word_server(word_model_dir):
+    """``pinhan serve`` with the tiny model and its word model on a free loopback port."""
+    pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn) is not installed")
+    command = [sys.executable, "-m", "pinhan.cli", "serve", "--model", str(word_model_dir), "--host", "127.0.0.1",
+               "--port", "0", "--threads", "1", "--backend", "torch"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    url, log, deadline = None, [], time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        log.append(line)
+        match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+        url = match.group(1) if match else None
+    try:
+        if url is None:
+            pytest.fail("pinhan serve did not start:\n" + "".join(log[-30:]))
+        proc.stdout.close()  # uvicorn's log is not read from here on; a closed pipe cannot fill and block it
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_predictions_after_a_commit_are_picked_with_digits_and_space(chromium, artifacts, word_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            asked: list[dict] = []
+            page.on("request", lambda r: asked.append(json.loads(r.post_data)) if r.url.endswith("/v1/predict") else None)
+            page.goto(word_server + "/")
+            editor, buffer, candidates = page.locator("#editor"), page.locator("#buffer"), page.locator("#candidates")
+
+            def predictions_for(context: str) -> list[str]:
+                expect(candidates).to_have_class(re.compile("predictions"))
+                expect(candidates.locator("li").first).to_be_visible()
+                want = page.request.post(word_server + "/v1/predict", data={"context": context, "k": 18}).json()
+                expected = [c["text"] for c in want["candidates"]][:9]
+                expect(candidates.locator("li.prediction .text")).to_have_text(expected)
+                return expected
+
+            editor.click()
+            page.keyboard.type("womenmingtianqu")
+            expect(buffer).to_have_text("womenmingtianqu")
+            expect(candidates.locator("li").first).to_be_visible()
+            expect(candidates).not_to_have_class(re.compile("loading"))
+            page.keyboard.press(" ")  # the first candidate; the buffer is empty: predictions follow
+            expect(buffer).to_have_text("")
+            committed = editor.input_value()
+            assert committed
+            shown = predictions_for(committed)
+            assert asked[-1]["context"] == committed
+            page.screenshot(path=str(artifacts / "ime-predictions.png"))
+
+            page.keyboard.press("2")  # a digit picks a prediction, which is committed and predicted after
+            committed += shown[1]
+            expect(editor).to_have_value(committed)
+            shown = predictions_for(committed)
+            page.keyboard.press(" ")  # space: the first prediction
+            committed += shown[0]
+            expect(editor).to_have_value(committed)
+            predictions_for(committed)
+
+            page.keyboard.press("Escape")  # dismissed; the text stays
+            expect(candidates.locator("li")).to_have_count(0)
+            expect(editor).to_have_value(committed)
+            page.keyboard.press(" ")  # no predictions shown: an ordinary space
+            expect(editor).to_have_value(committed + " ")
+
+            page.keyboard.press("Backspace")
+            page.keyboard.type("wo")  # a letter replaces predictions with the buffer's candidates
+            page.keyboard.press(" ")
+            expect(buffer).to_have_text("")
+            predictions_for(editor.input_value())
+            page.keyboard.type("m")
+            expect(buffer).to_have_text("m")
+            expect(candidates).not_to_have_class(re.compile("predictions"))
+            assert not errors, errors
+        finally:
+            browser.close()
 
 
 def test_type_pick_commit_and_read_in_the_browser(chromium, artifacts, server):

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("pinhan.cli.convert", "convert pinyin to ranked hanzi candidates"),
     "g2p": ("pinhan.cli.g2p", "hanzi to pinyin with polyphones resolved"),
     "generate": ("pinhan.cli.generate", "continue hanzi text (predictive input)"),
+    "predict": ("pinhan.cli.predict", "the likeliest next words after committed text (联想)"),
     "eval": ("pinhan.cli.eval", "evaluate a model on benchmark sets (accuracy, top-k, BLEU, ROUGE, g2p, perplexity, latency)"),
     "export": ("pinhan.cli.export", "export a model to ONNX (encoder, decoder step with KV cache, heads; optional int8)"),
     "serve": ("pinhan.cli.serve", "serve the JSON API and the web input-method page (FastAPI on uvicorn)"),

@@ -9,6 +9,7 @@ input-method sessions, and scoring of given outputs.
     model.convert("hang", context="银")             # committed text before the input
     model.g2p("银行行长").syllables()                # ['yin2', 'hang2', 'hang2', 'zhang3']
     model.generate("中国", max_new_tokens=2)         # [Continuation(text='人民', ...)]
+    model.predict("中国", k=5)                       # next words: [Prediction(text='的', ...), ...]
     model.score("中国", "文化")                      # log-probability and rank of each character
     session = model.session()                       # an input method's state
 
@@ -27,11 +28,12 @@ from pinhan.data.vocab import Lexicon, Vocab
 from pinhan.errors import InputError
 from pinhan.infer.bundle import ModelBundle
 from pinhan.infer.config import InferenceConfig
-from pinhan.infer.results import Candidate, Continuation, G2PResult, Rescored, TokenScores
+from pinhan.infer.results import Candidate, Continuation, G2PResult, Prediction, Rescored, TokenScores
 from pinhan.infer.runner import Runner
 from pinhan.infer.tasks.convert import Converter
 from pinhan.infer.tasks.g2p import G2P
 from pinhan.infer.tasks.generate import Generator
+from pinhan.infer.tasks.predict import Predictor
 from pinhan.lm.ngram import CharNgram
 
 
@@ -43,6 +45,7 @@ class Pinhan:
         self.converter = Converter(bundle, self.config)
         self.g2p_engine = G2P(bundle, self.config)
         self.generator = Generator(bundle, self.config)
+        self.predictor = Predictor(bundle, self.config)
 
     def __repr__(self) -> str:
         return f"Pinhan(path={str(self.path)!r}, backend={self.backend!r}, chars={len(self.vocab.chars)})"
@@ -128,6 +131,15 @@ class Pinhan:
     def generate_batch(self, prefixes: Sequence[str], **options) -> list[list[Continuation]]:
         return self.generator.generate_batch(_sequence(prefixes, "prefixes"), **options)
 
+    def predict(self, context: str, k: int | None = None) -> list[Prediction]:
+        """The ``k`` (default 10: ``predict_k``) likeliest next whole words after ``context``
+        (联想), best first; an empty context is the start of a sentence (see
+        :mod:`pinhan.infer.tasks.predict`). Needs the model directory's word model."""
+        return self.predict_batch([context], k=k)[0]
+
+    def predict_batch(self, contexts: Sequence[str], k: int | None = None) -> list[list[Prediction]]:
+        return self.predictor.predict_batch(_sequence(contexts, "contexts"), k)
+
     def score(self, prefix: str, text: str) -> TokenScores:
         """How the model rates ``text`` as the continuation of ``prefix``: each character's
         log-probability (teacher-forced) and its rank among all characters (perplexity,
@@ -135,11 +147,13 @@ class Pinhan:
         return self.generator.score(prefix, text)
 
     # --- input method -------------------------------------------------------------------------
-    def session(self, *, context: str = "", k: int = 9, mode: str = "accurate", fuzzy: Sequence[str] = ()):
-        """An input-method session (see :class:`pinhan.infer.tasks.session.Session`)."""
+    def session(self, *, context: str = "", k: int = 9, mode: str = "accurate", fuzzy: Sequence[str] = (),
+                predict: bool | None = None):
+        """An input-method session (see :class:`pinhan.infer.tasks.session.Session`); ``predict``:
+        offer next words after each commit (None: when the model has a word model)."""
         from pinhan.infer.tasks.session import Session
 
-        return Session(self, context=context, k=k, mode=mode, fuzzy=fuzzy)
+        return Session(self, context=context, k=k, mode=mode, fuzzy=fuzzy, predict=predict)
 
 
 def _sequence(items, name: str) -> list:

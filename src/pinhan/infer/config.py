@@ -62,6 +62,28 @@ class InferenceConfig:
             hanzi against the word n-gram's score; None takes the weight stored with the word
             model (chosen on dev data), 0 ranks by the lattice alone.
         word_head_weight: the same for fast mode, with the encoder head's logits.
+        word_rescore: accurate mode: the decoder reads this many of the N best (distinct texts,
+            best first); the others keep the lattice's score and rank after them. Each path is a
+            decoder row at every step; 8 scored as 16 on dev clauses at half the time
+            (RESULTS.md, "Word lattice").
+        word_head_rows: fast mode: the encoder reads at most this many distinct segmentations
+            (the best paths' first); paths of other segmentations keep the lattice's score and
+            rank after the read ones. 0: every segmentation among the N best. One pass costs
+            ~1.5 ms and reading every one gained nothing on dev clauses (RESULTS.md, "Word lattice").
+        predict_k: next words ``predict`` offers by default.
+        predict_rescore: the word n-gram's best next words the Transformer rescores in context
+            (at least ``k`` are).
+        predict_model_weight: weight of the Transformer's log-probability of a next word's
+            characters after the context against the word n-gram's log-probability, in
+            ``predict`` and in word-by-word ``generate``; 0 ranks by the n-gram alone. 0: on 1,986
+            dev contexts every weight tried (0.1-1, all characters or the first alone) scored at
+            or below the n-gram alone, at 40-150 times its latency (benchmarks/RESULTS.md,
+            "Prediction (issue 17)").
+        predict_model_chars: characters of each next word the Transformer scores (1: the first
+            alone, one decoder step for all words; 0: all).
+        gen_words: ``generate`` continues word by word (whole lexicon words from a word
+            boundary, as ``predict`` ranks them) when the model has a word model; False: the
+            character decoder with the character n-gram.
     """
 
     max_context: int = 64
@@ -83,6 +105,13 @@ class InferenceConfig:
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None
+    word_rescore: int = 8
+    word_head_rows: int = 1
+    predict_k: int = 10
+    predict_rescore: int = 32
+    predict_model_weight: float = 0.0
+    predict_model_chars: int = 0
+    gen_words: bool = True
 
     def __post_init__(self) -> None:
         if self.scoring not in SCORINGS:
@@ -90,9 +119,9 @@ class InferenceConfig:
         for f in fields(self):
             if f.name == "scoring":
                 continue
-            if f.name == "words":
-                if not isinstance(self.words, bool):
-                    raise ConfigError(f"inference setting words must be true or false, got {self.words!r}")
+            if f.name in ("words", "gen_words"):
+                if not isinstance(getattr(self, f.name), bool):
+                    raise ConfigError(f"inference setting {f.name} must be true or false, got {getattr(self, f.name)!r}")
                 continue
             value = getattr(self, f.name)
             if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight", "word_model_weight",
@@ -101,7 +130,7 @@ class InferenceConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
-                     "batch_rows", "max_run", "word_beam", "word_nbest"):
+                     "batch_rows", "max_run", "word_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
 

@@ -17,7 +17,8 @@ class Candidate:
             (``zhong1``), or the pass-through text itself.
         consumed: how many characters of the input this candidate covers, from the start: the
             whole input for a sentence candidate, less for a prefix (word) candidate.
-        kind: ``"whole"`` (covers the input) or ``"prefix"`` (covers its first syllables).
+        kind: ``"whole"`` (covers the input), ``"prefix"`` (covers its first syllables) or
+            ``"prediction"`` (a session's next word after a commit: covers no input).
     """
 
     text: str
@@ -61,6 +62,19 @@ class G2PResult:
 @dataclass(frozen=True)
 class Continuation:
     """One continuation of a prefix: ``text`` (the new characters only) and its log-probability."""
+
+    text: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One predicted next word (联想): ``text``, a whole word of the word lexicon, and its score
+    (the word n-gram's log-probability plus the weighted Transformer's; higher is better, only
+    comparable between predictions of one context)."""
 
     text: str
     score: float

@@ -7,7 +7,7 @@
     app = create_app(pinhan.load("runs/small/best"), ServeConfig(max_k=10))
     # uvicorn.run(app, host="127.0.0.1", port=8000)      or: pinhan serve --model runs/small/best
 
-Routes: ``POST /v1/convert``, ``POST /v1/g2p``, ``POST /v1/generate``, ``GET /healthz``,
+Routes: ``POST /v1/convert``, ``POST /v1/g2p``, ``POST /v1/generate``, ``POST /v1/predict``, ``GET /healthz``,
 ``GET /metrics``, ``GET /docs`` (Swagger UI, served locally when ``fastapi-offline`` is installed),
 ``GET /openapi.json`` and the page at ``/`` (files under ``/static``). Their handlers live in
 :mod:`pinhan.serve.routes` and reach this app's state (batcher, config, metrics, set here on
@@ -62,7 +62,7 @@ def create_app(model, config: ServeConfig | None = None) -> FastAPI:
                               "Errors are JSON {error, message}; limits are in each request schema.")
     app.state.config, app.state.batcher, app.state.metrics = config, batcher, metrics
     app.state.request_models = {"/v1/convert": models.ConvertRequest, "/v1/g2p": models.G2PRequest,
-                                "/v1/generate": models.GenerateRequest}
+                                "/v1/generate": models.GenerateRequest, "/v1/predict": models.PredictRequest}
     app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes,
                        body_timeout_s=config.body_timeout_s)
     app.include_router(api_router(models))

@@ -11,7 +11,7 @@ queues a job and awaits its future, and never blocks. The worker takes the first
 whatever is queued or arrives within ``batch_window_ms`` (up to ``GATHER * max_batch`` jobs), and
 runs jobs that share their options together: conversions with equal ``(k, mode, fuzzy)`` go to
 ``convert_batch``, g2p requests with equal ``tones`` to ``g2p_batch``, generate requests with
-equal options to ``generate_batch``, each group sorted by input length (so that a call pads
+equal options to ``generate_batch``, predict requests with equal ``k`` to ``predict_batch``, each group sorted by input length (so that a call pads
 little, and short inputs are answered first) and cut into calls of at most ``max_batch``. Under
 load, requests pile up while a batch runs and the next round takes them all, so throughput grows
 with load as far as the model gains from batching (see ``ServeConfig.max_batch``).
@@ -54,7 +54,7 @@ class InferenceFailure(Exception):
 
 @dataclass
 class _Job:
-    task: str  # "convert" | "g2p" | "generate"
+    task: str  # "convert" | "g2p" | "generate" | "predict"
     options: Hashable  # jobs with equal (task, options) share a batch call
     item: Any  # one element of the batch call's input list
     loop: asyncio.AbstractEventLoop
@@ -124,6 +124,9 @@ class Batcher:
 
     async def generate(self, prefix: str, **options) -> list:
         return await self.submit("generate", tuple(sorted(options.items())), prefix)
+
+    async def predict(self, context: str, *, k: int = 10) -> list:
+        return await self.submit("predict", k, context)
 
     async def submit(self, task: str, options: Hashable, item: Any) -> Any:
         """Queue one job and wait for its result (or its error)."""
@@ -231,6 +234,8 @@ class Batcher:
             results = self.model.g2p_batch(items, tones=options)
         elif task == "generate":
             results = self.model.generate_batch(items, **dict(options))
+        elif task == "predict":
+            results = self.model.predict_batch(items, k=options)
         else:  # pragma: no cover - the event loop's side only submits the three tasks
             raise ValueError(f"unknown task {task!r}")
         self.batches += 1

@@ -21,10 +21,11 @@ from pinhan.pinyin.fuzzy import FUZZY_RULES
 from pinhan.pinyin.scan import APOSTROPHES
 from pinhan.serve.batching import Batcher
 from pinhan.serve.metrics import Metrics
-from pinhan.serve.schemas import ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, ServeConfig
+from pinhan.serve.schemas import (ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, PredictResponse,
+                                  ServeConfig)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate"}
+API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate", "/v1/predict"}
 ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
 
 _ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
@@ -73,13 +74,19 @@ async def generate(body, batcher: BatcherDep):
     return {"prefix": body.prefix, "continuations": [c.to_dict() for c in continuations]}
 
 
+async def predict(body, batcher: BatcherDep):
+    predictions = await batcher.predict(body.context, k=body.k)
+    return {"context": body.context, "candidates": [p.to_dict() for p in predictions]}
+
+
 def api_router(models: SimpleNamespace) -> APIRouter:
-    """The three API routes with the request models of one app (limits from its ServeConfig)."""
+    """The API routes with the request models of one app (limits from its ServeConfig)."""
     api = APIRouter()
     for path, handler, body, response, summary in (
             ("/v1/convert", convert, models.ConvertRequest, ConvertResponse, "pinyin -> ranked hanzi candidates"),
             ("/v1/g2p", g2p, models.G2PRequest, G2PResponse, "hanzi -> pinyin, polyphones resolved"),
-            ("/v1/generate", generate, models.GenerateRequest, GenerateResponse, "continuations of a hanzi prefix")):
+            ("/v1/generate", generate, models.GenerateRequest, GenerateResponse, "continuations of a hanzi prefix"),
+            ("/v1/predict", predict, models.PredictRequest, PredictResponse, "the likeliest next words (联想)")):
         api.add_api_route(path, _with_body(handler, body), methods=["POST"], response_model=response,
                           responses=_ERRORS, tags=["api"], summary=summary)
     return api

@@ -32,10 +32,10 @@ class ServeConfig:
     Args:
         max_pinyin_chars: longest ``pinyin`` of ``/v1/convert``, in characters (the model also
             limits it to ``max_syllables`` syllables).
-        max_context_chars: longest ``context`` of ``/v1/convert`` (the model reads only its last
+        max_context_chars: longest ``context`` of ``/v1/convert`` and ``/v1/predict`` (the model reads only its last
             ``max_context`` characters; the rest is accepted and ignored).
         max_text_chars: longest ``text`` of ``/v1/g2p`` and ``prefix`` of ``/v1/generate``.
-        max_k: the most candidates one conversion may ask for.
+        max_k: the most candidates one conversion (or next words one prediction) may ask for.
         max_new_tokens: the most characters one ``/v1/generate`` may ask for.
         max_beams: the most beams of ``/v1/generate`` (each beam costs a decoder row).
         batch_window_ms: after the first request of a batch arrives, the inference worker waits
@@ -100,7 +100,7 @@ class _Strict(BaseModel):
 
 
 def build_request_models(config: ServeConfig) -> SimpleNamespace:
-    """``ConvertRequest``, ``G2PRequest`` and ``GenerateRequest`` with ``config``'s limits."""
+    """``ConvertRequest``, ``G2PRequest``, ``GenerateRequest`` and ``PredictRequest`` with ``config``'s limits."""
     c = config
     convert = create_model(
         "ConvertRequest", __base__=_Strict, __doc__="Pinyin as typed -> ranked hanzi candidates.",
@@ -128,7 +128,13 @@ def build_request_models(config: ServeConfig) -> SimpleNamespace:
                                        description="the continuation must read as this pinyin")),
         seed=(int, Field(0, ge=0, le=2**31 - 1, description="sampling seed (same seed, same sample)")),
     )
-    return SimpleNamespace(ConvertRequest=convert, G2PRequest=g2p, GenerateRequest=generate)
+    predict = create_model(
+        "PredictRequest", __base__=_Strict, __doc__="The likeliest next words after committed text (联想).",
+        context=(str, Field(max_length=c.max_context_chars, examples=["中国"],
+                            description="committed text; empty: the start of a sentence")),
+        k=(int, Field(10, ge=1, le=c.max_k, description="next words to return")),
+    )
+    return SimpleNamespace(ConvertRequest=convert, G2PRequest=g2p, GenerateRequest=generate, PredictRequest=predict)
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -163,6 +169,17 @@ class ContinuationOut(BaseModel):
 class GenerateResponse(BaseModel):
     prefix: str
     continuations: list[ContinuationOut]
+
+
+class PredictionOut(BaseModel):
+    text: str = Field(description="a whole word of the model's word lexicon")
+    score: float | None = Field(description="log-probability (word n-gram + weighted model); comparable only "
+                                            "between predictions of one context (null if not finite)")
+
+
+class PredictResponse(BaseModel):
+    context: str
+    candidates: list[PredictionOut]
 
 
 class Health(BaseModel):

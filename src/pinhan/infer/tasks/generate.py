@@ -4,11 +4,16 @@ The prefix is the encoder's context; the decoder emits ``max_new_tokens`` charac
 tokens never), by beam search (``num_beams`` > 1), sampling (``temperature`` > 0, nucleus
 ``top_p``, seeded so results repeat) or greedily. A pinyin hint constrains the first characters
 to what it reads as (``中国`` + hint ``wenhua`` -> ``文化``).
+
+A model with a word model (and ``gen_words``, the default) continues word by word instead, from
+a word boundary and in whole lexicon words, with the same options
+(:mod:`pinhan.infer.tasks.word_generate`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -33,6 +38,7 @@ class Generator:
 
     def __init__(self, bundle: ModelBundle, config: InferenceConfig) -> None:
         runner = bundle.runner
+        self.bundle, self.config = bundle, config
         self.runner, self.vocab = runner, bundle.vocab
         # The n-gram rescores the model's 2048 best characters at each step, not 16 as in
         # conversion: no keystrokes narrow a continuation, and on 300 dev prefixes the first
@@ -51,6 +57,10 @@ class Generator:
         else one; [] for an empty prefix."""
         self._check(prefixes, max_new_tokens, temperature, top_p, num_beams)
         hint = self._hint(pinyin_hint)
+        if self.by_words is not None:
+            segments = list(self.parser.parse(pinyin_hint)[0]) if hint is not None else []
+            return self.by_words.generate(list(prefixes), max(max_new_tokens, len(segments)), temperature, top_p,
+                                          num_beams, segments, seed)
         live = [i for i, p in enumerate(prefixes) if p]
         results: list[list[Continuation]] = [[] for _ in prefixes]
         if not live:
@@ -71,6 +81,15 @@ class Generator:
             for i, h in zip(live, sample(self.runner, encoded, constraint, len(live), rng, temperature, top_p)):
                 results[i] = [Continuation(self._text(h.tokens), h.score)]
         return results
+
+    @cached_property
+    def by_words(self):
+        """The word-by-word generator, or None (no word model, or ``gen_words`` off): read on first use."""
+        from pinhan.infer.tasks.predict import Predictor
+        from pinhan.infer.tasks.word_generate import WordGenerator
+
+        predictor = Predictor(self.bundle, self.config) if self.config.gen_words else None
+        return WordGenerator(predictor) if predictor is not None and predictor.available else None
 
     def score(self, prefix: str, text: str) -> TokenScores:
         """Each character of ``text`` scored after ``prefix`` (teacher-forced): log-probability

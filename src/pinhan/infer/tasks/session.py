@@ -6,9 +6,15 @@
     s.type("zhongguowenhua")     # candidates for the buffer
     s.commit(1)                  # pick 中国 (covers "zhongguo"): context 中国, buffer "wenhua",
                                  # whose candidates are converted with the new context
-    s.commit()                   # the first candidate: 文化; the buffer is empty
+    s.commit()                   # the first candidate: 文化; the buffer is empty, and the
+                                 # candidates are the next words after 中国文化 (联想)
+    s.commit(0)                  # pick a prediction: it joins the context; predict again
+    s.append("de")               # a keystroke: candidates for the buffer again
 
-Committed text becomes the context of every later conversion. What can be reused is: the
+Committed text becomes the context of every later conversion. After a commit that empties the
+buffer, the candidates are predictions (``kind="prediction"``, ``consumed`` 0: whole next words,
+:meth:`~pinhan.infer.api.Pinhan.predict`) until the next keystroke; a model without a word model
+predicts nothing (``predict`` is then False). What can be reused is: the
 conversion of a (context, buffer) pair seen before (backspacing, retyping, re-showing a page)
 comes from a small LRU cache, and the context's pinyin annotation is cached by the converter.
 The model's encoder reads the whole input bidirectionally, so a new letter or a new context
@@ -30,11 +36,13 @@ if TYPE_CHECKING:
 
 class Session:
     """The state of one input method: ``context`` (committed text), ``buffer`` (pinyin typed and
-    not yet committed) and ``candidates`` (for the buffer)."""
+    not yet committed) and ``candidates`` (for the buffer, or the predicted next words after a
+    commit; ``predict`` None: whenever the model can predict)."""
 
     def __init__(self, model: Pinhan, *, context: str = "", k: int = 9, mode: str = "accurate",
-                 fuzzy: Sequence[str] = (), cache_size: int = 128) -> None:
+                 fuzzy: Sequence[str] = (), cache_size: int = 128, predict: bool | None = None) -> None:
         self.model, self.k, self.mode, self.fuzzy = model, k, mode, tuple(fuzzy)
+        self.predict = model.predictor.available if predict is None else predict
         self.context = context
         self.buffer = ""
         self.candidates: list[Candidate] = []
@@ -70,6 +78,8 @@ class Session:
             raise InputError(f"the candidate covers {candidate.consumed} characters; the buffer has {len(self.buffer)}")
         self.context += candidate.text
         self.type(self.buffer[candidate.consumed :].lstrip("' "))
+        if not self.buffer and self.predict:
+            self.candidates = self._predictions()
         return candidate.text
 
     def commit_raw(self) -> str:
@@ -82,6 +92,12 @@ class Session:
     def clear(self) -> None:
         """Drop the buffer (Escape); the context stays."""
         self.type("")
+
+    def _predictions(self) -> list[Candidate]:
+        """The next words after the context, as candidates that cover no input."""
+        predictor = self.model.predictor
+        return [Candidate(p.text, p.score, tuple(predictor.reading(predictor.lexicon.word_id[p.text])), 0, "prediction")
+                for p in self.model.predict(self.context[-self.model.config.max_chars:], k=self.k)]
 
     def _convert(self) -> list[Candidate]:
         if not self.buffer:

@@ -104,19 +104,29 @@ class WordConverter:
         for path in paths:  # best first: the first path of a text is its best segmentation
             unique.setdefault(self.lattice.text(path, typed.letters), path)
         weight = self.model_weight if mode == "accurate" else self.head_weight
-        model = self._model_scores(list(unique.values()), context, mode) if weight > 0 else {}
-        options = [_Option(text, path.score + weight * model.get(id(path), 0.0), self._pinyin(path, typed.letters),
-                           len(typed.pinyin), "whole") for text, path in unique.items()]
-        return sorted(options, key=lambda o: -o.score)  # stable: the lattice's order on ties
+        read = list(unique.values())[: self.config.word_rescore] if mode == "accurate" else list(unique.values())
+        model = self._model_scores(read, context, mode) if weight > 0 else {}
+        options, unread = [], set()
+        for text, path in unique.items():
+            options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), self._pinyin(path, typed.letters),
+                                   len(typed.pinyin), "whole"))
+            if weight > 0 and id(path) not in model and COPY not in path.words:
+                unread.add(text)  # not read (word_rescore, word_head_rows): after the paths the model read
+        return sorted(options, key=lambda o: (o.text in unread, -o.score))  # stable: the lattice's order on ties
 
     def _model_scores(self, paths: list[LatticePath], context: str, mode: str) -> dict[int, float]:
         """id(path) -> summed raw logits of its hanzi (decoder or encoder head); paths that copy
         letters are not scored (they rank last anyway). Paths of one length share one encoder
         batch (a row per distinct segmentation) and one teacher-forced decoder run."""
         by_length: dict[int, dict[tuple, list[LatticePath]]] = {}
+        rows_left = self.config.word_head_rows if mode == "fast" and self.config.word_head_rows else len(paths)
         for path in paths:
             if COPY not in path.words:
                 keys = self._keys(path)
+                if keys not in by_length.get(len(keys), {}):
+                    if rows_left == 0:
+                        continue
+                    rows_left -= 1
                 by_length.setdefault(len(keys), {}).setdefault(keys, []).append(path)
         scores: dict[int, float] = {}
         vocab, runner = self.bundle.vocab, self.bundle.runner

@@ -5,6 +5,9 @@
 // -/= or PageUp/PageDown page, Backspace edits the buffer, Enter commits the letters, Escape
 // clears. A candidate that covers only the start of the buffer leaves the rest to convert.
 // The text before the caret is the context of each conversion.
+// After a commit that empties the buffer, the candidates are the next words (联想, POST
+// v1/predict): 1-9 or a click pick one (space the first; -/= page), and predict again; a letter
+// starts a new buffer, Escape or any other key dismisses them.
 // Tab 注音: POST v1/g2p with tone marks; polyphonic characters are highlighted.
 // Tab 续写: POST v1/generate continues the text of the first tab.
 "use strict";
@@ -17,7 +20,9 @@
   const limits = { max_k: 20, max_context_chars: 256, max_text_chars: 256, max_new_tokens: 64, max_beams: 8 };
   const ime = {
     buffer: "",        // pinyin typed and not committed
-    candidates: [],    // for `shownFor`
+    candidates: [],    // for the buffer, or predictions (kind "prediction") while it is empty
+    predicting: false, // the candidates shown are predictions
+    noPredict: false,  // the model has no word model: predictions are not asked for
     page: 0,
     seq: 0,            // number of the latest request scheduled
     answered: 0,       // number of the request whose answer (or error) is shown
@@ -61,6 +66,7 @@
     clearTimeout(ime.timer);
     if (ime.controller) ime.controller.abort();
     const seq = ++ime.seq;
+    ime.predicting = false;
     if (!ime.buffer) {
       ime.candidates = [];
       ime.answered = seq;
@@ -94,6 +100,43 @@
     resume();
   }
 
+  // The next words after the text before the caret, once the current key has been handled.
+  function predictNext() {
+    clearTimeout(ime.timer);
+    if (ime.controller) ime.controller.abort();
+    const seq = ++ime.seq;
+    ime.answered = seq;
+    ime.timer = setTimeout(() => fetchPredictions(seq), 0);
+  }
+
+  async function fetchPredictions(seq) {
+    if (ime.buffer || ime.noPredict) return;
+    const controller = new AbortController();
+    ime.controller = controller;
+    const body = { context: contextText(), k: Math.min(limits.max_k, 2 * PER_PAGE) };
+    try {
+      const data = await post("v1/predict", body, controller.signal);
+      if (seq !== ime.seq || ime.buffer) return;
+      ime.candidates = data.candidates.map((c) => ({ ...c, kind: "prediction", consumed: 0, pinyin: [] }));
+      ime.predicting = ime.candidates.length > 0;
+      ime.page = 0;
+      render();
+    } catch (err) {
+      if (seq !== ime.seq || err.name === "AbortError") return;
+      if (/word model/.test(err.message)) ime.noPredict = true;  // this model cannot predict: stop asking
+      else setStatus(err.message, true);
+    }
+  }
+
+  function dismissPredictions() {
+    if (!ime.predicting) return;
+    ime.predicting = false;
+    ime.candidates = [];
+    ++ime.seq;
+    ime.answered = ime.seq;
+    render();
+  }
+
   function insert(text) {
     const start = editor.selectionStart, end = editor.selectionEnd;
     editor.setRangeText(text, start, end, "end");
@@ -106,6 +149,7 @@
     ime.buffer = ime.buffer.slice(candidate.consumed).replace(/^['\s]+/, "");
     ime.candidates = [];
     schedule();
+    if (!ime.buffer) predictNext();
     render();
     return true;
   }
@@ -172,7 +216,8 @@
     ime.candidates.slice(start, start + PER_PAGE).forEach((candidate, i) => {
       const item = document.createElement("li");
       item.dataset.index = String(start + i);
-      item.title = candidate.pinyin.join(" ") + (candidate.kind === "prefix" ? " (covers the first syllables)" : "");
+      item.title = candidate.kind === "prediction" ? "next word (联想)"
+        : candidate.pinyin.join(" ") + (candidate.kind === "prefix" ? " (covers the first syllables)" : "");
       const number = document.createElement("span");
       number.className = "number";
       number.textContent = String(i + 1);
@@ -181,12 +226,13 @@
       text.lang = "zh-Hans";
       text.textContent = candidate.text;
       item.append(number, text);
-      if (candidate.kind === "prefix") item.classList.add("prefix");
+      if (candidate.kind === "prefix" || candidate.kind === "prediction") item.classList.add(candidate.kind);
       list.append(item);
     });
     const pages = Math.ceil(ime.candidates.length / PER_PAGE);
     $("pager").textContent = pages > 1 ? `${ime.page + 1}/${pages}  (- =)` : "";
     list.classList.toggle("loading", Boolean(ime.buffer) && !fresh());
+    list.classList.toggle("predictions", ime.predicting);
   }
 
   editor.addEventListener("keydown", (event) => {
@@ -197,7 +243,19 @@
       act({ type: "letter", key });
       return;
     }
-    if (!ime.buffer && !ime.waiting) return;  // nothing being typed: ordinary editing
+    if (!ime.buffer && !ime.waiting) {  // nothing being typed: predictions, else ordinary editing
+      if (ime.predicting && (key === " " || /^[1-9]$/.test(key))) {
+        event.preventDefault();
+        act({ type: "pick", index: key === " " ? 0 : ime.page * PER_PAGE + Number(key) - 1 });
+      } else if (ime.predicting && ["-", "=", "PageUp", "PageDown"].includes(key)) {
+        event.preventDefault();
+        act({ type: "page", delta: key === "-" || key === "PageUp" ? -1 : 1 });
+      } else if (ime.predicting && !["Shift", "Control", "Alt", "Meta", "CapsLock"].includes(key)) {
+        if (key === "Escape") event.preventDefault();
+        dismissPredictions();
+      }
+      return;
+    }
     let action = null;
     if (key === " ") action = { type: "pick", index: 0, orRaw: true };
     else if (/^[1-9]$/.test(key)) action = { type: "pick", index: ime.page * PER_PAGE + Number(key) - 1 };
