@@ -116,40 +116,45 @@ class WordConverter:
 
     def _model_scores(self, paths: list[LatticePath], context: str, mode: str) -> dict[int, float]:
         """id(path) -> summed raw logits of its hanzi (decoder or encoder head); paths that copy
-        letters are not scored (they rank last anyway). Paths of one length share one encoder
-        batch (a row per distinct segmentation) and one teacher-forced decoder run."""
-        by_length: dict[int, dict[tuple, list[LatticePath]]] = {}
+        letters are not scored (they rank last anyway). All paths share one encoder batch (a row
+        per distinct segmentation, padded) and, in accurate mode, one teacher-forced decoder run
+        whose shorter rows stop counting at their end (a causal decoder: the padding after a
+        row's end cannot change its earlier steps)."""
+        segmentations: dict[tuple, int] = {}  # distinct keys -> encoder row, best paths' first
+        members: list[tuple[int, LatticePath]] = []
         rows_left = self.config.word_head_rows if mode == "fast" and self.config.word_head_rows else len(paths)
         for path in paths:
-            if COPY not in path.words:
-                keys = self._keys(path)
-                if keys not in by_length.get(len(keys), {}):
-                    if rows_left == 0:
-                        continue
-                    rows_left -= 1
-                by_length.setdefault(len(keys), {}).setdefault(keys, []).append(path)
-        scores: dict[int, float] = {}
+            if COPY in path.words:
+                continue
+            keys = self._keys(path)
+            if keys not in segmentations:
+                if rows_left == 0:
+                    continue
+                rows_left -= 1
+                segmentations[keys] = len(segmentations)
+            members.append((segmentations[keys], path))
+        if not members:
+            return {}
         vocab, runner = self.bundle.vocab, self.bundle.runner
-        for groups in by_length.values():
-            key_arrays = [np.array(keys, dtype=np.int64).reshape(-1, 3) for keys in groups]  # (L, 3) each
-            enc = encode_p2h([P2HRequest(k, context) for k in key_arrays], vocab, self.bundle.tables,
-                             self.contexts.max_context, self.contexts)
-            encoded = runner.encode(enc)
-            members = [(row, p) for row, group in enumerate(groups.values()) for p in group]
-            rows = np.array([row for row, _ in members], dtype=np.int64)  # (H,) encoder row of each path
-            targets = np.array([[vocab.char_id(ch) for ch in self._text(p)] for _, p in members], dtype=np.int64)  # (H, L)
-            if mode == "accurate":
-                constraint = P2HConstraint([key_arrays[r] for r in rows], self.bundle.index, self.bundle.tables)
-                totals = forced_logits(runner, encoded, constraint, targets, rows)
-            else:
-                enc_rows, positions = np.nonzero(enc["segments"] == ids.SEG_TARGET)  # (G*L,) row-major
-                L = targets.shape[1]
-                flat = rows[:, None] * L + np.arange(L)[None, :]  # (H, L) index into the target positions
-                logits = runner.nar_logits_at(encoded, enc_rows[flat.reshape(-1)], positions[flat.reshape(-1)],
-                                              targets.reshape(-1, 1))  # (H*L, 1)
-                totals = logits.reshape(len(members), L).sum(axis=1)
-            scores.update({id(p): float(t) for (_, p), t in zip(members, totals)})
-        return scores
+        key_arrays = [np.array(keys, dtype=np.int64).reshape(-1, 3) for keys in segmentations]  # (L_g, 3) each
+        enc = encode_p2h([P2HRequest(k, context) for k in key_arrays], vocab, self.bundle.tables,
+                         self.contexts.max_context, self.contexts)
+        encoded = runner.encode(enc)
+        rows = np.array([row for row, _ in members], dtype=np.int64)  # (H,) encoder row of each path
+        texts = [[vocab.char_id(ch) for ch in self._text(p)] for _, p in members]
+        targets = np.full((len(members), max(map(len, texts))), -1, dtype=np.int64)  # (H, T), -1 past a row's end
+        for h, chars in enumerate(texts):
+            targets[h, : len(chars)] = chars
+        if mode == "accurate":
+            constraint = P2HConstraint([key_arrays[r] for r in rows], self.bundle.index, self.bundle.tables)
+            totals = forced_logits(runner, encoded, constraint, targets, rows)
+        else:
+            where = [np.flatnonzero(enc["segments"][g] == ids.SEG_TARGET) for g in range(len(key_arrays))]  # per row
+            member, step = np.nonzero(targets >= 0)  # (N,) row-major: each path's characters in order
+            positions = np.array([where[rows[h]][t] for h, t in zip(member, step)], dtype=np.int64)
+            logits = runner.nar_logits_at(encoded, rows[member], positions, targets[member, step][:, None])  # (N, 1)
+            totals = np.bincount(member, weights=logits[:, 0].astype(np.float64), minlength=len(members))
+        return {id(p): float(t) for (_, p), t in zip(members, totals)}
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
         """What was typed for each syllable of a path: toneless factors, or the initial alone."""
