@@ -104,3 +104,24 @@ def test_the_model_reads_only_as_many_paths_as_told_and_unread_ones_rank_after(w
         texts_read = {words.lattice.text(p, typed.letters) for p in paths if id(p) in scored}
         flags = [o.text not in texts_read for o in whole]
         assert flags == sorted(flags) and not flags[0]  # read ones first
+
+
+def test_candidates_come_in_the_script_asked_for(word_model):
+    """Simplified by default (a traditional form the decoder emits is folded into its simplified
+    twin, no duplicates), traditional on request, untouched with "any"; bad names are refused."""
+    from pinhan.errors import InputError
+    from pinhan.infer.results import Candidate
+    from pinhan.infer.script import in_script
+
+    found = [Candidate("這", -1.0, ("zhe4",), 4, "whole"), Candidate("这", -2.0, ("zhe4",), 4, "whole"),
+             Candidate("浙", -3.0, ("zhe4",), 4, "whole")]
+    assert [c.text for c in in_script(found, "simplified")] == ["这", "浙"]
+    assert [c.text for c in in_script(found, "any")] == ["這", "这", "浙"]
+    assert [c.text for c in in_script(found, "traditional")] == ["這", "浙"]
+    model = pinhan.load(word_model)
+    simplified = model.convert("zhongguo", k=3)
+    traditional = model.convert("zhongguo", k=3, script="traditional")
+    assert simplified[0].text == "中国" and traditional[0].text == "中國"
+    assert traditional[0].pinyin == simplified[0].pinyin
+    with pytest.raises(InputError, match="script"):
+        model.convert("zhongguo", script="klingon")

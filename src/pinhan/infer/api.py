@@ -30,6 +30,7 @@ from pinhan.infer.bundle import ModelBundle
 from pinhan.infer.config import InferenceConfig
 from pinhan.infer.results import Candidate, Continuation, G2PResult, Prediction, Rescored, TokenScores
 from pinhan.infer.runner import Runner
+from pinhan.infer.script import check_script, in_script
 from pinhan.infer.tasks.convert import Converter
 from pinhan.infer.tasks.g2p import G2P
 from pinhan.infer.tasks.generate import Generator
@@ -89,21 +90,26 @@ class Pinhan:
 
     # --- pinyin -> hanzi ----------------------------------------------------------------------
     def convert(self, pinyin: str, *, context: str = "", k: int = 5, mode: str = "accurate",
-                fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True) -> list[Candidate]:
+                fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True,
+                script: str | None = None) -> list[Candidate]:
         """Ranked candidates for typed pinyin: whole-input sentences, then (unless ``prefixes``
         is False) words and characters covering its first syllables (see
         :mod:`pinhan.infer.tasks.convert`). ``mode`` is ``"accurate"`` (the decoder's beam search)
         or ``"fast"`` (the encoder head); ``fuzzy`` names fuzzy rules (``"z-zh"``, ``"an-ang"``,
-        ..., or ``"all"``)."""
+        ..., or ``"all"``); ``script`` is ``"simplified"``, ``"traditional"`` or ``"any"`` (None:
+        the config's, simplified by default; see :mod:`pinhan.infer.script`)."""
         return self.convert_batch([(pinyin, context)], k=k, mode=mode, fuzzy=fuzzy, abbreviations=abbreviations,
-                                  prefixes=prefixes)[0]
+                                  prefixes=prefixes, script=script)[0]
 
     def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
                       fuzzy: Sequence[str] = (), abbreviations: bool = True,
-                      prefixes: bool = True) -> list[list[Candidate]]:
+                      prefixes: bool = True, script: str | None = None) -> list[list[Candidate]]:
         """:meth:`convert` for many inputs (pinyin strings or (pinyin, context) pairs) in one batch."""
-        return self.converter.convert_batch(_sequence(inputs, "inputs"), k=k, mode=mode, fuzzy=fuzzy,
-                                            abbreviations=abbreviations, prefixes=prefixes)
+        script = check_script(self.config.script if script is None else script)
+        spare = 0 if script == "any" or isinstance(k, bool) or not isinstance(k, int) else 4  # duplicates after conversion
+        found = self.converter.convert_batch(_sequence(inputs, "inputs"), k=k + spare, mode=mode, fuzzy=fuzzy,
+                                             abbreviations=abbreviations, prefixes=prefixes)
+        return [in_script(candidates, script)[:k] for candidates in found]
 
     def rescore(self, pinyin: str, texts: Sequence[str], *, context: str = "") -> list[Rescored]:
         """Score given hanzi texts as readings of ``pinyin`` (one character per syllable of the

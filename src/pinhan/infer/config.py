@@ -62,6 +62,8 @@ class InferenceConfig:
             hanzi against the word n-gram's score; None takes the weight stored with the word
             model (chosen on dev data), 0 ranks by the lattice alone.
         word_head_weight: the same for fast mode, with the encoder head's logits.
+        script: the script of conversion candidates: ``simplified``, ``traditional`` (OpenCC
+            applied to every candidate) or ``any`` (as the model gives them; see pinhan.infer.script).
         word_rescore: accurate mode: the decoder reads this many of the N best (distinct texts,
             best first); the others keep the lattice's score and rank after them. Each path is a
             decoder row at every step; 8 scored as 16 on dev clauses at half the time
@@ -106,6 +108,7 @@ class InferenceConfig:
     word_model_weight: float | None = None
     word_head_weight: float | None = None
     word_rescore: int = 8
+    script: str = "simplified"
     word_head_rows: int = 1
     predict_k: int = 10
     predict_rescore: int = 32
@@ -118,6 +121,10 @@ class InferenceConfig:
             raise ConfigError(f"inference setting scoring must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
         for f in fields(self):
             if f.name == "scoring":
+                continue
+            if f.name == "script":
+                if self.script not in ("simplified", "traditional", "any"):
+                    raise ConfigError(f"inference setting script must be simplified, traditional or any, got {self.script!r}")
                 continue
             if f.name in ("words", "gen_words"):
                 if not isinstance(getattr(self, f.name), bool):
