@@ -91,24 +91,27 @@ class Pinhan:
     # --- pinyin -> hanzi ----------------------------------------------------------------------
     def convert(self, pinyin: str, *, context: str = "", k: int = 5, mode: str = "accurate",
                 fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True,
-                script: str | None = None) -> list[Candidate]:
+                script: str | None = None, user=None) -> list[Candidate]:
         """Ranked candidates for typed pinyin: whole-input sentences, then (unless ``prefixes``
         is False) words and characters covering its first syllables (see
         :mod:`pinhan.infer.tasks.convert`). ``mode`` is ``"accurate"`` (the decoder's beam search)
         or ``"fast"`` (the encoder head); ``fuzzy`` names fuzzy rules (``"z-zh"``, ``"an-ang"``,
         ..., or ``"all"``); ``script`` is ``"simplified"``, ``"traditional"`` or ``"any"`` (None:
-        the config's, simplified by default; see :mod:`pinhan.infer.script`)."""
+        the config's, simplified by default; see :mod:`pinhan.infer.script`); ``user``: a
+        :class:`~pinhan.infer.user.UserModel` whose history joins the word lattice's scores (read
+        only: sessions learn, ``convert`` does not)."""
         return self.convert_batch([(pinyin, context)], k=k, mode=mode, fuzzy=fuzzy, abbreviations=abbreviations,
-                                  prefixes=prefixes, script=script)[0]
+                                  prefixes=prefixes, script=script, user=user)[0]
 
     def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
                       fuzzy: Sequence[str] = (), abbreviations: bool = True,
-                      prefixes: bool = True, script: str | None = None) -> list[list[Candidate]]:
+                      prefixes: bool = True, script: str | None = None, user=None) -> list[list[Candidate]]:
         """:meth:`convert` for many inputs (pinyin strings or (pinyin, context) pairs) in one batch."""
         script = check_script(self.config.script if script is None else script)
-        spare = 0 if script == "any" or isinstance(k, bool) or not isinstance(k, int) else 4  # duplicates after conversion
+        valid_k = isinstance(k, int) and not isinstance(k, bool) and k >= 1  # else the converter says what is wrong
+        spare = 4 if script != "any" and valid_k else 0  # room for duplicates that conversion folds together
         found = self.converter.convert_batch(_sequence(inputs, "inputs"), k=k + spare, mode=mode, fuzzy=fuzzy,
-                                             abbreviations=abbreviations, prefixes=prefixes)
+                                             abbreviations=abbreviations, prefixes=prefixes, user=user)
         return [in_script(candidates, script)[:k] for candidates in found]
 
     def rescore(self, pinyin: str, texts: Sequence[str], *, context: str = "") -> list[Rescored]:
@@ -154,12 +157,14 @@ class Pinhan:
 
     # --- input method -------------------------------------------------------------------------
     def session(self, *, context: str = "", k: int = 9, mode: str = "accurate", fuzzy: Sequence[str] = (),
-                predict: bool | None = None):
+                predict: bool | None = None, user=None, learn: bool = True):
         """An input-method session (see :class:`pinhan.infer.tasks.session.Session`); ``predict``:
-        offer next words after each commit (None: when the model has a word model)."""
+        offer next words after each commit (None: when the model has a word model); ``user``: a
+        :class:`~pinhan.infer.user.UserModel` or a user directory whose history the session uses
+        and learns from (``learn``, on by default; None: a fresh history for this session)."""
         from pinhan.infer.tasks.session import Session
 
-        return Session(self, context=context, k=k, mode=mode, fuzzy=fuzzy, predict=predict)
+        return Session(self, context=context, k=k, mode=mode, fuzzy=fuzzy, predict=predict, user=user, learn=learn)
 
 
 def _sequence(items, name: str) -> list:

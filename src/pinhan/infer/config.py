@@ -38,6 +38,9 @@ class InferenceConfig:
         max_new_tokens: the most characters one ``generate`` call may ask for.
         margin: whole-input candidates scoring within this (natural log) of the best are listed
             before prefix candidates.
+        abbreviated_margin: the same for input the word lattice reads as initials (``zgwh``):
+            wider, since whole readings of initials are many and close (4-initial dev prefixes
+            top-5 18.1 -> 20.2 %, 2 initials 35.6 -> 35.3; RESULTS.md "Word lattice").
         lm_weight: weight of the model directory's character n-gram (``lm.safetensors``, from
             ``pinhan lm``) in accurate conversion: None takes the weight stored with it (chosen on
             dev data), 0 turns the n-gram off.
@@ -96,6 +99,7 @@ class InferenceConfig:
     max_chars: int = 256
     max_new_tokens: int = 64
     margin: float = 3.0
+    abbreviated_margin: float = 5.0
     lm_weight: float | None = None
     fast_lm_weight: float | None = None
     gen_lm_weight: float | None = None
@@ -110,6 +114,7 @@ class InferenceConfig:
     word_rescore: int = 8
     script: str = "simplified"
     word_head_rows: int = 1
+    g2p_context: int = 0
     predict_k: int = 10
     predict_rescore: int = 32
     predict_model_weight: float = 0.0

@@ -9,7 +9,8 @@ The stages::
     rescore     accurate mode: the decoder's summed raw logits of each path's hanzi, teacher-forced,
                 in context; fast mode: the encoder head's, one encoder pass per segmentation; added
                 with a weight chosen on dev clauses (``pinhan lm``)
-    assemble    whole-input candidates within ``margin`` of the best, then prefixes (the best
+    assemble    whole-input candidates within ``margin`` (``abbreviated_margin`` where initials are
+                read) of the best, then prefixes (the best
                 path's first words, longest first; then words and characters that start the
                 input), then the other whole-input candidates; no duplicates, cut to k
 """
@@ -29,6 +30,8 @@ from pinhan.infer.results import Candidate
 from pinhan.infer.search.beam import forced_logits
 from pinhan.infer.search.constraints import P2HConstraint
 from pinhan.infer.search.lattice import COPY, LatticePath, WordLattice
+from pinhan.infer.search.user_lattice import UserView, path_text, user_nbest, user_view
+from pinhan.infer.user import UserModel
 
 _TYPED = re.compile(r"[A-Za-zÜüVv']*[A-Za-zÜüVv][A-Za-zÜüVv']*")
 
@@ -80,15 +83,22 @@ class WordConverter:
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
 
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
-                abbreviations: bool = True) -> list[Candidate]:
-        paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
-        whole = self._whole(typed, paths, context, mode)
+                abbreviations: bool = True, user: UserModel | None = None) -> list[Candidate]:
+        """Candidates for typed letters; ``user``: a history mixed into the lattice's scores
+        (:mod:`pinhan.infer.search.user_lattice`; an empty one changes nothing)."""
+        view = user_view(user, self.lattice) if user is not None and len(user) else None
+        if view is None:
+            paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
+        else:
+            paths = user_nbest(self.lattice, view, typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
+        whole = self._whole(typed, paths, context, mode, view)
         if not prefixes or not whole:
             return [o.candidate() for o in whole[:k]]
         best = whole[0].score
-        first = [o for o in whole if o.score >= best - self.config.margin]
+        margin = self.config.abbreviated_margin if abbreviations else self.config.margin
+        first = [o for o in whole if o.score >= best - margin]
         rest = whole[len(first):]
-        options = first + self._prefixes(typed, paths[0]) + self._first_words(typed, abbreviations) + rest
+        options = first + self._prefixes(typed, paths[0], view) + self._first_words(typed, abbreviations) + rest
         seen, out = set(), []
         for option in options:
             if option.text and option.text not in seen:
@@ -99,13 +109,14 @@ class WordConverter:
         return out
 
     # --- whole input --------------------------------------------------------------------------
-    def _whole(self, typed: Typed, paths: list[LatticePath], context: str, mode: str) -> list[_Option]:
+    def _whole(self, typed: Typed, paths: list[LatticePath], context: str, mode: str,
+               view: UserView | None = None) -> list[_Option]:
         unique: dict[str, LatticePath] = {}
         for path in paths:  # best first: the first path of a text is its best segmentation
-            unique.setdefault(self.lattice.text(path, typed.letters), path)
+            unique.setdefault(path_text(self.lattice, view, path, typed.letters), path)
         weight = self.model_weight if mode == "accurate" else self.head_weight
         read = list(unique.values())[: self.config.word_rescore] if mode == "accurate" else list(unique.values())
-        model = self._model_scores(read, context, mode) if weight > 0 else {}
+        model = self._model_scores(read, context, mode, view) if weight > 0 else {}
         options, unread = [], set()
         for text, path in unique.items():
             options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), self._pinyin(path, typed.letters),
@@ -114,7 +125,8 @@ class WordConverter:
                 unread.add(text)  # not read (word_rescore, word_head_rows): after the paths the model read
         return sorted(options, key=lambda o: (o.text in unread, -o.score))  # stable: the lattice's order on ties
 
-    def _model_scores(self, paths: list[LatticePath], context: str, mode: str) -> dict[int, float]:
+    def _model_scores(self, paths: list[LatticePath], context: str, mode: str,
+                      view: UserView | None = None) -> dict[int, float]:
         """id(path) -> summed raw logits of its hanzi (decoder or encoder head); paths that copy
         letters are not scored (they rank last anyway). All paths share one encoder batch (a row
         per distinct segmentation, padded) and, in accurate mode, one teacher-forced decoder run
@@ -141,7 +153,7 @@ class WordConverter:
                          self.contexts.max_context, self.contexts)
         encoded = runner.encode(enc)
         rows = np.array([row for row, _ in members], dtype=np.int64)  # (H,) encoder row of each path
-        texts = [[vocab.char_id(ch) for ch in self._text(p)] for _, p in members]
+        texts = [[vocab.char_id(ch) for ch in self._text(p, view)] for _, p in members]
         targets = np.full((len(members), max(map(len, texts))), -1, dtype=np.int64)  # (H, T), -1 past a row's end
         for h, chars in enumerate(texts):
             targets[h, : len(chars)] = chars
@@ -166,13 +178,13 @@ class WordConverter:
         return tuple(keys)
 
     # --- prefixes -----------------------------------------------------------------------------
-    def _prefixes(self, typed: Typed, best: LatticePath) -> list[_Option]:
+    def _prefixes(self, typed: Typed, best: LatticePath, view: UserView | None = None) -> list[_Option]:
         """The best path's first words, longest first (我喜欢, 我 for woxihuanchi)."""
         out = []
         for j in range(len(best.words) - 1, 0, -1):
             part = LatticePath(best.words[:j], best.spans[:j], best.readings[:j], best.abbreviated[:j], best.score)
             if COPY not in part.words:
-                out.append(_Option(self._text(part), best.score, self._pinyin(part, typed.letters),
+                out.append(_Option(self._text(part, view), best.score, self._pinyin(part, typed.letters),
                                    typed.ends[best.spans[j - 1][1] - 1], "prefix"))
         return out
 
@@ -191,7 +203,9 @@ class WordConverter:
                 for i in order]
 
     # --- text ---------------------------------------------------------------------------------
-    def _text(self, path: LatticePath) -> str:
+    def _text(self, path: LatticePath, view: UserView | None = None) -> str:
+        if view is not None:
+            return "".join(view.text(w, self.lattice) for w in path.words)
         return "".join(self.lattice.lexicon.words[w] for w in path.words)
 
     def _pinyin(self, path: LatticePath, letters: str) -> tuple[str, ...]:
