@@ -1,7 +1,7 @@
 """Everything side by side, in one run on this machine: pinhan and every installed peer.
 
 Run: ``.venv/bin/python -m benchmarks.run [--model DIR] [--limit N] [--skip pinhan peers trigram h2p]
-[--reuse peers trigram h2p] [--pinhan-from EVAL.json]`` (``--reuse``: those parts from the last run's
+[--reuse peers trigram h2p] [--pinhan-from EVAL.json]``, parts: pinhan peers trigram h2p abbreviations keystrokes (``--reuse``: those parts from the last run's
 ``out/run.json``, labelled so; ``--pinhan-from``: pinhan's row from a ``pinhan eval --json`` output)
 (``make bench`` runs the same). Writes the table (system x set x metric, latency, memory) into
 ``benchmarks/RESULTS.md`` between the ``benchmarks.run`` markers, and the raw figures into
@@ -11,7 +11,9 @@ Run: ``.venv/bin/python -m benchmarks.run [--model DIR] [--limit N] [--skip pinh
   with context, accurate mode) and cpp-test (polyphones), one item at a time on one thread;
 - p2h peers: the Debian engines and Pinyin2Hanzi (``benchmarks/engines``; not installed -> a note);
 - the same-data word trigram (``benchmarks/baselines/word_trigram.py``, built from data/bundled);
-- h2p peers: pypinyin and g2pM (``benchmarks/baselines/h2p_peers.py``) on cpp-test.
+- h2p peers: pypinyin and g2pM (``benchmarks/baselines/h2p_peers.py``) on cpp-test;
+- short abbreviations (``benchmarks.abbreviations``) and latency per clause and per keystroke
+  (``benchmarks.keystrokes``), pinhan beside libime on the same inputs.
 Latency is per item (pinhan: wall clock at batch 1, one thread; engines: CPU time of the
 conversion call); memory is the peak resident set of the process that converted.
 """
@@ -33,7 +35,16 @@ BENCH = REPO.parent / "shared" / "bench"
 RESULTS = HERE / "RESULTS.md"
 START, END = "<!-- benchmarks.run:start -->", "<!-- benchmarks.run:end -->"
 P2H_SETS = ("pd1998-test", "reviews-test", "hsk-test")
-PARTS = ("pinhan", "peers", "trigram", "h2p")
+PARTS = ("pinhan", "peers", "trigram", "h2p", "abbreviations", "keystrokes")
+# the input-method benchmarks, each its own script (pinhan and libime on the same inputs in one
+# process); their Markdown tables are taken into this report as they print them
+TABLES = {
+    "abbreviations": ("Short abbreviations (first 2-4 syllables as initials; top-1 / top-5 of the gold prefix)",
+                      [["benchmarks.abbreviations", "--limit", "{limit:500}"]]),
+    "keystrokes": ("Latency per clause and per keystroke beside libime",
+                   [["benchmarks.keystrokes", "--whole", "--limit", "{limit:300}"],
+                    ["benchmarks.keystrokes", "--limit", "{limit:100}"]]),
+}
 
 
 def _load(name: str, limit: int | None) -> list[dict]:
@@ -138,6 +149,25 @@ def run_h2p(limit: int | None) -> dict:
     return out
 
 
+def run_tables(part: str, model_dir: str | None, limit: int | None) -> str:
+    """Run one of :data:`TABLES`' scripts (``--limit`` caps theirs) and keep their Markdown."""
+    import subprocess
+
+    title, commands = TABLES[part]
+    out = [f"{title}:"]
+    for command in commands:
+        argv = [a if not a.startswith("{limit:") else str(min(limit, int(a[7:-1])) if limit else int(a[7:-1]))
+                for a in command]
+        argv += ["--model", model_dir] if model_dir else []
+        done = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            out += ["", f"`{' '.join(argv)}` failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"]
+            continue
+        table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+        out += ["", f"`python -m {' '.join(argv)}`:", "", *table]
+    return "\n".join(out)
+
+
 def markdown(report: dict) -> str:
     def pct(x):
         return "–" if x is None else f"{100 * x:.1f}"
@@ -161,6 +191,9 @@ def markdown(report: dict) -> str:
         if "note" in entry:
             continue
         lines.append(f"| {entry['label']} | {pct(entry['polyphone_acc'])} | {ms(entry)} |")
+    for part in TABLES:
+        if part in report.get("tables", {}):
+            lines += ["", report["tables"][part]]
     if report.get("notes"):
         lines += ["", "Skipped: " + "; ".join(f"{k}: {v}" for k, v in report["notes"].items())]
     lines += ["", END]
@@ -198,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="onnx",
                         help="pinhan's backend (default: onnx fp32, the same top-1 as torch at a third of the time)")
     parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts to leave out")
-    parser.add_argument("--reuse", nargs="*", default=[], choices=[p for p in PARTS if p != "pinhan"],
+    parser.add_argument("--reuse", nargs="*", default=[], choices=[p for p in PARTS if p not in ("pinhan", *TABLES)],
                         help="take these parts from the last run (benchmarks/out/run.json) instead of measuring "
                              "them again; the table says from which run")
     parser.add_argument("--pinhan-from", type=Path, help="pinhan's row from this `pinhan eval --json` output (which "
@@ -244,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 report["h2p"][key] = {**entry, "label": _reused(entry["label"], previous.get("date"))}
     elif "h2p" not in args.skip:
         report["h2p"].update(run_h2p(args.limit))
+    report["tables"] = {part: run_tables(part, args.model, args.limit) for part in TABLES if part not in args.skip}
     block = markdown(report)
     print(block)
     out = HERE / "out" / "run.json"

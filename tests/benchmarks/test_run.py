@@ -52,20 +52,20 @@ def test_reused_parts_come_from_the_last_run_and_say_so(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(run, "HERE", tmp_path)
     with pytest.raises(SystemExit):  # nothing to reuse yet
-        run.main(["--skip", "pinhan", "--reuse", "peers", "--no-write"])
+        run.main(["--skip", "pinhan", "abbreviations", "keystrokes", "--reuse", "peers", "--no-write"])
     (tmp_path / "out").mkdir()
     last = {**_report(), "p2h": {**_report()["p2h"], "trigram": {"label": "trigram", "sets": {}}}}
     (tmp_path / "out" / "run.json").write_text(json.dumps(last), encoding="utf-8")
-    assert run.main(["--skip", "pinhan", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
+    assert run.main(["--skip", "pinhan", "abbreviations", "keystrokes", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
     table = capsys.readouterr().out
     assert "| engine A (measured 2026-11-30, reused) | 90.0 / 50.0" in table
     assert "| g2p B (measured 2026-11-30, reused) | 97.0 |" in table and "trigram (measured" in table
     with pytest.raises(SystemExit):  # a run over other items is not reused
-        run.main(["--skip", "pinhan", "--reuse", "peers", "--limit", "5", "--no-write"])
+        run.main(["--skip", "pinhan", "abbreviations", "keystrokes", "--reuse", "peers", "--limit", "5", "--no-write"])
     again = {**last, "date": "2026-12-01"}  # a run that had reused its rows: they keep their first date, once
     again["p2h"] = {k: {**v, "label": v["label"] + " (measured 2026-11-30, reused)"} for k, v in last["p2h"].items()}
     (tmp_path / "out" / "run.json").write_text(json.dumps(again), encoding="utf-8")
-    assert run.main(["--skip", "pinhan", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
+    assert run.main(["--skip", "pinhan", "abbreviations", "keystrokes", "--reuse", "peers", "trigram", "h2p", "--no-write"]) == 0
     table = capsys.readouterr().out
     assert "| engine A (measured 2026-11-30, reused) | 90.0 / 50.0" in table and "reused) (measured" not in table
 
@@ -80,7 +80,7 @@ def test_pinhan_row_from_an_eval_file(tmp_path, monkeypatch, capsys):
     rows = [{"set": s, "task": "p2h", "n": 3, "char_acc": 0.8, "sentence_acc": 0.4, "by_length": {}} for s in run.P2H_SETS]
     rows.append({"set": "cpp-test", "task": "cpp", "n": 3, "polyphone_acc": 0.95})
     (tmp_path / "eval.json").write_text(json.dumps(rows), encoding="utf-8")
-    args = ["--pinhan-from", str(tmp_path / "eval.json"), "--skip", "peers", "trigram", "h2p", "--no-write"]
+    args = ["--pinhan-from", str(tmp_path / "eval.json"), "--skip", "peers", "trigram", "h2p", "abbreviations", "keystrokes", "--no-write"]
     assert run.main(args) == 0
     table = capsys.readouterr().out
     assert f"| pinhan (figures of {tmp_path / 'eval.json'}) | 80.0 / 40.0 | 80.0 / 40.0 | 80.0 / 40.0 | – | – |" in table
@@ -88,3 +88,26 @@ def test_pinhan_row_from_an_eval_file(tmp_path, monkeypatch, capsys):
     (tmp_path / "eval.json").write_text(json.dumps(rows[:-1]), encoding="utf-8")
     with pytest.raises(SystemExit, match="no cpp figures for cpp-test"):
         run.main(args)
+
+
+def test_input_method_tables_are_run_with_capped_limits_and_kept(monkeypatch):
+    """Each table script runs as its own process with --limit capped by the run's; its Markdown
+    table lines are kept, a failure is said in one line instead of a table."""
+    import subprocess
+
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(argv)
+        if "--whole" in argv:
+            return subprocess.CompletedProcess(argv, 1, "", "Traceback...\nEngineUnavailable: libime missing")
+        return subprocess.CompletedProcess(argv, 0, "300 inputs\n\n| system | p50 |\n|---|---:|\n| pinhan fast | 3.1 |\n", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    text = run.run_tables("keystrokes", None, 50)
+    assert [c[c.index("--limit") + 1] for c in calls] == ["50", "50"]
+    assert "| pinhan fast | 3.1 |" in text and "300 inputs" not in text
+    assert "failed" in text and "libime missing" in text
+    calls.clear()
+    run.run_tables("abbreviations", "some/model", None)
+    assert calls[0][-4:] == ["--limit", "500", "--model", "some/model"]
