@@ -104,6 +104,16 @@ def context_of(ctx_keys: np.ndarray, ctx_gamma: np.ndarray, keys: np.ndarray, co
 
 
 @numba.njit(cache=True, nogil=True)
+def _in_block(keys: np.ndarray, logp: np.ndarray, key: int, lo: int, hi: int, stored: bool):
+    """(found, log p) of ``key`` in its context's block keys[lo:hi] (none when unstored)."""
+    if stored:
+        at = _first_at_least(keys, key, lo, hi)
+        if at < hi and keys[at] == key:
+            return True, logp[at]
+    return False, np.float32(0.0)
+
+
+@numba.njit(cache=True, nogil=True)
 def logprob(a, word: int, stored2: bool, gamma2, lo2: int, hi2: int, context2: int,
             stored1: bool, gamma1, lo1: int, hi1: int, context1: int) -> np.float32:
     """log p(word | the history whose contexts :func:`context_of` described), float32.
@@ -112,23 +122,15 @@ def logprob(a, word: int, stored2: bool, gamma2, lo2: int, hi2: int, context2: i
     and its default weight 0)."""
     backoff = np.float32(0.0)
     if a.order >= 3:
-        if stored2:
-            key = (context2 << a.bits) | word
-            at = _first_at_least(a.keys2, key, lo2, hi2)
-            if at < hi2 and a.keys2[at] == key:
-                return backoff + a.logp2[at]
-            backoff += gamma2
-        else:
-            backoff += a.defaults[2]
+        found, value = _in_block(a.keys2, a.logp2, (context2 << a.bits) | word, lo2, hi2, stored2)
+        if found:
+            return backoff + value
+        backoff += gamma2 if stored2 else a.defaults[2]
     if a.order >= 2:
-        if stored1:
-            key = (context1 << a.bits) | word
-            at = _first_at_least(a.keys1, key, lo1, hi1)
-            if at < hi1 and a.keys1[at] == key:
-                return backoff + a.logp1[at]
-            backoff += gamma1
-        else:
-            backoff += a.defaults[1]
+        found, value = _in_block(a.keys1, a.logp1, (context1 << a.bits) | word, lo1, hi1, stored1)
+        if found:
+            return backoff + value
+        backoff += gamma1 if stored1 else a.defaults[1]
     stored = a.unigram[word]
     if not np.isnan(stored):
         return backoff + stored
