@@ -1,4 +1,9 @@
-"""h2p peers: pypinyin and g2pM on the CPP polyphone test set and on HSK clauses.
+"""h2p side by side: a majority baseline, pypinyin, g2pM and pinhan on the CPP polyphone test set
+and on HSK and pd1998 clauses, in one run (issue 16).
+
+- **majority**: each character's most frequent reading among cpp-dev's labels.
+- **pinhan**: the shipped default model's ``g2p`` (phrases, polyphone head, frequency backoff),
+  torch on one thread (``pinhan-onnx``: the onnxruntime backend).
 
 - **pypinyin**: phrase context (its own phrase dictionary and segmentation), TONE3, neutral tone 5
   — exactly the project's annotator, ``pinhan.data.annotate.annotate``.
@@ -9,12 +14,15 @@
 Scoring (``pinhan.eval.metrics``): on ``cpp-test`` only the character at ``index`` counts (label in
 tone3, neutral 5, ü as v) — accuracy with the tone and without it; on ``hsk-test`` every hanzi of
 the clause (``hanzi`` / ``pinyin`` lists; the item's context is not used): syllable accuracy with
-and without tone, and clause exact match. HSK writes erhua 儿 as ``r5``; neither peer produces
+and without tone, and clause exact match. HSK writes erhua 儿 as ``r5``; no system here produces
 ``r``, so those positions count as errors (the report gives how many there are).
 
 Latency: one sentence per call, after ``--warmup`` calls, median and p95 ms over the timed set.
 
-Run: ``.venv/bin/python -m benchmarks.baselines.h2p_peers [--sets cpp-test hsk-test] [--limit N]``
+cpp-test also gets a per-character table for its 20 most frequent labelled characters.
+
+Run: ``.venv/bin/python -m benchmarks.baselines.h2p_peers [--sets cpp-test hsk-test pd1998-test]
+[--systems majority pypinyin g2pM pinhan] [--limit N]``
 -> ``benchmarks/out/h2p_peers.md`` and ``.json``.
 """
 
@@ -57,14 +65,47 @@ def g2pm_predictor() -> Predictor:
     return lambda sentence: model(sentence, char_split=True, tone=True)
 
 
-SYSTEMS: dict[str, Callable[[], Predictor]] = {"pypinyin": pypinyin_predictor, "g2pM": g2pm_predictor}
+def pinhan_predictor(backend: str = "torch", quantize: bool = False) -> Predictor:
+    """The shipped default model's g2p, one sentence per call, one thread."""
+    import torch
+
+    import pinhan
+
+    torch.set_num_threads(1)
+    model = pinhan.load(backend=backend, threads=1, quantize=quantize)
+    return lambda sentence: list(model.g2p(sentence).pinyin)
+
+
+def majority_predictor() -> Predictor:
+    """Each character's most frequent reading among cpp-dev's labels (the CPP train split g2pM's
+    README takes its 92.08 % from is not available here); pypinyin's first reading elsewhere."""
+    from collections import Counter, defaultdict
+
+    from pinhan.data.annotate import char_readings
+
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for item in load_jsonl(BENCH / "cpp-dev.jsonl"):
+        counts[item["char"]][item["pinyin"]] += 1
+    first = {ch: c.most_common(1)[0][0] for ch, c in counts.items()}
+
+    def predict(sentence: str) -> list:
+        return [first.get(ch) or next(iter(char_readings(ch)), ch) for ch in sentence]
+
+    return predict
+
+
+# The peers (benchmarks/run.py runs these beside its own pinhan evaluation) and pinhan itself.
+SYSTEMS: dict[str, Callable[[], Predictor]] = {"majority": majority_predictor, "pypinyin": pypinyin_predictor,
+                                               "g2pM": g2pm_predictor}
+PINHAN: dict[str, Callable[[], Predictor]] = {"pinhan": pinhan_predictor, "pinhan-onnx": lambda: pinhan_predictor("onnx"),
+                                              "pinhan-onnx-int8": lambda: pinhan_predictor("onnx", quantize=True)}
 
 
 def system_version(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("g2pM" if name == "g2pM" else "pypinyin")
+        return version({"g2pM": "g2pM", "pinhan": "pinhan", "pinhan-onnx": "pinhan"}.get(name.replace("-int8", ""), "pypinyin"))  # majority: pypinyin's readings outside cpp-dev
     except PackageNotFoundError:
         return "?"
 
@@ -104,6 +145,7 @@ def score_cpp(predict: Predictor, items: list[dict], warmup: int) -> dict:
     preds = [[_label(out[it["index"]])] for out, it in zip(outputs, items)]
     golds = [[it["pinyin"]] for it in items]
     return {
+        "by_char": by_char(items, [p[0] for p in preds]),
         "items": len(items),
         "polyphone_accuracy": syllable_accuracy(preds, golds, tones=True),
         "polyphone_accuracy_toneless": syllable_accuracy(preds, golds, tones=False),
@@ -134,6 +176,27 @@ def score_hsk(predict: Predictor, items: list[dict], warmup: int) -> dict:
     }
 
 
+def by_char(items: list[dict], preds: list[str], top: int = 20) -> dict:
+    """Per character, for the ``top`` most frequent labelled characters: items, right, and the
+    (gold -> predicted) confusions."""
+    from collections import Counter
+
+    from pinhan.eval.metrics import normalize_syllable_label
+
+    frequent = [ch for ch, _ in Counter(it["char"] for it in items).most_common(top)]
+    out = {ch: {"items": 0, "right": 0, "confusions": Counter()} for ch in frequent}
+    for it, pred in zip(items, preds):
+        row = out.get(it["char"])
+        if row is None:
+            continue
+        row["items"] += 1
+        if normalize_syllable_label(pred) == normalize_syllable_label(it["pinyin"]):
+            row["right"] += 1
+        else:
+            row["confusions"][f"{it['pinyin']}->{pred or '?'}"] += 1
+    return {ch: {**row, "confusions": dict(row["confusions"].most_common(3))} for ch, row in out.items()}
+
+
 SCORERS = {"cpp": score_cpp, "hsk": score_hsk}
 
 
@@ -145,7 +208,7 @@ def scorer_for(set_name: str):
 def write_report(report: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    lines = ["# h2p peers: pypinyin and g2pM", "", f"`{report['command']}` — {report['machine']}; latency = one sentence per call "
+    lines = ["# h2p side by side: majority, pypinyin, g2pM, pinhan", "", f"`{report['command']}` — {report['machine']}; latency = one sentence per call "
              f"after {report['warmup']} warm-up calls.", ""]
     cpp = [r for r in report["results"] if r["kind"] == "cpp"]
     hsk = [r for r in report["results"] if r["kind"] == "hsk"]
@@ -156,8 +219,16 @@ def write_report(report: dict, out: Path) -> None:
             lines.append(f"| {r['system']} | {r['set']} | {r['items']} | {100 * r['polyphone_accuracy']:.2f} | "
                          f"{100 * r['polyphone_accuracy_toneless']:.2f} | {r['latency_ms_median']:.2f} | {r['latency_ms_p95']:.2f} |")
         lines.append("")
+        lines += ["Per character, the 20 most frequent labelled characters (accuracy %; the commonest confusions, gold->predicted):", "",
+                  "| char | items | " + " | ".join(r["system"] for r in cpp) + " | confusions (" + cpp[-1]["system"] + ") |",
+                  "|---|---:|" + "---:|" * len(cpp) + "---|"]
+        for ch, row in cpp[-1]["by_char"].items():
+            cells = [f"{100 * r['by_char'][ch]['right'] / max(r['by_char'][ch]['items'], 1):.1f}" for r in cpp if ch in r["by_char"]]
+            confusions = ", ".join(f"{k} {v}" for k, v in row["confusions"].items())
+            lines.append(f"| {ch} | {row['items']} | " + " | ".join(cells) + f" | {confusions} |")
+        lines.append("")
     if hsk:
-        lines += ["Syllable accuracy over every hanzi (HSK clauses, context not used):", "",
+        lines += ["Syllable accuracy over every hanzi (HSK / pd1998 clauses, context not used):", "",
                   "| system | set | clauses | syllables | with tone % | toneless % | clause exact % | clause exact toneless % | median ms | p95 ms |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in hsk:
@@ -165,7 +236,7 @@ def write_report(report: dict, out: Path) -> None:
                          f"{100 * r['syllable_accuracy_toneless']:.2f} | {100 * r['clause_exact_match']:.2f} | "
                          f"{100 * r['clause_exact_match_toneless']:.2f} | {r['latency_ms_median']:.2f} | {r['latency_ms_p95']:.2f} |")
         r0 = hsk[0]
-        lines += ["", f"{r0['erhua_r_syllables']} gold syllables are erhua `r5` (儿), which neither peer outputs "
+        lines += ["", f"{r0['erhua_r_syllables']} gold syllables are erhua `r5` (儿), which no system here outputs "
                   f"(= {100 * r0['erhua_r_syllables'] / r0['syllables']:.2f} % of the syllables), so they count as errors.", ""]
     for name, why in report.get("unavailable", {}).items():
         lines += [f"**{name} not run**: {why}", ""]
@@ -176,8 +247,8 @@ def write_report(report: dict, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", nargs="+", default=["cpp-test", "hsk-test"])
-    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    parser.add_argument("--sets", nargs="+", default=["cpp-test", "hsk-test", "pd1998-test"])
+    parser.add_argument("--systems", nargs="+", default=["majority", "pypinyin", "g2pM", "pinhan"], choices=[*SYSTEMS, *PINHAN])
     parser.add_argument("--limit", type=int, help="first N items of each set")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--bench-dir", type=Path, default=BENCH)
@@ -193,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     for system in args.systems:
         try:
             t0 = time.perf_counter()
-            predict = SYSTEMS[system]()
+            predict = {**SYSTEMS, **PINHAN}[system]()
             predict("预热一下。")
             load_s = time.perf_counter() - t0
         except Exception as exc:  # report precisely why a peer could not run

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("pinhan.cli.train", "train a model from scratch on a prepared data directory"),
     "finetune": ("pinhan.cli.finetune", "fine-tune a trained model on a domain corpus (full, frozen parts or LoRA)"),
     "lm": ("pinhan.cli.lm", "build the character n-gram a model fuses into conversion, weight chosen on dev"),
+    "polyphone": ("pinhan.cli.polyphone", "train g2p's polyphone head on a model's frozen encoder (CPP labels, teacher)"),
     "convert": ("pinhan.cli.convert", "convert pinyin to ranked hanzi candidates"),
     "g2p": ("pinhan.cli.g2p", "hanzi to pinyin with polyphones resolved"),
     "generate": ("pinhan.cli.generate", "continue hanzi text (predictive input)"),

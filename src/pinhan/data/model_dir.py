@@ -10,6 +10,7 @@ A model directory describes itself (DESIGN.md, "Checkpoints")::
     lm.safetensors     the character n-gram fused into decoding (optional, ``pinhan lm``)
     words.json.gz      the word lexicon: words, readings, counts (optional, ``pinhan lm``)
     words.safetensors  the word n-gram the word lattice is searched with (optional, with the lexicon)
+    polyphone.safetensors  g2p's polyphone head (optional, ``pinhan polyphone``)
     onnx/              an onnxruntime export (optional, ``pinhan export --onnx``)
 
 Training writes it (``train.checkpoint``), ``pinhan.load`` and the ONNX export read it, the n-gram
@@ -39,6 +40,7 @@ class ModelDir:
     NGRAM = "lm.safetensors"
     WORDS = "words.json.gz"
     WORD_NGRAM = "words.safetensors"
+    POLYPHONE = "polyphone.safetensors"
     ONNX = "onnx"
     TABLES = (CONFIG, VOCAB, LEXICON)  # what every form of a model (weights or an export) carries
 
@@ -87,6 +89,10 @@ class ModelDir:
     @property
     def word_ngram(self) -> Path:
         return self.path / self.WORD_NGRAM
+
+    @property
+    def polyphone(self) -> Path:
+        return self.path / self.POLYPHONE
 
     def has_ngram(self) -> bool:
         return self.ngram.is_file()

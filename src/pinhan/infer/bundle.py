@@ -56,6 +56,33 @@ class ModelBundle:
                 out[ch] = np.asarray(found, dtype=np.int64)
         return out
 
+    @cached_property
+    def polyphone(self):
+        """g2p's polyphone head (:class:`~pinhan.model.polyphone.PolyphoneScorer`) from the model
+        directory's ``polyphone.safetensors``, or None without one; read on first use."""
+        from pinhan.data.model_dir import ModelDir
+        from pinhan.model.polyphone import load_polyphone
+
+        if self.path is None or not ModelDir(self.path).polyphone.is_file():
+            return None
+        directory = ModelDir(self.path)
+        d_model = int(directory.config()["model"]["d_model"])
+        return load_polyphone(directory.polyphone, len(self.vocab.chars), len(self.vocab.syllables), d_model)
+
+    @cached_property
+    def phrases(self):
+        """Readings pypinyin's phrase dictionary fixes (:class:`~pinhan.lm.phrases.PhraseReadings`)."""
+        from pinhan.lm.phrases import PhraseReadings
+
+        return PhraseReadings.pypinyin()
+
+    @cached_property
+    def second_phrases(self):
+        """CC-CEDICT's phrase readings, g2p's second opinion (read on first use)."""
+        from pinhan.lm.phrases import PhraseReadings
+
+        return PhraseReadings.cc_cedict()
+
     @property
     def words(self) -> frozenset[str]:
         return default_words()
@@ -83,7 +110,7 @@ class ModelBundle:
     def with_ngram(self, lm: CharNgram | None) -> ModelBundle:
         """The same parts with another n-gram (the tables already built are not rebuilt)."""
         other = replace(self, lm=lm)
-        for name in ("tables", "index", "readings", "_word_model"):
+        for name in ("tables", "index", "readings", "_word_model", "polyphone", "phrases", "second_phrases"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -75,6 +75,18 @@ class InferenceConfig:
             (the best paths' first); paths of other segmentations keep the lattice's score and
             rank after the read ones. 0: every segmentation among the N best. One pass costs
             ~1.5 ms and reading every one gained nothing on dev clauses (RESULTS.md, "Word lattice").
+        g2p_phrases: ``g2p`` takes the reading a phrase of pypinyin's phrase dictionary fixes
+            before any model runs (on a cpp-dev fold: 93.7 % -> 96.3 % with the head;
+            benchmarks/RESULTS.md, "Polyphones (issue 16)").
+        g2p_head: ``g2p`` decides the remaining polyphones with the model directory's polyphone
+            head (``polyphone.safetensors``) when it has one; False (or no head): the h2p decoder.
+        g2p_dictionary_weight: bonus added to the head's score (log-odds against its best) of the
+            reading a CC-CEDICT phrase gives a character the first dictionary left open; 0 turns
+            it off. 1: best of 0-100 on the cpp-dev fold (96.5 -> 96.6 %; 100, an override, 95.9 %).
+        g2p_context: characters of the text before a hanzi run that ``g2p`` encodes with it (at
+            most ``max_context``). 0: on a cpp-dev fold the head read 96.0 % with 0 and 96.1 % with
+            32, at two thirds of the time per sentence (RESULTS.md, "Polyphones (issue 16)"); the
+            head is trained with the same setting.
         predict_k: next words ``predict`` offers by default.
         predict_rescore: the word n-gram's best next words the Transformer rescores in context
             (at least ``k`` are).
@@ -114,6 +126,9 @@ class InferenceConfig:
     word_rescore: int = 8
     script: str = "simplified"
     word_head_rows: int = 1
+    g2p_phrases: bool = True
+    g2p_head: bool = True
+    g2p_dictionary_weight: float = 1.0
     g2p_context: int = 0
     predict_k: int = 10
     predict_rescore: int = 32
@@ -131,7 +146,7 @@ class InferenceConfig:
                 if self.script not in ("simplified", "traditional", "any"):
                     raise ConfigError(f"inference setting script must be simplified, traditional or any, got {self.script!r}")
                 continue
-            if f.name in ("words", "gen_words"):
+            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_head"):
                 if not isinstance(getattr(self, f.name), bool):
                     raise ConfigError(f"inference setting {f.name} must be true or false, got {getattr(self, f.name)!r}")
                 continue

@@ -421,6 +421,8 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
             shutil.copyfile(source / name, tmp / name)
         if source.has_ngram():  # the n-gram for fusion travels with the graphs
             shutil.copyfile(source.ngram, tmp / ModelDir.NGRAM)
+        if source.polyphone.is_file():  # so does g2p's polyphone head (numpy, on the encoder's memory)
+            shutil.copyfile(source.polyphone, tmp / ModelDir.POLYPHONE)
         c = model.config
         weights = source.weights
         manifest = {

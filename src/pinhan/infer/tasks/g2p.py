@@ -1,9 +1,21 @@
-"""Hanzi -> pinyin with polyphones resolved by the model (h2p).
+"""Hanzi -> pinyin with polyphones resolved (h2p), deciding only what is ambiguous.
 
-Each run of hanzi is one h2p input (the text before it is its context); the decoder emits one
-syllable per hanzi, constrained to that character's readings (lexicon, or pypinyin for a hanzi
-outside the vocabulary), greedily. Runs whose characters all have a single reading need no model
-call. Everything that is not a hanzi is passed through, one entry per character.
+Each hanzi takes, in order:
+
+1. its only reading, when the lexicon (or pypinyin, for a hanzi outside the vocabulary) has one;
+2. the reading a phrase of pypinyin's phrase dictionary fixes (``g2p_phrases``,
+   :class:`~pinhan.lm.phrases.PhraseReadings`; forward maximum matching);
+3. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
+   :mod:`pinhan.model.polyphone`), read off the encoder's state at the character: every run of
+   hanzi holding such a character is one h2p encoder row (``g2p_context`` characters before it
+   are its context) and the rows of a batch go through the encoder together, once; the reading a
+   CC-CEDICT phrase gives the character adds ``g2p_dictionary_weight`` to its score;
+4. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
+   character the head was not trained on.
+
+A model without a head (or ``g2p_head=false``) decodes its runs with the h2p decoder instead,
+greedily, constrained to the readings steps 1-2 leave open. Everything that is not a hanzi is
+passed through, one entry per character.
 """
 
 from __future__ import annotations
@@ -15,12 +27,12 @@ import numpy as np
 
 from pinhan.data.annotate import char_readings, is_hanzi
 from pinhan.errors import InputError
-from pinhan.infer.search.beam import beam_search
-from pinhan.infer.search.constraints import H2PConstraint
 from pinhan.infer.bundle import ModelBundle
 from pinhan.infer.config import InferenceConfig
 from pinhan.infer.inputs import ContextEncoder, encode_h2p
 from pinhan.infer.results import G2PResult
+from pinhan.infer.search.beam import beam_search
+from pinhan.infer.search.constraints import H2PConstraint
 from pinhan.pinyin import mark_syllable
 
 TONE_STYLES = ("number", "mark", "none")
@@ -31,20 +43,25 @@ class _Run:
     item: int
     start: int  # offset of the run in its text
     chars: np.ndarray  # (L,) hanzi ids (UNK outside the vocabulary)
-    readings: list[np.ndarray]  # per position: toned-syllable ids, most frequent first
+    readings: list[np.ndarray]  # per position: toned-syllable ids, most frequent first (narrowed by phrases)
+    polyphonic: list[bool]  # per position: more than one reading in the lexicon
 
 
 class G2P:
     """Hanzi -> pinyin with a loaded model's shared parts under its settings (``max_chars``,
-    ``max_run``, ``max_context``, ``batch_rows`` of :class:`~pinhan.infer.config.InferenceConfig`)."""
+    ``max_run``, ``g2p_context``, ``batch_rows``, ``g2p_phrases``, ``g2p_head`` of
+    :class:`~pinhan.infer.config.InferenceConfig`)."""
 
     def __init__(self, bundle: ModelBundle, config: InferenceConfig) -> None:
         runner = bundle.runner
-        self.runner, self.vocab = runner, bundle.vocab
+        self.runner, self.vocab, self.bundle = runner, bundle.vocab, bundle
         self.max_chars, self.batch_rows = config.max_chars, config.batch_rows
         self.max_run = max(1, min(config.max_run, runner.max_positions - 1))
+        self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
+        self.second_weight = config.g2p_dictionary_weight
         self.tables = bundle.tables
-        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, min(config.max_context, runner.max_positions - self.max_run)))
+        context = min(config.g2p_context, config.max_context, runner.max_positions - self.max_run)
+        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context))
         self._readings: dict[str, np.ndarray] = dict(bundle.readings)  # grows with pypinyin's readings of other hanzi
 
     def readings(self, ch: str) -> np.ndarray:
@@ -65,32 +82,89 @@ class G2P:
             if len(text) > self.max_chars:
                 raise InputError(f"text has {len(text)} characters; the limit is {self.max_chars} (max_chars)")
         runs = [run for i, text in enumerate(texts) for run in self._runs(i, text)]
-        chosen: dict[tuple[int, int], list[int]] = {}
-        ambiguous = []
-        for r in runs:
-            if any(len(x) > 1 for x in r.readings):
-                ambiguous.append(r)
-            else:  # every character has one reading: nothing to decide
-                chosen[(r.item, r.start)] = [int(x[0]) for x in r.readings]
+        head = self.bundle.polyphone if self.use_head else None
+        ambiguous = [r for r in runs if any(len(x) > 1 for x in r.readings)]
+        chosen = {(r.item, r.start): [int(x[0]) for x in r.readings] for r in runs}  # first = most frequent
+        decide = self._decide_with_head if head is not None else self._decide_with_decoder
         for start in range(0, len(ambiguous), self.batch_rows):
             part = ambiguous[start : start + self.batch_rows]
-            enc = encode_h2p([r.chars for r in part], [texts[r.item][: r.start] for r in part], self.contexts)
-            constraint = H2PConstraint([r.chars for r in part], [r.readings for r in part], self.tables)
-            hyps, _ = beam_search(self.runner, self.runner.encode(enc), constraint, len(part), beam_size=1)
-            for r, h in zip(part, hyps):  # positions after the last ambiguous one have one reading each
-                chosen[(r.item, r.start)] = h[0].tokens + [int(x[0]) for x in r.readings[len(h[0].tokens):]]
+            for r, syllables in zip(part, decide(part, texts)):
+                chosen[(r.item, r.start)] = syllables
         results = []
         for i, text in enumerate(texts):
             pinyin, hanzi, poly = list(text), [False] * len(text), [False] * len(text)
             for r in (r for r in runs if r.item == i):
-                for offset, (syllable, options) in enumerate(zip(chosen[(i, r.start)], r.readings)):
+                for offset, (syllable, several) in enumerate(zip(chosen[(i, r.start)], r.polyphonic)):
                     at = r.start + offset
                     pinyin[at] = _style(self.vocab.syllables[syllable], tones)
-                    hanzi[at], poly[at] = True, len(options) > 1
+                    hanzi[at], poly[at] = True, several
             results.append(G2PResult(text, tuple(pinyin), tuple(hanzi), tuple(poly)))
         return results
 
+    def _decide_with_head(self, part: list[_Run], texts: Sequence[str]) -> list[list[int]]:
+        """Head choices for the open positions of characters it was trained on, the most frequent
+        reading elsewhere; one encoder pass for the runs that hold such a position."""
+        head = self.bundle.polyphone
+        out = [[int(x[0]) for x in r.readings] for r in part]
+        todo = [(k, at) for k, r in enumerate(part) for at, x in enumerate(r.readings)
+                if len(x) > 1 and int(r.chars[at]) in head.trained_chars]
+        states = self._states(part, texts, todo)
+        second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
+        for (k, at), h in zip(todo, states):
+            options = part[k].readings[at]
+            scores = head.scores(h, int(part[k].chars[at]), options)  # (K,)
+            if self.second_weight > 0:
+                item = part[k].item
+                if item not in second:
+                    second[item] = self.bundle.second_phrases.fixed(texts[item])
+                sid = self.vocab.syllable_to_id.get(second[item][part[k].start + at] or "", -1)
+                scores = scores + self.second_weight * (options == sid)
+            out[k][at] = int(options[int(np.argmax(scores))])
+        return out
+
+    def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]]) -> np.ndarray:
+        """Encoder states (N, d) at ``wanted`` (run index in ``part``, offset in the run): one
+        encoder pass over the runs holding them."""
+        rows = sorted({k for k, _ in wanted})
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        contexts = [texts[part[k].item][: part[k].start] for k in rows]
+        memory = _numpy(self.runner.encode(encode_h2p([part[k].chars for k in rows], contexts, self.contexts)).memory)  # (B, S, d)
+        row_of = {k: j for j, k in enumerate(rows)}
+        width = {k: len(self.contexts(c)[0]) for k, c in zip(rows, contexts)}  # context positions come first
+        return np.stack([memory[row_of[k], width[k] + at] for k, at in wanted])  # (N, d)
+
+    def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """Per text, the encoder states (len(positions[i]), d) at the given character offsets
+        (hanzi only), exactly as the polyphone head reads them at inference (training uses this)."""
+        runs = [r for i, text in enumerate(texts) for r in self._runs(i, text)]
+        wanted, where = [], {}
+        for k, r in enumerate(runs):
+            for at in positions[r.item]:
+                if r.start <= at < r.start + len(r.chars):
+                    where[(r.item, at)] = len(wanted)
+                    wanted.append((k, at - r.start))
+        states = []
+        for start in range(0, len(wanted), 4 * self.batch_rows):  # bounded memory: batches of positions
+            chunk = wanted[start : start + 4 * self.batch_rows]
+            states.extend(self._states(runs, texts, chunk))
+        out = []
+        for i, offsets in enumerate(positions):
+            missing = [at for at in offsets if (i, at) not in where]
+            if missing:
+                raise InputError(f"text {i}: offsets {missing} are not readable hanzi")
+            out.append(np.stack([states[where[(i, at)]] for at in offsets]) if offsets else np.zeros((0, 0), np.float32))
+        return out
+
+    def _decide_with_decoder(self, part: list[_Run], texts: Sequence[str]) -> list[list[int]]:
+        """Greedy h2p decoding of each run; positions after its last open one take their only reading."""
+        enc = encode_h2p([r.chars for r in part], [texts[r.item][: r.start] for r in part], self.contexts)
+        constraint = H2PConstraint([r.chars for r in part], [r.readings for r in part], self.tables)
+        hyps, _ = beam_search(self.runner, self.runner.encode(enc), constraint, len(part), beam_size=1)
+        return [h[0].tokens + [int(x[0]) for x in r.readings[len(h[0].tokens):]] for r, h in zip(part, hyps)]
+
     def _runs(self, item: int, text: str) -> list[_Run]:
+        fixed = self.bundle.phrases.fixed(text) if self.use_phrases else [None] * len(text)
         runs, start = [], None
         for at in range(len(text) + 1):
             readable = at < len(text) and len(self.readings(text[at])) > 0
@@ -99,9 +173,25 @@ class G2P:
             if start is not None and (not readable or at - start == self.max_run):
                 piece = text[start:at]
                 chars = np.array([self.vocab.char_id(ch) for ch in piece], dtype=np.int64)
-                runs.append(_Run(item, start, chars, [self.readings(ch) for ch in piece]))
+                options = [self.readings(ch) for ch in piece]
+                narrowed = [self._narrow(x, fixed[start + k]) for k, x in enumerate(options)]
+                runs.append(_Run(item, start, chars, narrowed, [len(x) > 1 for x in options]))
                 start = at if readable else None
         return runs
+
+    def _narrow(self, options: np.ndarray, syllable: str | None) -> np.ndarray:
+        """A character's readings, cut to the one a phrase fixes when that is one of them."""
+        if syllable is None or len(options) < 2:
+            return options
+        sid = self.vocab.syllable_to_id.get(syllable)
+        return options[options == sid] if sid is not None and (options == sid).any() else options
+
+
+def _numpy(memory) -> np.ndarray:
+    """Encoder memory (B, S, d) as float32 numpy, whichever backend produced it."""
+    if hasattr(memory, "detach"):  # torch
+        memory = memory.detach().float().cpu().numpy()
+    return np.asarray(memory, dtype=np.float32)
 
 
 def _style(syllable: str, tones: str) -> str:
@@ -112,4 +202,3 @@ def _style(syllable: str, tones: str) -> str:
     if tones == "none":
         return letters
     return mark_syllable(letters, int(digit))
-

@@ -1,0 +1,87 @@
+"""Readings that a phrase dictionary fixes: g2p's first stage, before any model runs.
+
+A hanzi text is cut by forward maximum matching over the phrases (the way pypinyin's own
+``mmseg`` segments); every character inside a matched phrase of two or more characters takes the
+phrase's reading, unless the phrase lists more than one reading for it. Characters outside a
+phrase are left open (``None``) for the polyphone head or the frequency backoff.
+
+Which dictionary: pypinyin's phrases (``pypinyin.phrases_dict``, ~47k). On a fold of cpp-dev it
+fixed 47 % of the labelled polyphones at 98.3 % and lifted the head from 93.7 % to 96.3 %;
+``pypinyin-dict``'s ``large_pinyin`` (412k) and ``cc_cedict`` fixed more but were wrong more
+often, and adding either after pypinyin's lowered the fold's accuracy (benchmarks/RESULTS.md,
+"Polyphones (issue 16)"). CC-CEDICT's reading serves instead as a bonus to the head's score
+(``InferenceConfig.g2p_dictionary_weight``): it tips the head's close calls only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from pypinyin.contrib.tone_convert import to_tone3
+
+
+def tone3(marked: str) -> str:
+    """A tone-marked syllable (``zhǎng``) as tone3 with the neutral tone 5 and ü as v (``zhang3``)."""
+    return to_tone3(marked, neutral_tone_with_five=True).replace("ü", "v")
+
+
+class PhraseReadings:
+    """Phrase -> one toned syllable per character (None where the phrase leaves it open).
+
+    Args:
+        phrases: phrase -> per-character lists of tone-marked readings (pypinyin's format).
+        max_len: longest phrase tried at a position.
+    """
+
+    def __init__(self, phrases: Mapping[str, Sequence[Sequence[str]]], max_len: int = 8) -> None:
+        self.max_len = max_len
+        self._phrases: dict[str, tuple[str | None, ...]] = {}
+        converted: dict[str, str] = {}  # ~1,500 distinct syllables among ~100k readings: convert each once
+
+        def convert(marked: str) -> str:
+            if marked not in converted:
+                converted[marked] = tone3(marked)
+            return converted[marked]
+
+        for word, readings in phrases.items():
+            if len(word) < 2 or len(readings) != len(word):
+                continue
+            self._phrases[word] = tuple(convert(r[0]) if len(r) == 1 else None for r in readings)
+
+    @classmethod
+    def pypinyin(cls) -> PhraseReadings:
+        """pypinyin's phrase dictionary."""
+        from pypinyin.phrases_dict import phrases_dict
+
+        return cls(phrases_dict)
+
+    @classmethod
+    def cc_cedict(cls) -> PhraseReadings:
+        """CC-CEDICT's phrases as ``pypinyin-dict`` ships them (~106k): g2p's second opinion."""
+        from pypinyin_dict.phrase_pinyin_data.cc_cedict import phrases_dict
+
+        return cls(phrases_dict)
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._phrases
+
+    def fixed(self, text: str) -> list[str | None]:
+        """One entry per character of ``text``: the reading a matched phrase fixes, else None."""
+        out: list[str | None] = [None] * len(text)
+        at = 0
+        while at < len(text):
+            for length in range(min(self.max_len, len(text) - at), 1, -1):
+                readings = self._phrases.get(text[at : at + length])
+                if readings is not None:
+                    out[at : at + length] = readings
+                    at += length
+                    break
+            else:
+                at += 1
+        return out
+
+    def words(self) -> Iterable[str]:
+        return self._phrases.keys()

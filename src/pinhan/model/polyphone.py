@@ -1,0 +1,171 @@
+"""The polyphone head: a softmax over one character's candidate readings only (the g2pW idea),
+read off the frozen shared encoder's state at that character.
+
+For an encoder state ``h`` (d,) at a hanzi ``c`` with candidate readings ``r_1..r_K``::
+
+    score(r) = tanh(h W + b) . S[r]  +  (h U + u) . P[c, r]  +  q[c, r]
+
+``S`` is one embedding per toned syllable (shared by every character that reads it), ``P`` and
+``q`` one small embedding and bias per (character, reading) pair seen in training; a pair never
+seen shares the row ``n_pairs`` (zeros unless trained). Everything is vocabulary ids: the model
+layer knows no characters.
+
+The file (``polyphone.safetensors`` in a model directory) describes itself: its safetensors
+metadata holds ``format``, ``version``, the sizes and the recipe that made it. Inference runs in
+numpy (:class:`PolyphoneScorer`), so the torch and the onnxruntime backends share it: the ONNX
+export needs no extra graph, the head reads the encoder memory either backend returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+from torch import Tensor, nn
+
+from pinhan.model.io import CheckpointError
+
+FORMAT = "pinhan-polyphone"
+VERSION = 1
+TENSORS = ("proj_w", "proj_b", "pair_proj_w", "pair_proj_b", "syllable_emb", "pair_emb", "pair_bias",
+           "pair_chars", "pair_syllables")
+
+
+@dataclass(frozen=True)
+class PolyphoneConfig:
+    """Sizes of a polyphone head.
+
+    Args:
+        d_model: width of the encoder state it reads.
+        n_chars: hanzi vocabulary size of the model it belongs to (checked at load).
+        n_syllables: toned-syllable vocabulary size (rows of ``S``).
+        n_pairs: (character, reading) pairs with their own row in ``P`` and ``q``.
+        dim: width of the shared reading space (``W``, ``S``).
+        pair_dim: width of the per-pair space (``U``, ``P``).
+    """
+
+    d_model: int
+    n_chars: int
+    n_syllables: int
+    n_pairs: int
+    dim: int = 128
+    pair_dim: int = 16
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_pairs" else 1):
+                raise CheckpointError(f"polyphone head: {name} must be a positive integer, got {value!r}")
+
+
+class PolyphoneHead(nn.Module):
+    """The trainable head (torch). ``pairs`` (n_pairs, 2): (char id, syllable id) of each own row."""
+
+    def __init__(self, config: PolyphoneConfig, pairs: np.ndarray) -> None:
+        super().__init__()
+        self.config = config
+        self.register_buffer("pairs", torch.as_tensor(pairs, dtype=torch.long).reshape(-1, 2), persistent=False)
+        self.proj = nn.Linear(config.d_model, config.dim)
+        self.pair_proj = nn.Linear(config.d_model, config.pair_dim)
+        self.syllable_emb = nn.Embedding(config.n_syllables, config.dim)
+        self.pair_emb = nn.Embedding(config.n_pairs + 1, config.pair_dim)  # last row: a pair never seen
+        self.pair_bias = nn.Embedding(config.n_pairs + 1, 1)
+        nn.init.normal_(self.syllable_emb.weight, std=0.02)
+        nn.init.zeros_(self.pair_emb.weight)
+        nn.init.zeros_(self.pair_bias.weight)
+
+    def forward(self, h: Tensor, syllables: Tensor, pair_rows: Tensor) -> Tensor:
+        """Scores (N, K) of candidates ``syllables`` (N, K) (-1 padding -> -1e9) whose pair rows are
+        ``pair_rows`` (N, K) for states ``h`` (N, d)."""
+        z = torch.tanh(self.proj(h))  # (N, D)
+        zp = self.pair_proj(h)  # (N, P)
+        shared = (self.syllable_emb(syllables.clamp(min=0)) @ z[:, :, None]).squeeze(-1)  # (N, K)
+        own = (self.pair_emb(pair_rows) @ zp[:, :, None]).squeeze(-1) + self.pair_bias(pair_rows).squeeze(-1)  # (N, K)
+        return (shared + own).masked_fill(syllables < 0, -1e9)
+
+    def save(self, path: str | os.PathLike, recipe: dict | None = None) -> None:
+        """Write the head as float16 safetensors (ids int32) with its config in the metadata,
+        through a temporary file renamed into place."""
+        def half(t: Tensor) -> np.ndarray:
+            return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float16)  # safetensors writes raw buffers
+
+        tensors = {
+            "proj_w": half(self.proj.weight.T), "proj_b": half(self.proj.bias),
+            "pair_proj_w": half(self.pair_proj.weight.T), "pair_proj_b": half(self.pair_proj.bias),
+            "syllable_emb": half(self.syllable_emb.weight), "pair_emb": half(self.pair_emb.weight),
+            "pair_bias": half(self.pair_bias.weight[:, 0]),
+            "pair_chars": self.pairs[:, 0].numpy().astype(np.int32),
+            "pair_syllables": self.pairs[:, 1].numpy().astype(np.int32),
+        }
+        meta = {"format": FORMAT, "version": str(VERSION), "config": json.dumps(asdict(self.config)),
+                "recipe": json.dumps(recipe or {}, ensure_ascii=False)}
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(tensors, str(tmp), metadata=meta)
+        os.chmod(tmp, 0o644)  # readable like the model's other files
+        os.replace(tmp, path)
+
+
+class PolyphoneScorer:
+    """The head at inference, in numpy (float32): ``scores(h, chars, syllables)``."""
+
+    def __init__(self, config: PolyphoneConfig, tensors: dict[str, np.ndarray], recipe: dict | None = None) -> None:
+        self.config, self.recipe = config, recipe or {}
+        f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
+        self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (d, D), (D,)
+        self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (d, P), (P,)
+        self.syllable_emb, self.pair_emb, self.pair_bias = f32["syllable_emb"], f32["pair_emb"], f32["pair_bias"]
+        chars, syllables = tensors["pair_chars"].astype(np.int64), tensors["pair_syllables"].astype(np.int64)
+        self._pair_row = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(chars, syllables))}
+        self.trained_chars = frozenset(int(c) for c in chars)
+
+    def pair_rows(self, char: int, syllables: np.ndarray) -> np.ndarray:
+        """Rows of ``P``/``q`` for one character's candidates ((K,) ids -> (K,) rows)."""
+        unseen = self.config.n_pairs
+        return np.array([self._pair_row.get((char, int(s)), unseen) for s in syllables], dtype=np.int64)
+
+    def scores(self, h: np.ndarray, char: int, syllables: np.ndarray) -> np.ndarray:
+        """Scores (K,) of one character's candidate readings ``syllables`` (K,) from its encoder
+        state ``h`` (d,)."""
+        z = np.tanh(h @ self.proj_w + self.proj_b)  # (D,)
+        zp = h @ self.pair_proj_w + self.pair_proj_b  # (P,)
+        rows = self.pair_rows(char, syllables)
+        return self.syllable_emb[syllables] @ z + self.pair_emb[rows] @ zp + self.pair_bias[rows]  # (K,)
+
+
+def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int) -> PolyphoneScorer:
+    """Read ``polyphone.safetensors``, checked against the model it belongs to."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            meta = fh.metadata() or {}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
+    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
+        raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r}, version {meta.get('version')!r})")
+    try:
+        config = PolyphoneConfig(**json.loads(meta["config"]))
+        recipe = json.loads(meta.get("recipe") or "{}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: bad polyphone head config ({exc})") from None
+    if (config.n_chars, config.n_syllables, config.d_model) != (n_chars, n_syllables, d_model):
+        raise CheckpointError(f"{path}: polyphone head made for another model (chars {config.n_chars}, syllables "
+                              f"{config.n_syllables}, width {config.d_model}; the model has {n_chars}, {n_syllables}, {d_model})")
+    want = {"proj_w": (d_model, config.dim), "proj_b": (config.dim,), "pair_proj_w": (d_model, config.pair_dim),
+            "pair_proj_b": (config.pair_dim,), "syllable_emb": (n_syllables, config.dim),
+            "pair_emb": (config.n_pairs + 1, config.pair_dim), "pair_bias": (config.n_pairs + 1,),
+            "pair_chars": (config.n_pairs,), "pair_syllables": (config.n_pairs,)}
+    for name, shape in want.items():
+        if name not in tensors or tuple(tensors[name].shape) != shape:
+            raise CheckpointError(f"{path}: tensor {name} missing or not of shape {shape}")
+    pairs_ok = (tensors["pair_chars"] >= 0).all() and (tensors["pair_chars"] < n_chars).all() and \
+        (tensors["pair_syllables"] >= 0).all() and (tensors["pair_syllables"] < n_syllables).all()
+    if not pairs_ok:
+        raise CheckpointError(f"{path}: a (character, reading) pair lies outside the vocabulary")
+    return PolyphoneScorer(config, tensors, recipe)

@@ -1,0 +1,265 @@
+"""Train g2p's polyphone head (:mod:`pinhan.model.polyphone`) on a frozen model's encoder.
+
+Run: ``pinhan polyphone --model DIR --labelled ../shared/bench/cpp-dev.jsonl [--teacher g2pm]
+[--corpus-sentences 20000] [--dev-fraction 0.2] --out DIR/polyphone.safetensors``
+
+Examples are encoder states at polyphonic characters (more than one reading in the lexicon),
+read exactly as g2p reads them at inference (:meth:`pinhan.infer.tasks.g2p.G2P.encoder_states`):
+
+- gold: the labelled character of each CPP-format item (``sentence``, ``index``, ``pinyin``);
+- weak (optional): the other polyphonic characters of those sentences and of train sentences of
+  the bundled corpus, labelled by a teacher (g2pM, Apache-2.0, weights in its PyPI wheel) where
+  its reading is one of the character's; weight ``teacher_weight`` each, at most ``teacher_cap``
+  per character. Every sentence passes the held-out rule first (dropped lines are reported).
+
+A fixed-seed fold of the labelled items (``dev_fraction``) measures the head; 0 trains on all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pinhan.data.heldout import DEFAULT_LIST, HeldoutRule
+from pinhan.errors import ConfigError, DataError
+from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead
+
+MAX_CANDIDATES = 8  # readings scored per character (the lexicon's most frequent first)
+
+
+@dataclass
+class PolyphoneTrainConfig:
+    """How the polyphone head is trained.
+
+    Args:
+        labelled: CPP-format JSONL files with gold readings (``sentence``, ``index``, ``pinyin``).
+        dev_fraction: share of the labelled items held out (fixed ``seed``) to measure the head.
+        seed: shuffles the fold, the examples and the initial weights.
+        teacher: ``"g2pm"`` labels the weak examples; None trains on gold only.
+        teacher_weight: loss weight of a weak example (a gold one weighs 1).
+        teacher_cap: most weak examples per character.
+        skip_fixed: leave out positions whose reading the phrase dictionary fixes (g2p never asks
+            the head there; trained on them, the head learnt 得 de2 from 获得 and read 长得 wrong).
+        corpus_sentences: train sentences of the bundled corpus the teacher labels (0: none).
+        dim: width of the shared reading space; pair_dim: of the per-pair space.
+        epochs, lr, batch_size, lr_decay: AdamW over the examples; lr times ``lr_decay`` each epoch.
+        heldout: the held-out list every sentence is checked against.
+    """
+
+    labelled: list[str] = field(default_factory=lambda: ["../shared/bench/cpp-dev.jsonl"])
+    dev_fraction: float = 0.2
+    seed: int = 16
+    teacher: str | None = "g2pm"
+    teacher_weight: float = 0.3
+    teacher_cap: int = 400
+    skip_fixed: bool = True
+    corpus_sentences: int = 20000
+    dim: int = 128
+    pair_dim: int = 16
+    epochs: int = 6
+    lr: float = 3e-3
+    lr_decay: float = 0.7
+    batch_size: int = 256
+    heldout: str = str(DEFAULT_LIST)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.dev_fraction < 1:
+            raise ConfigError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
+        if self.teacher not in (None, "g2pm"):
+            raise ConfigError(f"teacher must be g2pm or none, got {self.teacher!r}")
+        for name in ("epochs", "batch_size", "dim", "pair_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+
+
+@dataclass
+class Examples:
+    """Encoder states (N, d) with their character, gold syllable and loss weight."""
+
+    states: list[np.ndarray] = field(default_factory=list)
+    chars: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+
+def read_labelled(paths: list[str]) -> list[dict]:
+    items = []
+    for path in paths:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise DataError(f"cannot read labelled polyphones {path}: {exc}") from None
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if not isinstance(item, dict) or item.get("sentence", "")[item.get("index", 0):][:1] != item.get("char"):
+                raise DataError(f"{path}:{n}: not a CPP item (sentence[index] must be char)")
+            items.append(item)
+    return items
+
+
+def split_fold(items: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, dev): a fixed-seed share ``fraction`` of the items is dev."""
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    dev = set(order[: int(len(items) * fraction)])
+    return [it for i, it in enumerate(items) if i not in dev], [it for i, it in enumerate(items) if i in dev]
+
+
+def corpus_sentences(limit: int, seed: int) -> list[str]:
+    """Sentences (6-80 characters) of the bundled corpus's train lines, shuffled by ``seed``."""
+    from pinhan.data.sources import bundled_files, read
+
+    found = [s for f in bundled_files() for line in read(f) if line.split == "train" and line.text
+             for s in re.split(r"(?<=[。！？；!?;])", line.text) if 6 <= len(s) <= 80]
+    random.Random(seed).shuffle(found)
+    return found[:limit]
+
+
+def teacher_labels(name: str | None):
+    """sentence -> one label per character (None: no teacher)."""
+    if name is None:
+        return None
+    from g2pM import G2pM  # the `bench` extra
+
+    model = G2pM()
+    return lambda s: [x.replace("u:", "v") for x in model(s, char_split=True, tone=True)]
+
+
+def collect(g2p, texts: list[str], gold: list[tuple[int, str] | None], teacher, config: PolyphoneTrainConfig,
+            per_char: Counter, batch: int = 256) -> Examples:
+    """Gold examples at each text's labelled offset, teacher examples at its other polyphones."""
+    out = Examples()
+    for start in range(0, len(texts), batch):
+        chunk, labels = texts[start : start + batch], []
+        for text, g in zip(chunk, gold[start : start + batch]):
+            taught = teacher(text) if teacher is not None else [None] * len(text)
+            fixed = g2p.bundle.phrases.fixed(text) if config.skip_fixed else [None] * len(text)
+            found = {}
+            for at, ch in enumerate(text):
+                options = [g2p.vocab.syllables[s] for s in g2p.readings(ch)[:MAX_CANDIDATES]]
+                if len(options) < 2 or fixed[at] in options:
+                    continue
+                if g is not None and at == g[0]:
+                    found[at] = (g[1], 1.0)
+                elif at < len(taught) and taught[at] in options and per_char[ch] < config.teacher_cap:
+                    per_char[ch] += 1
+                    found[at] = (taught[at], config.teacher_weight)
+            labels.append(found)
+        states = g2p.encoder_states(chunk, [sorted(f) for f in labels])
+        for text, found, h in zip(chunk, labels, states):
+            for row, at in enumerate(sorted(found)):
+                out.states.append(h[row].astype(np.float16))
+                out.chars.append(text[at])
+                out.labels.append(found[at][0])
+                out.weights.append(found[at][1])
+    return out
+
+
+def tensors(examples: Examples, g2p, pairs: dict[tuple[int, int], int]):
+    """(states (N, d), candidate syllables (N, K), pair rows (N, K), targets (N,)); a gold
+    reading outside the candidates has target -100 (counts as wrong, never trained on)."""
+    n = len(examples.chars)
+    syl = np.full((n, MAX_CANDIDATES), -1, dtype=np.int64)
+    rows = np.full((n, MAX_CANDIDATES), len(pairs), dtype=np.int64)
+    target = np.full(n, -100, dtype=np.int64)
+    for i, (ch, label) in enumerate(zip(examples.chars, examples.labels)):
+        options = g2p.readings(ch)[:MAX_CANDIDATES]
+        cid = g2p.vocab.char_id(ch)
+        syl[i, : len(options)] = options
+        rows[i, : len(options)] = [pairs.get((cid, int(s)), len(pairs)) for s in options]
+        sid = g2p.vocab.syllable_to_id.get(label, -1)
+        if (options == sid).any():
+            target[i] = int(np.nonzero(options == sid)[0][0])
+    states = torch.tensor(np.stack(examples.states).astype(np.float32)) if n else torch.zeros(0)
+    return states, torch.tensor(syl), torch.tensor(rows), torch.tensor(target)
+
+
+def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=print) -> tuple[PolyphoneHead, dict]:
+    """Train the head; figures: dev-fold accuracy over the head's own positions after each epoch."""
+    torch.manual_seed(config.seed)
+    pairs: dict[tuple[int, int], int] = {}
+    for ch in train.chars:
+        cid = g2p.vocab.char_id(ch)
+        for s in g2p.readings(ch)[:MAX_CANDIDATES]:
+            pairs.setdefault((cid, int(s)), len(pairs))
+    d_model = train.states[0].shape[-1]
+    head = PolyphoneHead(PolyphoneConfig(d_model, len(g2p.vocab.chars), len(g2p.vocab.syllables), len(pairs),
+                                         config.dim, config.pair_dim), np.array(list(pairs), dtype=np.int64).reshape(-1, 2))
+    X, S, R, Y = tensors(train, g2p, pairs)
+    W = torch.tensor(train.weights, dtype=torch.float32)
+    keep = Y >= 0
+    X, S, R, Y, W = X[keep], S[keep], R[keep], Y[keep], W[keep]
+    dev_t = tensors(dev, g2p, pairs) if dev.chars else None
+    opt = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=1e-4)
+    figures: dict = {"train_examples": int(len(Y)), "gold_examples": int((W == 1).sum()), "pairs": len(pairs), "epochs": []}
+    for epoch in range(config.epochs):
+        head.train()
+        order = torch.randperm(len(Y), generator=torch.Generator().manual_seed(config.seed + epoch))
+        for start in range(0, len(Y), config.batch_size):
+            ix = order[start : start + config.batch_size]
+            loss = nn.functional.cross_entropy(head(X[ix], S[ix], R[ix]), Y[ix], reduction="none")  # (B,)
+            loss = (loss * W[ix]).sum() / W[ix].sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        for group in opt.param_groups:
+            group["lr"] *= config.lr_decay
+        if dev_t is not None:
+            acc = accuracy(head, dev_t)
+            figures["epochs"].append(round(acc, 5))
+            log(f"epoch {epoch + 1}: dev-fold accuracy at the head's positions {100 * acc:.2f} % (n={len(dev_t[3])})")
+    return head.eval(), figures
+
+
+@torch.no_grad()
+def accuracy(head: PolyphoneHead, data) -> float:
+    X, S, R, Y = data
+    return float((head.eval()(X, S, R).argmax(-1) == Y).float().mean()) if len(Y) else 0.0
+
+
+def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: str | None, log=print) -> dict:
+    """Collect the examples, train the head, write it to ``out`` (None: measure only); the figures."""
+    import pinhan
+    from pinhan.infer.config import InferenceConfig
+
+    t0 = time.perf_counter()
+    g2p = pinhan.load(model_dir, config=InferenceConfig(g2p_head=False)).g2p_engine
+    rule = HeldoutRule(config.heldout)
+    items = read_labelled(config.labelled)
+    kept = [it for it in items if not rule.hits(it["sentence"])]
+    train_items, dev_items = split_fold(kept, config.dev_fraction, config.seed)
+    report: dict = {"config": asdict(config), "labelled": len(items), "labelled_dropped_heldout": len(items) - len(kept),
+                    "train_items": len(train_items), "dev_items": len(dev_items)}
+    teacher = teacher_labels(config.teacher)
+    per_char: Counter = Counter()
+    train = collect(g2p, [it["sentence"] for it in train_items], [(it["index"], it["pinyin"]) for it in train_items],
+                    teacher, config, per_char)
+    dev = collect(g2p, [it["sentence"] for it in dev_items], [(it["index"], it["pinyin"]) for it in dev_items], None, config, per_char)
+    if teacher is not None and config.corpus_sentences:
+        found = corpus_sentences(config.corpus_sentences, config.seed)
+        texts = [s for s in found if not rule.hits(s)]
+        report.update(corpus_sentences=len(found), corpus_dropped_heldout=len(found) - len(texts))
+        more = collect(g2p, texts, [None] * len(texts), teacher, config, per_char)
+        for name in ("states", "chars", "labels", "weights"):
+            getattr(train, name).extend(getattr(more, name))
+    log(f"{len(train.chars)} training examples ({sum(w == 1 for w in train.weights)} gold), {len(dev.chars)} dev-fold "
+        f"examples, {time.perf_counter() - t0:.0f} s")
+    if not train.chars:
+        raise DataError("no training examples: the labelled items hold no polyphonic character of this model")
+    head, figures = fit(train, dev, g2p, config, log)
+    report.update(figures, seconds=round(time.perf_counter() - t0, 1))
+    if out is not None:
+        head.save(out, recipe={k: v for k, v in report.items() if k != "epochs"})
+        log(f"wrote {out}")
+    return report

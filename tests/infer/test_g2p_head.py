@@ -1,0 +1,81 @@
+"""g2p with a polyphone head: the head decides the open polyphones it was trained on, the
+frequency backoff the others, phrases fix what they cover."""
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+import pinhan
+from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead
+
+
+def _head_preferring(vocab, readings, char, syllable, d_model, path):
+    """A head whose pair bias makes ``char`` read ``syllable`` whatever the context."""
+    pairs = [(vocab.char_id(char), int(s)) for s in readings[char]]
+    head = PolyphoneHead(PolyphoneConfig(d_model, len(vocab.chars), len(vocab.syllables), len(pairs), dim=4, pair_dim=2),
+                         np.array(pairs))
+    with torch.no_grad():
+        head.proj.weight.zero_()
+        head.pair_proj.weight.zero_()
+        head.pair_bias.weight[[k for k, (_, s) in enumerate(pairs) if vocab.syllables[s] == syllable][0]] = 5.0
+    head.save(path)
+
+
+@pytest.fixture(scope="module")
+def with_head(model_dir, api, tmp_path_factory):
+    out = tmp_path_factory.mktemp("head") / "model"
+    shutil.copytree(model_dir, out)
+    readings = api.bundle.readings
+    poly = [ch for ch, r in readings.items() if len(r) > 1]
+    assert "长" in poly
+    rare = [api.vocab.syllables[s] for s in readings["长"]][-1]  # not the most frequent reading
+    _head_preferring(api.vocab, readings, "长", rare, api.runner.model.config.d_model, out / "polyphone.safetensors")
+    return out, rare
+
+
+def test_the_head_decides_what_it_was_trained_on(with_head, api):
+    path, rare = with_head
+    model = pinhan.load(path, config=api.config.__class__(g2p_phrases=False))
+    assert model.bundle.polyphone is not None
+    text = "长城很长"
+    got = model.g2p(text).pinyin
+    assert got[0] == rare and got[3] == rare
+    others = [i for i, ch in enumerate(text) if ch != "长"]
+    first = {ch: api.vocab.syllables[api.bundle.readings[ch][0]] for ch in text}
+    assert [got[i] for i in others] == [first[text[i]] for i in others]  # frequency backoff elsewhere
+
+
+def test_phrases_win_over_the_head_and_the_head_can_be_turned_off(with_head, api):
+    path, rare = with_head
+    model = pinhan.load(path)
+    fixed = model.bundle.phrases.fixed("长城")
+    assert fixed[0] is not None and model.g2p("长城").pinyin[0] == fixed[0]
+    off = pinhan.load(path, config=api.config.__class__(g2p_phrases=False, g2p_head=False))
+    assert off.g2p("长城很长").pinyin == api.with_config(g2p_phrases=False).g2p("长城很长").pinyin  # the decoder, as without a head
+
+
+def test_encoder_states_are_what_the_head_reads(api):
+    from pinhan.infer.inputs import encode_h2p
+
+    engine = api.g2p_engine
+    text = "我们，长城很长"
+    states = engine.encoder_states([text], [[3, 6]])[0]  # (2, d)
+    run = engine._runs(0, text)[1]
+    enc = encode_h2p([run.chars], [text[: run.start]], engine.contexts)
+    memory = api.runner.encode(enc).memory[0].numpy()
+    width = len(engine.contexts(text[: run.start])[0])
+    np.testing.assert_allclose(states, memory[[width, width + 3]], atol=1e-5)
+    with pytest.raises(pinhan.errors.InputError, match="not readable hanzi"):
+        engine.encoder_states([text], [[2]])  # the comma
+
+
+def test_cc_cedict_tips_the_head(model_dir, api, tmp_path):
+    path = tmp_path / "model"
+    shutil.copytree(model_dir, path)
+    cedict = api.bundle.second_phrases.fixed("长城")[0]
+    other = [api.vocab.syllables[s] for s in api.bundle.readings["长"] if api.vocab.syllables[s] != cedict][0]
+    _head_preferring(api.vocab, api.bundle.readings, "长", other, api.runner.model.config.d_model, path / "polyphone.safetensors")
+    Config = api.config.__class__
+    assert pinhan.load(path, config=Config(g2p_phrases=False, g2p_dictionary_weight=0)).g2p("长城").pinyin[0] == other
+    assert pinhan.load(path, config=Config(g2p_phrases=False, g2p_dictionary_weight=100)).g2p("长城").pinyin[0] == cedict

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from pinhan.model.io import CheckpointError
+from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead, load_polyphone
+
+
+def _head(n_pairs=3):
+    torch.manual_seed(0)
+    config = PolyphoneConfig(d_model=8, n_chars=20, n_syllables=12, n_pairs=n_pairs, dim=4, pair_dim=2)
+    head = PolyphoneHead(config, np.array([[5, 1], [5, 2], [7, 3]][:n_pairs]))
+    with torch.no_grad():
+        for p in head.parameters():
+            p.normal_()
+    return head
+
+
+def test_saved_head_scores_as_the_torch_head(tmp_path):
+    head = _head()
+    head.save(tmp_path / "p.safetensors", recipe={"why": "test"})
+    scorer = load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    assert scorer.trained_chars == {5, 7} and scorer.recipe == {"why": "test"}
+    h = torch.randn(8)
+    for char, syllables in ((5, [1, 2, 9]), (7, [3, 1]), (11, [4, 6])):  # 11 and (5, 9): unseen pairs
+        want = head(h.half().float()[None], torch.tensor([syllables]), torch.tensor(scorer.pair_rows(char, np.array(syllables))[None]))[0]
+        got = scorer.scores(h.numpy().astype(np.float16).astype(np.float32), char, np.array(syllables))
+        np.testing.assert_allclose(got, want.detach().numpy(), atol=0.05)  # weights stored as float16
+    assert list(scorer.pair_rows(5, np.array([2, 9]))) == [1, 3]
+
+
+def test_padding_candidates_never_win():
+    head = _head()
+    scores = head(torch.randn(2, 8), torch.tensor([[1, -1], [3, 2]]), torch.tensor([[0, 3], [2, 3]]))
+    assert scores[0, 1] < -1e8 and scores.argmax(-1)[0] == 0
+
+
+def test_a_head_for_another_model_or_a_bad_file_is_refused(tmp_path):
+    _head().save(tmp_path / "p.safetensors")
+    with pytest.raises(CheckpointError, match="made for another model"):
+        load_polyphone(tmp_path / "p.safetensors", n_chars=21, n_syllables=12, d_model=8)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="cannot read the polyphone head"):
+        load_polyphone(tmp_path / "bad.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    from safetensors.numpy import save_file
+
+    save_file({"x": np.zeros(1, np.float32)}, str(tmp_path / "other.safetensors"), metadata={"format": "other"})
+    with pytest.raises(CheckpointError, match="not a pinhan polyphone head"):
+        load_polyphone(tmp_path / "other.safetensors", n_chars=20, n_syllables=12, d_model=8)
+
+
+def test_config_is_checked():
+    with pytest.raises(CheckpointError, match="dim must be a positive integer"):
+        PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0, dim=0)
