@@ -206,3 +206,55 @@ def test_type_pick_commit_and_read_in_the_browser(chromium, artifacts, server):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_a_picked_phrase_comes_first_after_one_pick_and_a_reload(chromium, artifacts, word_server):
+    """Learning (issue 18): pick the second candidate of ``shi`` once; typing ``shi`` again shows it
+    first, also after the page is reloaded (the page keeps its user id in localStorage); the
+    forget button drops it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(word_server + "/")
+            editor, buffer, candidates = page.locator("#editor"), page.locator("#buffer"), page.locator("#candidates")
+
+            def type_shi() -> None:
+                editor.click()
+                page.keyboard.type("shi")
+                expect(buffer).to_have_text("shi")
+                expect(candidates.locator("li").first).to_be_visible()
+                expect(candidates).not_to_have_class(re.compile("loading"))
+
+            type_shi()
+            first = candidates.locator("li .text").first.inner_text()
+            second = candidates.locator("li").nth(1)
+            picked, number = second.locator(".text").inner_text(), second.locator(".number").inner_text()
+            assert picked != first
+            with page.expect_response(lambda r: r.url.endswith("/v1/learn")) as learned:
+                page.keyboard.press(number)
+            assert learned.value.ok
+            page.keyboard.press("Escape")  # dismiss the predictions
+            type_shi()
+            expect(candidates.locator("li .text").first).to_have_text(picked)
+            page.screenshot(path=str(artifacts / "ime-learned.png"))
+
+            page.reload()
+            editor, buffer, candidates = page.locator("#editor"), page.locator("#buffer"), page.locator("#candidates")
+            type_shi()
+            expect(candidates.locator("li .text").first).to_have_text(picked)
+
+            page.keyboard.press("Escape")
+            page.locator("details.options summary").click()
+            with page.expect_response(lambda r: "/v1/user/" in r.url) as forgot:
+                page.locator("#forget").click()
+            assert forgot.value.ok
+            type_shi()
+            expect(candidates.locator("li .text").first).to_have_text(first)
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -1,6 +1,6 @@
 """Serve the JSON API and the web input method: pinhan serve [--model DIR] [--host 127.0.0.1]
 [--port 8000] [--workers N] [--backend onnx|torch] [--no-int8] [--threads N] [--config serve.yaml]
-[key=value ...]
+[--user-dir DIR] [key=value ...]
 
 By default it serves the fastest configuration at the same accuracy: onnxruntime with the int8
 graphs (the model is exported once into the cache if it has no export), about half torch's
@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="a yaml file of ServeConfig fields")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    parser.add_argument("--user-dir", help="keep each user's learning (POST /v1/learn) in this directory, shared by "
+                                           "the workers (default: in each worker's memory only)")
 
 
 def serve_config(args: argparse.Namespace):
@@ -51,5 +53,5 @@ def run(args: argparse.Namespace) -> int:
 
     run_server(serve_config(args), args.model, host=args.host, port=args.port, workers=args.workers,
                backend=args.backend, threads=args.threads, quantize=args.int8, log_level=args.log_level,
-               access_log=not args.no_access_log)
+               access_log=not args.no_access_log, user_dir=args.user_dir)
     return 0

@@ -39,16 +39,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import pinhan
 from pinhan.errors import PinhanError
+from pinhan.infer.user import UserSettings
 from pinhan.serve.batching import Batcher, InferenceFailure, Overloaded, Timeout
 from pinhan.serve.metrics import Metrics
 from pinhan.serve.routes import ROUTES, STATIC_DIR, api_router, router
 from pinhan.serve.schemas import ServeConfig, build_request_models
+from pinhan.serve.users import UserRegistry
 
 log = logging.getLogger("pinhan.serve")
 
 
-def create_app(model, config: ServeConfig | None = None) -> FastAPI:
-    """The service for one loaded model (:func:`pinhan.load`); ``config`` sets limits and batching."""
+def create_app(model, config: ServeConfig | None = None, user_dir: str | Path | None = None) -> FastAPI:
+    """The service for one loaded model (:func:`pinhan.load`); ``config`` sets limits and batching;
+    ``user_dir``: where user histories are kept (:mod:`pinhan.serve.users`; None: in memory)."""
     config = config or ServeConfig()
     models = build_request_models(config)
     metrics = Metrics(ROUTES, queue_depth=lambda: batcher.queued)
@@ -61,8 +64,11 @@ def create_app(model, config: ServeConfig | None = None) -> FastAPI:
                   description="Pinyin -> hanzi candidates, hanzi -> pinyin, continuation. "
                               "Errors are JSON {error, message}; limits are in each request schema.")
     app.state.config, app.state.batcher, app.state.metrics = config, batcher, metrics
+    app.state.users = UserRegistry(config.max_users, user_dir, UserSettings(max_words=config.max_user_words,
+                                                                            max_bigrams=2 * config.max_user_words))
     app.state.request_models = {"/v1/convert": models.ConvertRequest, "/v1/g2p": models.G2PRequest,
-                                "/v1/generate": models.GenerateRequest, "/v1/predict": models.PredictRequest}
+                                "/v1/generate": models.GenerateRequest, "/v1/predict": models.PredictRequest,
+                                "/v1/learn": models.LearnRequest}
     app.add_middleware(_Guard, metrics=metrics, max_body_bytes=config.max_body_bytes,
                        body_timeout_s=config.body_timeout_s)
     app.include_router(api_router(models))

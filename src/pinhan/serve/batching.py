@@ -116,8 +116,8 @@ class Batcher:
 
     # --- the event loop's side ----------------------------------------------------------------
     async def convert(self, pinyin: str, *, context: str = "", k: int = 5, mode: str = "accurate",
-                      fuzzy: tuple[str, ...] = ()) -> list:
-        return await self.submit("convert", (k, mode, tuple(fuzzy)), (pinyin, context))
+                      fuzzy: tuple[str, ...] = (), user=None) -> list:
+        return await self.submit("convert", (k, mode, tuple(fuzzy), user), (pinyin, context))  # batched per user
 
     async def g2p(self, text: str, *, tones: str = "number"):
         return await self.submit("g2p", tones, text)
@@ -228,8 +228,9 @@ class Batcher:
     def _call(self, task: str, options: Hashable, items: list) -> list:
         started = time.perf_counter()
         if task == "convert":
-            k, mode, fuzzy = options
-            results = self.model.convert_batch(items, k=k, mode=mode, fuzzy=fuzzy)
+            k, mode, fuzzy, user = options
+            extra = {} if user is None else {"user": user}  # a user history (pinhan.serve.users)
+            results = self.model.convert_batch(items, k=k, mode=mode, fuzzy=fuzzy, **extra)
         elif task == "g2p":
             results = self.model.g2p_batch(items, tones=options)
         elif task == "generate":

@@ -14,18 +14,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path as PathParam, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from pinhan.pinyin.fuzzy import FUZZY_RULES
 from pinhan.pinyin.scan import APOSTROPHES
 from pinhan.serve.batching import Batcher
 from pinhan.serve.metrics import Metrics
-from pinhan.serve.schemas import (ConvertResponse, ErrorBody, G2PResponse, GenerateResponse, Health, PredictResponse,
-                                  ServeConfig)
+from pinhan.serve.schemas import (USER_PATTERN, ConvertResponse, ErrorBody, ForgetResponse, G2PResponse,
+                                  GenerateResponse, Health, LearnResponse, PredictResponse, ServeConfig)
+from pinhan.serve.users import UserRegistry
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate", "/v1/predict"}
+API_ROUTES = {"/v1/convert", "/v1/g2p", "/v1/generate", "/v1/predict", "/v1/learn"}
 ROUTES = API_ROUTES | {"/", "/healthz", "/metrics", "/docs", "/openapi.json"}
 
 _ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
@@ -47,18 +49,39 @@ async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def _users(request: Request) -> UserRegistry:
+    return request.app.state.users
+
+
 BatcherDep = Annotated[Batcher, Depends(_batcher)]
+UsersDep = Annotated[UserRegistry, Depends(_users)]
 ConfigDep = Annotated[ServeConfig, Depends(_config)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
 # --- API (no docstrings: FastAPI would publish them as the operations' descriptions) -------------
 
-async def convert(body, batcher: BatcherDep):
+async def convert(body, batcher: BatcherDep, users: UsersDep):
     # One batch key per rule set; "all" is spelt out (Converter reads a string as rule names).
     fuzzy = tuple(sorted(FUZZY_RULES if "all" in body.fuzzy else set(body.fuzzy)))
-    candidates = await batcher.convert(body.pinyin, context=body.context, k=body.k, mode=body.mode, fuzzy=fuzzy)
+    user = await run_in_threadpool(users.get, body.user) if body.user else None  # may read its file
+    candidates = await batcher.convert(body.pinyin, context=body.context, k=body.k, mode=body.mode, fuzzy=fuzzy,
+                                       user=user)
     return {"pinyin": body.pinyin, "context": body.context, "candidates": [c.to_dict() for c in candidates]}
+
+
+async def learn(body, batcher: BatcherDep, users: UsersDep):
+    converter = getattr(batcher.model, "converter", None)
+    by_lattice = getattr(converter, "by_lattice", None)
+    pieces = [(p.text, p.pinyin) for p in body.pieces]
+    if by_lattice is None:  # a model without a word lattice has nothing to mix a history into
+        return {"user": body.user, "words": 0}
+    user = await run_in_threadpool(users.learn, body.user, by_lattice.lattice, pieces)
+    return {"user": body.user, "words": len(user)}
+
+
+async def forget(user_id: Annotated[str, PathParam(pattern=USER_PATTERN)], users: UsersDep):
+    return {"user": user_id, "forgotten": await run_in_threadpool(users.forget, user_id)}
 
 
 async def g2p(body, batcher: BatcherDep):
@@ -86,9 +109,12 @@ def api_router(models: SimpleNamespace) -> APIRouter:
             ("/v1/convert", convert, models.ConvertRequest, ConvertResponse, "pinyin -> ranked hanzi candidates"),
             ("/v1/g2p", g2p, models.G2PRequest, G2PResponse, "hanzi -> pinyin, polyphones resolved"),
             ("/v1/generate", generate, models.GenerateRequest, GenerateResponse, "continuations of a hanzi prefix"),
-            ("/v1/predict", predict, models.PredictRequest, PredictResponse, "the likeliest next words (联想)")):
+            ("/v1/predict", predict, models.PredictRequest, PredictResponse, "the likeliest next words (联想)"),
+            ("/v1/learn", learn, models.LearnRequest, LearnResponse, "learn what a user committed")):
         api.add_api_route(path, _with_body(handler, body), methods=["POST"], response_model=response,
                           responses=_ERRORS, tags=["api"], summary=summary)
+    api.add_api_route("/v1/user/{user_id}", forget, methods=["DELETE"], response_model=ForgetResponse,
+                      responses=_ERRORS, tags=["api"], summary="forget a user's history")
     return api
 
 

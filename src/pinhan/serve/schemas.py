@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -21,6 +21,9 @@ from pinhan.infer.config import InferenceConfig
 from pinhan.pinyin.fuzzy import FUZZY_RULES
 
 MODES = ("accurate", "fast")
+USER_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+USER_DESCRIPTION = ("an opaque user id chosen by the client (8-64 of A-Z a-z 0-9 _ -): conversions use, and "
+                    "/v1/learn adds to, that user's history")
 TONE_STYLES = ("number", "mark", "none")
 FUZZY_NAMES = (*FUZZY_RULES, "all")
 
@@ -53,6 +56,10 @@ class ServeConfig:
         max_connections: open connections per worker process; a request on one more is answered
             503 and its connection closed. Each connection holds a file descriptor:
             ``pinhan serve`` raises the open-file limit to fit, or says it cannot.
+        max_users: user histories held in memory per worker (least recently used dropped first;
+            with ``--user-dir`` they are reloaded from their files when needed).
+        max_user_words: words and phrases one user history keeps (bigrams: twice as many).
+        max_learn_pieces: the most pieces one ``/v1/learn`` may carry.
         infer: the model's decoding settings (``infer:`` in yaml, ``infer.KEY=V`` overrides); None
             keeps the defaults the model directory loads with.
     """
@@ -71,6 +78,9 @@ class ServeConfig:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 10.0
     max_connections: int = 256
+    max_users: int = 1000
+    max_user_words: int = 5000
+    max_learn_pieces: int = 32
     infer: InferenceConfig | None = None
 
     def __post_init__(self) -> None:
@@ -83,7 +93,8 @@ class ServeConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"serve setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_pinyin_chars", "max_text_chars", "max_k", "max_new_tokens", "max_beams", "max_batch",
-                     "max_queue", "max_body_bytes", "max_connections"):
+                     "max_queue", "max_body_bytes", "max_connections", "max_users", "max_user_words",
+                     "max_learn_pieces"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"serve setting {name} must be at least 1")
         if not isinstance(self.max_connections, int):
@@ -111,6 +122,7 @@ def build_request_models(config: ServeConfig) -> SimpleNamespace:
         mode=(Literal[MODES], Field("accurate", description="accurate: the decoder's beam search; fast: the encoder head (with the model's n-gram, a beam search over it)")),
         fuzzy=(list[Literal[FUZZY_NAMES]], Field(default_factory=list, max_length=len(FUZZY_NAMES),
                                                   description="fuzzy rules (z-zh, an-ang, ...) or 'all'")),
+        user=(str | None, Field(None, pattern=USER_PATTERN, description=USER_DESCRIPTION)),
     )
     g2p = create_model(
         "G2PRequest", __base__=_Strict, __doc__="Hanzi -> pinyin, polyphones resolved in context.",
@@ -134,7 +146,20 @@ def build_request_models(config: ServeConfig) -> SimpleNamespace:
                             description="committed text; empty: the start of a sentence")),
         k=(int, Field(10, ge=1, le=c.max_k, description="next words to return")),
     )
-    return SimpleNamespace(ConvertRequest=convert, G2PRequest=g2p, GenerateRequest=generate, PredictRequest=predict)
+    piece = create_model(
+        "LearnPiece", __base__=_Strict, __doc__="One committed candidate: its text and its pinyin, one entry per character.",
+        text=(str, Field(min_length=1, max_length=c.max_text_chars, examples=["意大利"])),
+        pinyin=(list[Annotated[str, Field(max_length=16)]], Field(max_length=c.max_text_chars,
+                                                                  examples=[["yi4", "da4", "li4"]])),
+    )
+    learn = create_model(
+        "LearnRequest", __base__=_Strict, __doc__="What a user committed for one conversion, to learn from.",
+        user=(str, Field(pattern=USER_PATTERN, description=USER_DESCRIPTION)),
+        pieces=(list[piece], Field(min_length=1, max_length=c.max_learn_pieces,
+                                   description="the candidates picked, in order, until the input was all committed")),
+    )
+    return SimpleNamespace(ConvertRequest=convert, G2PRequest=g2p, GenerateRequest=generate, PredictRequest=predict,
+                           LearnRequest=learn)
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -180,6 +205,16 @@ class PredictionOut(BaseModel):
 class PredictResponse(BaseModel):
     context: str
     candidates: list[PredictionOut]
+
+
+class LearnResponse(BaseModel):
+    user: str
+    words: int = Field(description="words and phrases the user's history holds now")
+
+
+class ForgetResponse(BaseModel):
+    user: str
+    forgotten: bool = Field(description="whether there was a history to forget")
 
 
 class Health(BaseModel):

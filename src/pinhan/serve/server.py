@@ -34,13 +34,15 @@ from pinhan.serve.schemas import ServeConfig
 ENV_MODEL = "PINHAN_SERVE_MODEL"  # set by run_server for worker processes (see app_from_env)
 ENV_CONFIG = "PINHAN_SERVE_CONFIG"  # ServeConfig as JSON, without infer
 ENV_LOAD = "PINHAN_SERVE_LOAD"  # pinhan.load options (backend, threads, quantize, config: ServeConfig.infer) as JSON
+ENV_USER_DIR = "PINHAN_SERVE_USER_DIR"  # --user-dir: where user histories live (pinhan.serve.users)
 DEFAULT_BACKEND = "onnx"  # with quantize: int8 (see the module docstring)
 SPARE_FILES = 64  # open files a worker needs besides its connections: the model, libraries, logs
 
 
 def run_server(config: ServeConfig, model_dir: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8000,
                workers: int = 1, backend: str = DEFAULT_BACKEND, threads: int | None = None,
-               quantize: bool | None = None, log_level: str = "info", access_log: bool = True) -> None:
+               quantize: bool | None = None, log_level: str = "info", access_log: bool = True,
+               user_dir: str | Path | None = None) -> None:
     """Serve the model in ``model_dir`` (default: :func:`~pinhan.loader.default_model_dir`)
     until interrupted; ``config.infer`` holds its decoding settings. Each worker process loads the
     model and runs one inference thread; they share nothing. ``quantize`` None: int8 on onnx."""
@@ -52,7 +54,7 @@ def run_server(config: ServeConfig, model_dir: str | Path | None = None, *, host
     load = {"backend": backend, "threads": threads, "quantize": backend == "onnx" if quantize is None else quantize}
     options = dict(host=host, port=port, log_level=log_level, access_log=access_log, **uvicorn_settings(config))
     if workers == 1:
-        app = create_app(pinhan.load(model_dir, **load, config=config.infer), config)
+        app = create_app(pinhan.load(model_dir, **load, config=config.infer), config, user_dir=user_dir)
         uvicorn.run(app, **options)
         return
     model = Path(model_dir) if model_dir else default_model_dir()
@@ -63,6 +65,8 @@ def run_server(config: ServeConfig, model_dir: str | Path | None = None, *, host
     os.environ[ENV_MODEL] = str(model.resolve())
     os.environ[ENV_LOAD] = json.dumps({**load, "config": settings.pop("infer")})
     os.environ[ENV_CONFIG] = json.dumps(settings)
+    if user_dir is not None:  # shared by the workers: each sees every other's learning
+        os.environ[ENV_USER_DIR] = str(Path(user_dir).expanduser().resolve())
     uvicorn.run("pinhan.serve.server:app_from_env", factory=True, workers=workers, **options)
 
 
@@ -95,4 +99,5 @@ def app_from_env():
     if inference is not None:
         settings["infer"] = inference
     config = from_mapping(ServeConfig, settings, where="serve")
-    return create_app(pinhan.load(os.environ.get(ENV_MODEL) or None, **options, config=config.infer), config)
+    return create_app(pinhan.load(os.environ.get(ENV_MODEL) or None, **options, config=config.infer), config,
+                      user_dir=os.environ.get(ENV_USER_DIR) or None)

@@ -20,6 +20,10 @@ Tie order is fixed: the candidates reaching a position are listed by (source pos
 state, arc), equal scores keep that order when a history keeps its best path, and equal scores
 among the kept histories keep history order (previous word, word). The numpy implementation that
 preceded it did the same; the behaviour fixture pins it.
+
+A user history (:func:`lattice_search_user`, :class:`UserArrays`) changes only the n-gram term of
+the arcs of words it holds; :func:`lattice_search` is the same search with none (``weight`` 0: the
+mixing is skipped, so its numbers are the plain search's).
 """
 
 from __future__ import annotations
@@ -164,11 +168,64 @@ def _state_contexts(a: NgramArrays, prev: int, word: int):
     return stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1
 
 
+class UserArrays(NamedTuple):
+    """A user history as the search takes it (:mod:`pinhan.infer.search.user_lattice` builds it).
+
+    An arc's word w that the history holds scores ``log(p_ngram + weight * p_user(w | previous))``
+    with ``p_user(w | prev) = share * c(prev, w) / c(prev, .) + (1 - share) * c(w) / total`` (the
+    unigram alone where the history has no bigram after prev); other
+    words score as without a history. Ids from ``vocab`` up are the user's own phrases, which the
+    n-gram scores as an unseen word (``unknown``)."""
+
+    weight: float  # 0: no history (the search is then the plain one, number for number)
+    vocab: int  # first id of the user's own phrases
+    unknown: np.float32  # the n-gram's log p of a word it does not know
+    ids: np.ndarray  # (U,) int64 word ids the history holds, sorted
+    counts: np.ndarray  # (U,) float64 their recency-weighted counts
+    total: float  # the counts' sum plus the unigram prior
+    ctx_ids: np.ndarray  # (C,) int64 previous words of stored bigrams (BOS for a conversion's start), sorted
+    ctx_totals: np.ndarray  # (C,) float64 the bigram counts after each
+    bigram_keys: np.ndarray  # (B,) int64 previous << bits | word, sorted
+    bigram_counts: np.ndarray  # (B,) float64
+    prior: float  # the bigram's share in p_user
+    bits: int
+
+
+NO_USER = UserArrays(0.0, 1 << 62, np.float32(0.0), np.zeros(0, dtype=np.int64), np.zeros(0), 1.0,
+                     np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), 1.0, 21)
+
+
 @numba.njit(cache=True, nogil=True)
+def _lookup(keys: np.ndarray, values: np.ndarray, key: int) -> float:
+    at = _first_at_least(keys, key, 0, len(keys))
+    return values[at] if at < len(keys) and keys[at] == key else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
+    """``lm`` (log p_ngram(word | ...)) mixed with the history (see :class:`UserArrays`)."""
+    count = _lookup(u.ids, u.counts, word)
+    if count == 0.0:
+        return lm
+    p_user = count / u.total
+    context = _lookup(u.ctx_ids, u.ctx_totals, prev)
+    if context > 0.0:
+        bigram = _lookup(u.bigram_keys, u.bigram_counts, (prev << u.bits) | word)
+        p_user = u.prior * bigram / context + (1.0 - u.prior) * p_user
+    return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user))
+
+
 def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray, words: np.ndarray,
                    costs: np.ndarray, beam: int, bos: int):
     """Viterbi with a beam over letter positions; returns the state tables (:class:`SearchTables`
     fields in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,)."""
+    return lattice_search_user(a, NO_USER, n_letters, starts, ends, words, costs, beam, bos)
+
+
+@numba.njit(cache=True, nogil=True)
+def lattice_search_user(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
+                        words: np.ndarray, costs: np.ndarray, beam: int, bos: int):
+    """:func:`lattice_search` with a user history mixed into the arcs' n-gram scores."""
     L = n_letters
     count = np.zeros(L + 1, dtype=np.int64)
     prev = np.zeros((L + 1, beam), dtype=np.int64)
@@ -215,7 +272,13 @@ def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.
                         lm = np.float32(0.0)
                         c_prev[n], c_word[n] = bos, bos
                     else:
-                        lm = logprob(a, w, ci[0] != 0, cg[0], ci[1], ci[2], ci[3], ci[4] != 0, cg[1], ci[5], ci[6], word[src, s])
+                        if w >= u.vocab:  # a phrase of the user's own: unknown to the n-gram
+                            lm = u.unknown
+                        else:
+                            lm = logprob(a, w, ci[0] != 0, cg[0], ci[1], ci[2], ci[3], ci[4] != 0, cg[1], ci[5], ci[6],
+                                         word[src, s])
+                        if u.weight > 0.0:
+                            lm = user_mix(u, word[src, s], w, lm)
                         c_prev[n], c_word[n] = word[src, s], w
                     c_score[n] = (base + lm) + costs[arc]
                     c_from[n, 0], c_from[n, 1], c_from[n, 2] = src, s, arc

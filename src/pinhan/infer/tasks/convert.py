@@ -131,9 +131,10 @@ class Converter:
     # --- convert ------------------------------------------------------------------------------
     def convert_batch(self, inputs: Sequence[str | tuple[str, str]], *, k: int = 5, mode: str = "accurate",
                       fuzzy: Sequence[str] = (), abbreviations: bool = True, prefixes: bool = True,
-                      words: bool = True) -> list[list[Candidate]]:
+                      words: bool = True, user=None) -> list[list[Candidate]]:
         """Ranked candidates for each input (a pinyin string, or (pinyin, context)); over the word
-        lattice where the model has one and the input is letters only (unless ``words`` is False)."""
+        lattice where the model has one and the input is letters only (unless ``words`` is False),
+        with ``user``'s history (a :class:`~pinhan.infer.user.UserModel`) mixed into its scores."""
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -144,7 +145,7 @@ class Converter:
             if not isinstance(context, str):
                 raise InputError(f"context must be a string, got {type(context).__name__}")
         parsed = [self.parse(pinyin, parser) for pinyin, _ in items]  # also checks every input
-        by_words = self._by_words(items, parsed, parser, k, mode, prefixes, abbreviations) if words else {}
+        by_words = self._by_words(items, parsed, parser, k, mode, prefixes, abbreviations, user) if words else {}
         if by_words:  # the rest (tones, fuzzy rules, pass-through text) go to the character decoder
             rest = [i for i in range(len(items)) if i not in by_words]
             done = self.convert_batch([items[i] for i in rest], k=k, mode=mode, fuzzy=fuzzy, abbreviations=abbreviations,
@@ -160,7 +161,7 @@ class Converter:
             by_item[run.item].append((run, dec))
         return [self._assemble(pinyin, parsed[i], by_item[i], k, prefixes) for i, (pinyin, _) in enumerate(items)]
 
-    def _by_words(self, items, parsed, parser, k, mode, prefixes, abbreviations) -> dict[int, list[Candidate]]:
+    def _by_words(self, items, parsed, parser, k, mode, prefixes, abbreviations, user=None) -> dict[int, list[Candidate]]:
         """Item index -> candidates, for the items the word lattice converts."""
         if self.by_lattice is None or parser.fuzzy:
             return {}
@@ -171,7 +172,7 @@ class Converter:
                 # Input the parser reads as full syllables needs no abbreviated arcs: the same
                 # dev accuracy at two thirds of the lattice's time (benchmarks/RESULTS.md).
                 short = abbreviations and not all(_full_syllable(seg) for seg in parsed[i][0])
-                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, short)
+                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, short, user)
         return out
 
     def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:

@@ -8,6 +8,12 @@
 // After a commit that empties the buffer, the candidates are the next words (联想, POST
 // v1/predict): 1-9 or a click pick one (space the first; -/= page), and predict again; a letter
 // starts a new buffer, Escape or any other key dismisses them.
+// Learning: the page keeps a random user id in localStorage and sends it with each conversion;
+// once a buffer is all committed, the pieces picked for it go to POST v1/learn, so that the
+// server's history of this user (kept in its user directory, or in its memory) ranks them first
+// next time, across reloads. The id is all the page stores: the history stays on the server,
+// where every worker finds it, and no text is kept in the browser. "忘记" (DELETE v1/user/ID)
+// forgets it.
 // Tab 注音: POST v1/g2p with tone marks; polyphonic characters are highlighted.
 // Tab 续写: POST v1/generate continues the text of the first tab.
 "use strict";
@@ -30,7 +36,23 @@
     controller: null,
     waiting: null,     // an action that needs fresh candidates (space, a digit) before it runs
     queue: [],         // keys typed while `waiting`, replayed in order afterwards
+    pieces: [],        // candidates committed since the buffer was last empty: learned when it empties
+    learning: Promise.resolve(),  // the last v1/learn: conversions wait for it
   };
+  const USER_KEY = "pinhan-user";
+
+  function userId() {
+    let id = null;
+    try { id = localStorage.getItem(USER_KEY); } catch (_) { /* storage off: learning for this page only */ }
+    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+      const bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      try { localStorage.setItem(USER_KEY, id); } catch (_) { /* as above */ }
+    }
+    return id;
+  }
+  const user = userId();
 
   // --- server -----------------------------------------------------------------------------------
   class ApiError extends Error {}
@@ -82,8 +104,10 @@
     ime.controller = controller;
     const body = {
       pinyin: ime.buffer, context: contextText(), k: Math.min(limits.max_k, 2 * PER_PAGE),
-      mode: $("mode").value, fuzzy: $("fuzzy").checked ? ["all"] : [],
+      mode: $("mode").value, fuzzy: $("fuzzy").checked ? ["all"] : [], user,
     };
+    await ime.learning;  // what was just committed ranks these candidates
+    if (seq !== ime.seq) return;
     let candidates = [];
     try {
       candidates = (await post("v1/convert", body, controller.signal)).candidates;
@@ -148,13 +172,31 @@
     insert(candidate.text);
     ime.buffer = ime.buffer.slice(candidate.consumed).replace(/^['\s]+/, "");
     ime.candidates = [];
+    if (candidate.consumed > 0) ime.pieces.push({ text: candidate.text, pinyin: candidate.pinyin });
+    if (!ime.buffer) learn();
     schedule();
     if (!ime.buffer) predictNext();
     render();
     return true;
   }
 
+  // The pieces committed for the buffer that just emptied go to the user's history.
+  function learn() {
+    const pieces = ime.pieces;
+    ime.pieces = [];
+    if (!pieces.length) return;
+    ime.learning = post("v1/learn", { user, pieces }).catch((err) => setStatus(err.message, true));
+  }
+
+  async function forget() {
+    try {
+      await fetch(`v1/user/${user}`, { method: "DELETE" });
+      setStatus("已忘记");
+    } catch (err) { setStatus(err.message, true); }
+  }
+
   function commitRaw() {
+    ime.pieces = [];
     insert(ime.buffer);
     ime.buffer = "";
     schedule();
@@ -193,6 +235,7 @@
         break;
       case "clear":
         ime.buffer = "";
+        ime.pieces = [];
         schedule();
         break;
     }
@@ -424,6 +467,7 @@
     $("gen-beams").max = String(limits.max_beams);
   }).catch(() => setStatus("the server did not answer healthz", true));
 
+  $("forget").addEventListener("click", forget);
   render();
   editor.focus();
 })();

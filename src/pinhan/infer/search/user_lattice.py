@@ -1,0 +1,263 @@
+"""The word lattice with a user history mixed in (:mod:`pinhan.infer.user`).
+
+Two things change when a conversion has a history, nothing else:
+
+- **scores**: an arc of a word the user committed scores ``log(p_ngram + weight * p_user(word |
+  previous word))`` instead of ``log p_ngram`` (:func:`~pinhan.infer.search.lattice_search.user_mix`,
+  inside the compiled search): a word picked once comes first next time, a word picked after
+  another more so after it; words the user never committed score as without a history.
+- **arcs**: a phrase the user committed that the lexicon lacks (意大利面 picked in two pieces, a
+  name from an imported word list) gets an id above the lexicon's and arcs wherever its toneless
+  spelling or its abbreviation is typed.
+
+The lattice's own arc cache (:class:`~pinhan.infer.search.lattice.WordLattice`) holds the
+lexicon's arcs only; the history is applied after it, from a :class:`UserView` built per
+(history, version, lexicon), so one user's words never reach another's conversions.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from pinhan.infer.search.lattice import LatticePath, WordLattice
+from pinhan.infer.search.lattice_search import (COPY, SearchTables, UserArrays, final_scores, lattice_search_user,
+                                                ngram_arrays)
+from pinhan.infer.user import START, Reading, UserModel
+from pinhan.lm.words import EOS, abbreviation, shorten, toneless
+
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # UserModel -> {id(lexicon): UserView}
+_ARRAYS: dict[int, tuple] = {}  # id(word n-gram) -> (n-gram, NgramArrays) when the lattice keeps none
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One history as the search of one lexicon takes it."""
+
+    version: int
+    arrays: UserArrays
+    vocab: int  # the lexicon's size: ids from here up are the user's own phrases
+    phrases: tuple[str, ...]  # text of id vocab + i
+    readings: tuple[Reading, ...]
+    spelled: dict[str, list[int]]  # toneless spelling -> phrase ids
+    abbreviated: dict[str, list[int]]  # abbreviation (zh / ch / sh as z / c / s) -> phrase ids
+    max_letters: int
+
+    def text(self, wid: int, lattice: WordLattice) -> str:
+        return self.phrases[wid - self.vocab] if wid >= self.vocab else lattice.lexicon.words[wid]
+
+
+def user_view(user: UserModel, lattice: WordLattice) -> UserView:
+    """The history's view for the lattice's lexicon, rebuilt when the history changed."""
+    views = _VIEWS.setdefault(user, {})
+    view = views.get(id(lattice.lexicon))
+    if view is None or view.version != user.version:
+        view = _build_view(user, lattice)
+        views[id(lattice.lexicon)] = view
+    return view
+
+
+def _build_view(user: UserModel, lattice: WordLattice) -> UserView:
+    lexicon, lm = lattice.lexicon, lattice.lm
+    vocab = len(lexicon)
+    ids: dict[str, int] = {}
+    phrases, readings = [], []
+    spelled, abbreviated = defaultdict(list), defaultdict(list)
+    for text, entry in user.words.items():
+        reading = entry[2]
+        wid = lexicon.word_id.get(text)
+        if wid is None or wid == EOS or "".join(reading) not in _spellings(lexicon, wid):
+            wid = vocab + len(phrases)
+            phrases.append(text)
+            readings.append(reading)
+            spelled["".join(reading)].append(wid)
+            abbreviated[abbreviation(reading)].append(wid)
+        ids[text] = wid
+    counts = {ids[t]: user.weight(e) for t, e in user.words.items()}
+    uni = np.array(sorted(counts), dtype=np.int64)
+    bits = lm.ID_BITS
+    pairs: dict[int, float] = {}
+    contexts: dict[int, float] = defaultdict(float)
+    for (previous, text), entry in user.bigrams.items():
+        prev = lm.BOS if previous == START else ids.get(previous)
+        if prev is None or text not in ids:
+            continue
+        weight = user.weight(entry)
+        pairs[(prev << bits) | ids[text]] = weight
+        contexts[prev] += weight
+    keys, ctx = np.array(sorted(pairs), dtype=np.int64), np.array(sorted(contexts), dtype=np.int64)
+    a = _ngram(lattice)
+    settings = user.settings
+    arrays = UserArrays(
+        float(settings.weight), vocab, np.float32(a.gamma0 - a.log_vocab), uni,
+        np.array([counts[i] for i in uni], dtype=np.float64), float(sum(counts.values()) + settings.unigram_prior),
+        ctx, np.array([contexts[c] for c in ctx], dtype=np.float64),
+        keys, np.array([pairs[k] for k in keys], dtype=np.float64), float(settings.bigram_share), bits)
+    max_letters = max([len(k) for k in spelled] + [len(k) for k in abbreviated] + [0])
+    return UserView(user.version, arrays, vocab, tuple(phrases), tuple(readings), dict(spelled), dict(abbreviated),
+                    max_letters)
+
+
+@lru_cache(maxsize=65_536)
+def _spellings(lexicon, wid: int) -> frozenset[str]:
+    return frozenset("".join(toneless(s) for s in reading) for reading in lexicon.readings[wid])
+
+
+def _ngram(lattice: WordLattice):
+    """The lattice's compiled view of its n-gram (made once per n-gram)."""
+    arrays = getattr(lattice, "_arrays", None)
+    if arrays is not None:
+        return arrays
+    held = _ARRAYS.get(id(lattice.lm))
+    if held is None or held[0] is not lattice.lm:
+        held = _ARRAYS[id(lattice.lm)] = (lattice.lm, ngram_arrays(lattice.lm))
+    return held[1]
+
+
+# --- search -------------------------------------------------------------------------------------
+def user_nbest(lattice: WordLattice, view: UserView, letters: str, n: int = 16,
+               boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[LatticePath]:
+    """:meth:`WordLattice.nbest` with the history: the lexicon's arcs (from the lattice's cache)
+    and the user's phrase arcs, searched with the history mixed into the scores."""
+    if not letters:
+        return []
+    L = len(letters)
+    parts = [lattice.arcs_at(letters, start, boundaries, abbreviations) for start in range(L)]
+    extra = _phrase_arcs(lattice, view, letters, boundaries, abbreviations)
+    ends, words, costs, readings, short, sizes = [], [], [], [], [], []
+    for start, arcs in enumerate(parts):
+        end, word, cost, reading, abbreviated = arcs.end, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated
+        if start in extra:  # the user's phrases join; stable: the lattice's order within an end
+            more = extra[start]
+            end = np.concatenate([end, [e for e, *_ in more]])
+            order = np.argsort(end, kind="stable")
+            end = end[order]
+            word = np.concatenate([word, [w for _, w, *_ in more]])[order]
+            cost = np.concatenate([cost, [c for _, _, c, *_ in more]])[order]
+            reading = [(list(reading) + [r for *_, r, _ in more])[i] for i in order]
+            abbreviated = [(list(abbreviated) + [a for *_, a in more])[i] for i in order]
+        ends.append(end)
+        words.append(word)
+        costs.append(cost)
+        readings += reading
+        short += abbreviated
+        sizes.append(len(end))
+    ends, words, costs = np.concatenate(ends), np.concatenate(words), np.concatenate(costs)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # (L+1,)
+    words_arr = words.astype(np.int64)
+    a = _ngram(lattice)
+    tables = SearchTables(*lattice_search_user(a, view.arrays, L, starts, ends.astype(np.int64), words_arr,
+                                               costs.astype(np.float64), lattice.settings.beam, lattice.lm.BOS))
+    k = int(tables.count[L])
+    if k == 0:
+        return []
+    total = tables.score[L, :k] + final_scores(a, tables.prev[L, :k], tables.word[L, :k], EOS)
+    order = np.argsort(-total, kind="stable")[:n]
+    return [_walk(tables, words_arr, readings, short, L, int(i), float(total[i])) for i in order]
+
+
+def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries: frozenset[int],
+                 abbreviations: bool) -> dict[int, list[tuple]]:
+    """start -> [(end, id, cost, reading, abbreviated)] for the user's own phrases; none crosses
+    an apostrophe (a conservative rule: a phrase is typed whole)."""
+    out: dict[int, list[tuple]] = defaultdict(list)
+    if not view.phrases:
+        return out
+    L = len(letters)
+    for start in range(L):
+        for end in range(start + 1, min(L, start + view.max_letters) + 1):
+            if any(start < b < end for b in boundaries):
+                break
+            piece = letters[start:end]
+            for wid in view.spelled.get(piece, ()):
+                out[start].append((end, wid, 0.0, view.readings[wid - view.vocab], False))
+            if abbreviations and len(piece) < 2 * view.max_letters:
+                for wid in view.abbreviated.get(shorten(piece), ()):
+                    if "".join(view.readings[wid - view.vocab]) != piece:  # spelled already
+                        out[start].append((end, wid, lattice.settings.abbreviation_cost,
+                                           view.readings[wid - view.vocab], True))
+    return out
+
+
+def _walk(tables: SearchTables, words: np.ndarray, readings: list, short: list, pos: int, index: int,
+          total: float) -> LatticePath:
+    """Walk the back-pointers from state ``index`` at ``pos`` to the start."""
+    path_words, spans, path_readings, abbreviated = [], [], [], []
+    while pos > 0:
+        prev, prev_index, arc = (int(tables.from_pos[pos, index]), int(tables.from_state[pos, index]),
+                                 int(tables.from_arc[pos, index]))
+        path_words.append(int(words[arc]))
+        spans.append((prev, pos))
+        path_readings.append(readings[arc])
+        abbreviated.append(bool(short[arc]))
+        pos, index = prev, prev_index
+    return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(path_readings[::-1]), tuple(abbreviated[::-1]),
+                       total)
+
+
+def path_text(lattice: WordLattice, view: UserView | None, path: LatticePath, letters: str) -> str:
+    """The hanzi of a path (copied letters as typed, the user's phrases by their text)."""
+    if view is None:
+        return lattice.text(path, letters)
+    return "".join(letters[s:e] if w == COPY else view.text(w, lattice) for w, (s, e) in zip(path.words, path.spans))
+
+
+# --- learning -----------------------------------------------------------------------------------
+def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...], max_chars: int = 8) -> list[tuple[str, Reading]]:
+    """Committed text cut into lexicon words that read as it was typed (fewest words; a hanzi the
+    lexicon lacks stands alone), with toneless readings; characters that are not hanzi (typed
+    through) are left out."""
+    lexicon = lattice.lexicon
+    plain = [toneless(p).lower() if p.isascii() and p.isalnum() else "" for p in pinyin]
+    n = len(text)
+    if len(plain) != n:
+        return []
+    best: list[tuple[int, int] | None] = [None] * (n + 1)  # (words so far, where the last word starts)
+    best[0] = (0, -1)
+    for i in range(n):
+        if best[i] is None:
+            continue
+        if not (_is_hanzi(text[i]) and plain[i].isalpha()):
+            if best[i + 1] is None or best[i][0] < best[i + 1][0]:
+                best[i + 1] = (best[i][0], -(i + 2))  # skipped
+            continue
+        for j in range(i + 1, min(n, i + max_chars) + 1):
+            if not all(plain[m].isalpha() and _is_hanzi(text[m]) for m in range(i, j)):
+                break
+            wid = lexicon.word_id.get(text[i:j])
+            fits = wid is not None and wid != EOS and "".join(plain[i:j]) in _spellings(lexicon, wid)
+            if (fits or j == i + 1) and (best[j] is None or best[i][0] + 1 < best[j][0]):
+                best[j] = (best[i][0] + 1, i)
+    out, at = [], n
+    while at > 0 and best[at] is not None:
+        start = best[at][1]
+        if start < 0:  # a skipped character
+            at -= 1
+            continue
+        out.append((text[start:at], tuple(plain[start:at])))
+        at = start
+    return out[::-1]
+
+
+def _is_hanzi(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FFFF
+
+
+def learn_pieces(user: UserModel, lattice: WordLattice, pieces) -> None:
+    """Learn one conversion's commits: each piece (text, pinyin per character) as its words, in
+    order; a conversion committed in more than one piece is learned whole too (意大利 + 面)."""
+    previous, text, reading = START, "", []
+    for piece, pinyin in pieces:
+        words = segment(lattice, piece, tuple(pinyin))
+        if words:
+            user.learn(words, previous)
+            previous = words[-1][0]
+        text += piece
+        reading += [r for _, word_reading in words for r in word_reading]
+    if len(pieces) > 1 and len(reading) == len(text):
+        user.add_phrase(text, tuple(reading))

@@ -1,0 +1,141 @@
+"""The user history (pinhan.infer.user) and the lattice with it (pinhan.infer.search.user_lattice)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from pinhan.infer.search.lattice import LatticeSettings, WordLattice
+from pinhan.infer.search.user_lattice import path_text, segment, user_nbest, user_view
+from pinhan.infer.user import FILE, UserDataError, UserModel, UserSettings, UserStore
+from pinhan.lm.ngram import WordNgram
+from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon
+
+WORDS = [EOS_TEXT, "西安", "先", "西", "安", "中国", "文化", "中", "国", "文", "化", "我", "喜欢", "意大利", "面", "一大"]
+READINGS = {"西安": ("xi1", "an1"), "先": ("xian1",), "西": ("xi1",), "安": ("an1",), "中国": ("zhong1", "guo2"),
+            "文化": ("wen2", "hua4"), "中": ("zhong1",), "国": ("guo2",), "文": ("wen2",), "化": ("hua4",),
+            "我": ("wo3",), "喜欢": ("xi3", "huan1"), "意大利": ("yi4", "da4", "li4"), "面": ("mian4",),
+            "一大": ("yi1", "da4")}
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    ids = {w: i for i, w in enumerate(WORDS)}
+    lexicon = WordLexicon(WORDS, [{}] + [{READINGS[w]: 5} for w in WORDS[1:]])
+    lines = [[ids["中国"], ids["文化"]], [ids["西安"]], [ids["先"]], [ids["先"]], [ids["一大"]], [ids["一大"]],
+             [ids["意大利"]], [ids["面"]]]
+    lm = WordNgram.build([np.array(line + [EOS]) for line in lines], len(WORDS), order=3)
+    return WordLattice(lexicon, lm, LatticeSettings(beam=8))
+
+
+def best(lattice, letters, user=None):
+    if user is None:
+        return lattice.text(lattice.nbest(letters, 4)[0], letters)
+    view = user_view(user, lattice)
+    return path_text(lattice, view, user_nbest(lattice, view, letters, 4)[0], letters)
+
+
+def test_an_empty_history_searches_exactly_as_none(lattice):
+    view = user_view(UserModel(), lattice)
+    for letters in ("xian", "zhongguowenhua", "yidalimian", "zgwhq"):
+        plain, mixed = lattice.nbest(letters, 8), user_nbest(lattice, view, letters, 8)
+        assert [(p.words, p.spans, p.score) for p in plain] == [(p.words, p.spans, p.score) for p in mixed]
+
+
+def test_a_word_picked_once_comes_first(lattice):
+    assert best(lattice, "xian") == "先"
+    user = UserModel(UserSettings(weight=1.0))  # this tiny n-gram gives its words large probabilities
+    user.learn([("西安", ("xi", "an"))])
+    assert best(lattice, "xian", user) == "西安"
+    assert best(lattice, "xian") == "先"  # the lattice itself (and its cache) is not changed
+
+
+def test_a_phrase_the_lexicon_lacks_gets_arcs_spelled_and_abbreviated(lattice):
+    user = UserModel()
+    user.add_phrase("依达丽棉", ("yi", "da", "li", "mian"))
+    assert best(lattice, "yidalimian", user) == "依达丽棉"
+    assert best(lattice, "ydlm", user) == "依达丽棉"
+    assert best(lattice, "woyidalimian", user) == "我依达丽棉"
+    other = UserModel()
+    other.learn([("中国", ("zhong", "guo"))])
+    assert "依达丽棉" not in best(lattice, "yidalimian", other)  # one user's words never reach another
+
+
+def test_segment_cuts_committed_text_into_words_read_as_typed(lattice):
+    assert segment(lattice, "意大利面", ("yi4", "da4", "li4", "mian4")) == [("意大利", ("yi", "da", "li")), ("面", ("mian",))]
+    assert segment(lattice, "我a喜欢", ("wo3", "a", "xi3", "huan1")) == [("我", ("wo",)), ("喜欢", ("xi", "huan"))]
+
+
+def test_counts_decay_and_the_history_stays_bounded():
+    user = UserModel(UserSettings(half_life=2.0, max_words=3, max_bigrams=3))
+    user.learn([("西安", ("xi", "an"))])
+    user.learn([("中国", ("zhong", "guo")), ("文化", ("wen", "hua"))])
+    assert user.weight(user.words["西安"]) == pytest.approx(0.5)  # two words later: half
+    for text, reading in [("我", ("wo",)), ("先", ("xian",)), ("安", ("an",))]:
+        user.learn([(text, reading)])
+    assert len(user.words) == 3 and len(user.bigrams) == 3 and "西安" not in user.words
+
+
+def test_word_lists_import_and_export(tmp_path):
+    user = UserModel()
+    lines = ["# names", "依达丽棉 yi'da'li'mian 3", "张三丰 zhangsanfeng", "中国 zhong1'guo2", "文化"]
+    assert user.import_words(lines, reader=lambda text: ("wen", "hua")) == 4
+    assert user.words["依达丽棉"][2] == ("yi", "da", "li", "mian") and user.words["张三丰"][2] == ("zhang", "san", "feng")
+    again = UserModel()
+    again.import_words(user.export_words())
+    assert {t: e[2] for t, e in again.words.items()} == {t: e[2] for t, e in user.words.items()}
+    with pytest.raises(UserDataError, match="line 2"):
+        UserModel().import_words(["中国 zhongguo", "中国 zhong 1 2"])
+    with pytest.raises(UserDataError, match="line 1: pinyin"):
+        UserModel().import_words(["中国 zhong"])
+    with pytest.raises(UserDataError, match="no pinyin"):
+        UserModel().import_words(["中国"])
+
+
+def test_store_round_trip_and_a_corrupt_file_is_moved_aside(tmp_path):
+    store = UserStore(tmp_path / "u")
+    assert len(store.load()) == 0  # no file yet: an empty history
+    user = UserModel()
+    user.learn([("西安", ("xi", "an")), ("先", ("xian",))])
+    store.save(user)
+    back = store.load()
+    assert back.words == user.words and back.bigrams == user.bigrams and back.tick == user.tick
+    (tmp_path / "u" / FILE).write_text('{"format": "pinhan-user/1", "tick": 1, "words": [[')
+    with pytest.raises(UserDataError, match="moved aside"):
+        store.load()
+    assert not (tmp_path / "u" / FILE).exists() and len(list((tmp_path / "u").glob(f"{FILE}.corrupt-*"))) == 1
+    (tmp_path / "u" / FILE).write_text(json.dumps({"format": "other"}))
+    with pytest.raises(UserDataError, match="expected pinhan-user/1"):
+        store.load()
+
+
+SAVER = """
+import sys
+from pinhan.infer.user import UserModel, UserStore
+store, user, n = UserStore(sys.argv[1]), UserModel(), 0
+while True:
+    n += 1
+    user.learn([("词" + chr(0x4E00 + n % 5000), ("ci", "yi"))])  # a history of a few thousand words
+    store.save(user)
+    if n == 3:
+        print("saving", flush=True)
+"""
+
+
+def test_a_kill_during_saves_leaves_a_loadable_file(tmp_path):
+    directory = tmp_path / "u"
+    for delay in (0.05, 0.13, 0.31):
+        proc = subprocess.Popen([sys.executable, "-c", SAVER, str(directory)], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"saving"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        user = UserStore(directory).load()  # raises if the file were torn
+        assert len(user) >= 3
