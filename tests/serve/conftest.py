@@ -9,6 +9,7 @@ tiny model on a free loopback port; ``artifacts`` is where screenshots go
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -96,9 +97,10 @@ def artifacts():
     return path
 
 
-@pytest.fixture(scope="session")
-def server(model_dir):
-    """``pinhan serve`` with the tiny model on a free loopback port (uvicorn picks it: --port 0)."""
+@contextlib.contextmanager
+def serving(model_dir):
+    """``pinhan serve`` with ``model_dir`` on a free loopback port (uvicorn picks it: --port 0);
+    yields its URL, stops it after."""
     pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn) is not installed")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     # torch: the default (onnx) would first export the model, which is not what these tests test
@@ -136,3 +138,10 @@ def server(model_dir):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server(model_dir):
+    """``pinhan serve`` with the tiny model (see :func:`serving`)."""
+    with serving(model_dir) as url:
+        yield url
