@@ -125,3 +125,14 @@ def test_candidates_come_in_the_script_asked_for(word_model):
     assert traditional[0].pinyin == simplified[0].pinyin
     with pytest.raises(InputError, match="script"):
         model.convert("zhongguo", script="klingon")
+
+
+def test_warm_up_reads_the_lazy_parts_before_the_first_request(word_model):
+    """warm_up builds the compiled search's arrays and reads g2p's phrase dictionary (a server
+    calls it before it takes traffic); the model answers the same afterwards."""
+    model = pinhan.load(word_model)
+    cold = pinhan.load(word_model).convert("zhongguo", k=3)
+    assert model.converter.by_lattice.lattice._ngram_arrays is None and "phrases" not in model.bundle.__dict__
+    model.warm_up()
+    assert model.converter.by_lattice.lattice._ngram_arrays is not None and "phrases" in model.bundle.__dict__
+    assert [c.text for c in model.convert("zhongguo", k=3)] == [c.text for c in cold]

@@ -155,6 +155,20 @@ class Pinhan:
         next-character recall)."""
         return self.generator.score(prefix, text)
 
+    def warm_up(self) -> None:
+        """Read what is otherwise read on first use (the word model, the phrase dictionaries, the
+        polyphone head), load the compiled lattice search, and run each task once: a server calls
+        this before it takes traffic, so that no user's first request waits seconds for it."""
+        from pinhan.errors import PinhanError
+
+        for call in (lambda: self.convert("nihao", mode="fast"), lambda: self.convert("nihao", mode="accurate"),
+                     lambda: self.convert("nh", mode="fast"), lambda: self.g2p("银行行长"),
+                     lambda: self.predict("中国", k=1) if self.predictor.available else None):
+            try:
+                call()
+            except PinhanError:  # a tiny model may not read these: the real request will say what is wrong
+                pass
+
     # --- input method -------------------------------------------------------------------------
     def session(self, *, context: str = "", k: int = 9, mode: str = "accurate", fuzzy: Sequence[str] = (),
                 predict: bool | None = None, user=None, learn: bool = True):

@@ -54,8 +54,9 @@ def run_server(config: ServeConfig, model_dir: str | Path | None = None, *, host
     load = {"backend": backend, "threads": threads, "quantize": backend == "onnx" if quantize is None else quantize}
     options = dict(host=host, port=port, log_level=log_level, access_log=access_log, **uvicorn_settings(config))
     if workers == 1:
-        app = create_app(pinhan.load(model_dir, **load, config=config.infer), config, user_dir=user_dir)
-        uvicorn.run(app, **options)
+        model = pinhan.load(model_dir, **load, config=config.infer)
+        model.warm_up()  # before the socket opens: the first users do not wait for lazy loading
+        uvicorn.run(create_app(model, config, user_dir=user_dir), **options)
         return
     model = Path(model_dir) if model_dir else default_model_dir()
     if model is None:
@@ -99,5 +100,6 @@ def app_from_env():
     if inference is not None:
         settings["infer"] = inference
     config = from_mapping(ServeConfig, settings, where="serve")
-    return create_app(pinhan.load(os.environ.get(ENV_MODEL) or None, **options, config=config.infer), config,
-                      user_dir=os.environ.get(ENV_USER_DIR) or None)
+    model = pinhan.load(os.environ.get(ENV_MODEL) or None, **options, config=config.infer)
+    model.warm_up()
+    return create_app(model, config, user_dir=os.environ.get(ENV_USER_DIR) or None)
