@@ -14,6 +14,7 @@ import sys
 
 # name -> (module with add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "fetch": ("pinhan.cli.fetch", "download the pinned general-domain sources (checked by sha256) into a cache"),
     "prepare": ("pinhan.cli.prepare", "clean, annotate, split and encode a corpus into a data directory"),
     "train": ("pinhan.cli.train", "train a model from scratch on a prepared data directory"),
     "finetune": ("pinhan.cli.finetune", "fine-tune a trained model on a domain corpus (full, frozen parts or LoRA)"),

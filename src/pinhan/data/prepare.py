@@ -35,6 +35,7 @@ from pinhan.data.annotate import annotate, is_hanzi
 from pinhan.data.clauses import OverlapFilter, clause_spans
 from pinhan.data.clean import Cleaner
 from pinhan.data.config import PrepareConfig
+from pinhan.data.heldout import HeldoutRule
 from pinhan.data.shards import ShardWriter, char_dtype_for, write_manifest
 from pinhan.data.sources import RawLine, resolve_all, read
 from pinhan.data.staging import staging_dir, sweep_stale
@@ -43,7 +44,7 @@ from pinhan.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 SKIP_REASONS = ("invalid_utf8", "invalid_json", "json_too_deep", "missing_field", "bad_label", "empty", "no_hanzi",
-                "too_long", "duplicate")
+                "too_long", "heldout", "duplicate")
 REPORT_FILE = "prepare_report.json"
 CHUNK_CHARS = 1 << 22  # text per chunk sent to a worker, at most (plus one line)
 
@@ -55,6 +56,8 @@ class LineProcessor:
         self.clean = Cleaner(config.traditional_to_simplified)
         self.max_chars = config.max_line_chars
         self.known = known_syllables
+        self.heldout_path = config.heldout
+        self._rule: HeldoutRule | None = None  # loaded at the first line of a named corpus
 
     def __call__(self, line: RawLine) -> tuple[str | None, str, list[str | None]]:
         if line.reject is not None:
@@ -66,6 +69,10 @@ class LineProcessor:
             return "too_long", "", []
         if not any(is_hanzi(ch) for ch in text):
             return "no_hanzi", "", []
+        if line.heldout:
+            self._rule = self._rule or HeldoutRule(self.heldout_path)
+            if self._rule.hits(text):
+                return "heldout", "", []
         syllables = annotate(text, self.known)
         raw = line.text or ""
         for at, syllable in line.labels:
@@ -160,6 +167,14 @@ def hash_split(text: str, dev_ratio: float, test_ratio: float) -> str:
     return "train"
 
 
+def weight_copies(text: str, weight: float) -> int:
+    """Copies of a train line under mixture weight ``weight``: ``floor(weight)``, plus one when a
+    stable hash of the text falls below the fraction (independent of the split hash)."""
+    whole = int(weight)
+    u = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8, person=b"weight").digest(), "big") / 2.0**64
+    return whole + (1 if u < weight - whole else 0)
+
+
 def _line_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
 
@@ -172,7 +187,9 @@ def prepare(config: PrepareConfig, out: str | Path, *, overwrite: bool = False, 
         raise DataError(f"output directory {out} already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_dir():
         raise DataError(f"output path {out} exists and is not a directory")
-    files = resolve_all(config.sources)  # a missing source fails here, before any work
+    files = resolve_all(config.sources, config.sources_cache)  # a missing source fails here, before any work
+    if any(f.kind == "corpus" for f in files):
+        HeldoutRule(config.heldout)  # a missing held-out list fails here too
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(out, "tmp")
     if tmp.exists():
@@ -206,27 +223,43 @@ class _Counts:
     no_reading: int = 0
     lines_read: int = 0
     labels_applied: int = 0
+    # source name -> read / kept / hanzi (kept lines) / each skip reason / train_copies (written
+    # under its weight) / weighted_out (train lines a weight below 1 left out)
+    per_source: dict[str, Counter[str]] = field(default_factory=lambda: collections.defaultdict(Counter))
 
-    def add(self, config: PrepareConfig, line: RawLine, result: tuple[str | None, str, list[str | None]]) -> str | None:
-        """Count one processed line; the split it goes to, or None when it is skipped."""
+    def add(self, config: PrepareConfig, line: RawLine, result: tuple[str | None, str, list[str | None]]) \
+            -> tuple[str, int] | None:
+        """Count one processed line; the split it goes to and how many copies to write (more than
+        one, or none, only for a weighted train line), or None when it is skipped."""
         reject, text, syllables = result
         self.lines_read += 1
+        source = self.per_source[line.source]
+        source["read"] += 1
         if reject is not None:
             self.skipped[reject] += 1
+            source[reject] += 1
             return None
         split = line.split or hash_split(text, config.dev_ratio, config.test_ratio)
         key = _line_key(text)
         if key in self.seen[split]:
             self.skipped["duplicate"] += 1
+            source["duplicate"] += 1
             return None
         self.seen[split].add(key)
         self.split_lines[split] += 1
+        source["kept"] += 1
+        source["hanzi"] += sum(1 for ch in text if is_hanzi(ch))
         self.labels_applied += len(line.labels)
         self.no_reading += sum(1 for ch, s in zip(text, syllables) if s is None and is_hanzi(ch))
+        copies = 1
         if split == "train":
-            self.char_counts.update(text)
-            self.pair_counts.update((s, ch) for ch, s in zip(text, syllables) if s is not None)
-        return split
+            copies = weight_copies(text, config.weights[line.source]) if line.source in config.weights else 1
+            source["train_copies"] += copies
+            source["weighted_out"] += copies == 0
+            for _ in range(copies):
+                self.char_counts.update(text)
+                self.pair_counts.update((s, ch) for ch, s in zip(text, syllables) if s is not None)
+        return split, copies
 
 
 def _build(config: PrepareConfig, files, tmp: Path, progress: bool) -> dict:
@@ -268,10 +301,10 @@ def _annotate(config: PrepareConfig, files, tmp: Path, known: frozenset[str], pr
             results = _ordered_results(pool, chunks, in_flight=2 * workers)
         for processed, chunk in results:
             for line, result in zip(chunk, processed):
-                split = counts.add(config, line, result)
-                if split is not None:
-                    _reject, text, syllables = result
-                    annotated[split].write(f"{line.source}\t{line.index}\t{text}\t{' '.join(s or '-' for s in syllables)}\n")
+                placed = counts.add(config, line, result)
+                if placed is not None:
+                    (split, copies), (_reject, text, syllables) = placed, result
+                    annotated[split].write(f"{line.source}\t{line.index}\t{text}\t{' '.join(s or '-' for s in syllables)}\n" * copies)
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -294,6 +327,7 @@ def _report(config: PrepareConfig, files, counts: _Counts, vocab: Vocab, lexicon
         "lines_read": counts.lines_read,
         "lines_kept": sum(counts.split_lines.values()),
         "skipped": dict(counts.skipped),
+        "per_source": {name: dict(c) for name, c in counts.per_source.items()},
         "splits": splits,
         "characters": total_chars,
         "hanzi": sum(s["hanzi"] for s in splits.values()),
@@ -321,6 +355,10 @@ def format_report(report: dict) -> str:
         f"vocabulary: {report['vocab']['chars']:,} characters, {report['vocab']['syllables']:,} syllables; "
         f"lexicon {report['lexicon_pairs']:,} syllable-hanzi pairs",
     ]
+    for name, c in (report.get("per_source") or {}).items():
+        lines.append(f"  {name}: {c.get('read', 0):,} read, {c.get('kept', 0):,} kept ({c.get('hanzi', 0):,} hanzi), "
+                     f"{c.get('heldout', 0):,} held out, {c.get('duplicate', 0):,} duplicates, "
+                     f"{c.get('train_copies', 0):,} train lines written")
     for split, s in report["splits"].items():
         lines.append(f"  {split:5s}: {s['lines']:>8,} lines {s['chars']:>11,} chars {s['hanzi']:>11,} hanzi")
     for split, c in report["clauses"].items():

@@ -1,6 +1,8 @@
 """Corpus sources: turn a source spec into a stream of raw lines, one document each.
 
-A spec is ``"bundled"`` or a path / directory / glob. Every physical line of every file comes out
+A spec is ``"bundled"``, the name of a fetched general-domain corpus (``inews``, ``manpages``,
+``libreoffice-help``, ``poetry``: :mod:`pinhan.data.corpora`; ``./poetry`` names a directory) or
+a path / directory / glob. Every physical line of every file comes out
 as a :class:`RawLine` (including the ones that will be rejected) so that nothing is dropped
 without being counted: an undecodable line carries ``reject="invalid_utf8"`` instead of text.
 """
@@ -43,6 +45,7 @@ class RawLine:
     reject: str | None = None
     split: str | None = None
     labels: tuple[tuple[int, str], ...] = ()
+    heldout: bool = False  # from an added source: the held-out rule applies (bench README)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class SourceFile:
 
     path: Path
     name: str
-    kind: str  # "text" | "jsonl" | "pd1998"
+    kind: str  # "text" | "jsonl" | "pd1998" | "corpus" (a named corpus, path = its fetched tree)
     fixed_split: bool = False
 
 
@@ -88,10 +91,15 @@ def _kind_of(path: Path) -> str | None:
     return None
 
 
-def resolve(spec: str) -> list[SourceFile]:
-    """Expand one source spec into files, in a stable (sorted) order."""
+def resolve(spec: str, cache: str | Path | None = None) -> list[SourceFile]:
+    """Expand one source spec into files, in a stable (sorted) order; a named corpus is looked
+    up in ``cache`` (default ``data/cache/sources``), where ``pinhan fetch`` put it."""
     if spec == "bundled":
         return bundled_files()
+    from pinhan.data.corpora import CORPORA, DEFAULT_CACHE, source_root
+
+    if spec in CORPORA:
+        return [SourceFile(source_root(spec, cache or DEFAULT_CACHE), spec, "corpus")]
     path = Path(spec).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p))
@@ -109,12 +117,12 @@ def resolve(spec: str) -> list[SourceFile]:
     raise DataError(f"source not found: {spec} (give 'bundled', a file, a directory or a glob)")
 
 
-def resolve_all(specs: list[str]) -> list[SourceFile]:
+def resolve_all(specs: list[str], cache: str | Path | None = None) -> list[SourceFile]:
     """Every file of every spec; a file named twice is read once."""
     seen: set[Path] = set()
     files: list[SourceFile] = []
     for spec in specs:
-        for f in resolve(spec):
+        for f in resolve(spec, cache):
             key = f.path.resolve()
             if key not in seen:
                 seen.add(key)
@@ -177,6 +185,9 @@ def strip_pos_tags(line: str) -> str:
 def read(source: SourceFile, text_field: str = "text", max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
     """Every line of ``source`` as a RawLine, rejected lines included and labelled. A line over
     ``max_line_bytes`` (as stored, JSON included) is ``too_long`` and never read whole."""
+    if source.kind == "corpus":
+        yield from _corpus_lines(source, max_line_bytes)
+        return
     for index, raw in enumerate(_raw_lines(source.path, max_line_bytes)):
         split = bundled_split(index) if source.fixed_split else None
         if raw is None:
@@ -193,6 +204,17 @@ def read(source: SourceFile, text_field: str = "text", max_line_bytes: int = MAX
             yield _jsonl_line(source.name, index, line, text_field, split)
         else:
             yield RawLine(source.name, index, line, None, split)
+
+
+def _corpus_lines(source: SourceFile, max_line_bytes: int) -> Iterator[RawLine]:
+    """A named corpus's lines (its reader's paragraphs), marked for the held-out rule."""
+    from pinhan.data.corpora import CORPORA
+
+    for index, text in enumerate(CORPORA[source.name](source.path)):
+        if len(text) * 4 > max_line_bytes and len(text.encode("utf-8")) > max_line_bytes:
+            yield RawLine(source.name, index, None, "too_long", heldout=True)
+        else:
+            yield RawLine(source.name, index, text, heldout=True)
 
 
 def _jsonl_line(name: str, index: int, line: str, text_field: str, split: str | None) -> RawLine:
