@@ -132,7 +132,7 @@ def test_warm_up_reads_the_lazy_parts_before_the_first_request(word_model):
     calls it before it takes traffic); the model answers the same afterwards."""
     model = pinhan.load(word_model)
     cold = pinhan.load(word_model).convert("zhongguo", k=3)
-    assert model.converter.by_lattice.lattice._ngram_arrays is None and "phrases" not in model.bundle.__dict__
+    assert "arrays" not in model.converter.by_lattice.lattice.__dict__ and "phrases" not in model.bundle.__dict__
     model.warm_up()
-    assert model.converter.by_lattice.lattice._ngram_arrays is not None and "phrases" in model.bundle.__dict__
+    assert "arrays" in model.converter.by_lattice.lattice.__dict__ and "phrases" in model.bundle.__dict__
     assert [c.text for c in model.convert("zhongguo", k=3)] == [c.text for c in cold]

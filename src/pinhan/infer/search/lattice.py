@@ -16,14 +16,15 @@ back-pointers. A path scores ``sum(log p_ngram(word | two before) + log p(readin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 
-from pinhan.infer.search.lattice_search import COPY, SearchTables, final_scores, lattice_search
-from pinhan.infer.search.lattice_search import NgramArrays, ngram_arrays
+from pinhan.infer.search.lattice_search import (COPY, NO_USER, NgramArrays, SearchTables, UserArrays, final_scores,
+                                                lattice_search, ngram_arrays)
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
 from pinhan.pinyin import SYLLABLES
@@ -32,6 +33,8 @@ COPY_COST = -30.0  # below any real word: copying wins only where no word spells
 PIECE_CACHE = 200_000  # typed pieces whose arcs are kept
 START_CACHE = 8_192  # arcs leaving a position, kept by what they depend on (~100 arcs each)
 MAX_SYLLABLE_LETTERS = 6  # the longest toneless syllable (zhuang, shuang)
+
+ExtraArc = tuple  # (end, word id, cost, reading, abbreviated): an arc from outside the lexicon
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,6 @@ class LatticePath:
     score: float
 
 
-@dataclass(frozen=True)
-class _FlatArcs:
-    """Every arc of one input, in the search's global order (by start, then end)."""
-
-    starts: np.ndarray  # (L+1,) first arc of each start position
-    readings: list[Reading | None]
-    abbreviated: list[bool]
-
-
 @dataclass
 class _Arcs:
     """Arcs leaving one letter position, as parallel arrays."""
@@ -86,7 +80,6 @@ class WordLattice:
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
         self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
         self._start_cache: dict[tuple, _Arcs] = {}
-        self._ngram_arrays: NgramArrays | None = None  # the compiled search's view, made on first use
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -211,51 +204,68 @@ class WordLattice:
         return arcs
 
     # --- search -------------------------------------------------------------------------------
-    def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(),
-              abbreviations: bool = True) -> list[LatticePath]:
-        """The ``n`` best paths over ``letters`` (best first; fewer when the lattice has fewer)."""
+    def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
+              *, extra: Mapping[int, Sequence[ExtraArc]] | None = None, user: UserArrays = NO_USER) -> list[LatticePath]:
+        """The ``n`` best paths over ``letters`` (best first; fewer when the lattice has fewer).
+
+        ``extra``: more arcs per start offset (a user's own phrases, :mod:`pinhan.infer.search.user_lattice`),
+        joined after the lexicon's of the same end; ``user``: a history mixed into the n-gram term."""
         if not letters:
             return []
         arcs = self.arcs(letters, boundaries, abbreviations)
-        sizes = np.array([len(a.word) for a in arcs])
-        starts = np.concatenate([[0], np.cumsum(sizes)])  # (L+1,) first arc of each start
+        if extra:
+            arcs = [_joined(a, extra[start]) if extra.get(start) else a for start, a in enumerate(arcs)]
+        starts = np.concatenate([[0], np.cumsum([len(a.word) for a in arcs])]).astype(np.int64)  # (L+1,) by start
         ends, words, costs = (np.concatenate([getattr(a, f) for a in arcs]) for f in ("end", "word", "cost"))
-        tables = SearchTables(*lattice_search(self._arrays, len(letters), starts, ends.astype(np.int64),
-                                              words.astype(np.int64), costs.astype(np.float64),
-                                              self.settings.beam, self.lm.BOS))
+        words = words.astype(np.int64)
         L = len(letters)
+        tables = SearchTables(*lattice_search(self.arrays, user, L, starts, ends.astype(np.int64), words,
+                                              costs.astype(np.float64), self.settings.beam, self.lm.BOS))
         k = int(tables.count[L])
         if k == 0:
             return []
-        total = tables.score[L, :k] + final_scores(self._arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
+        total = tables.score[L, :k] + final_scores(self.arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
         order = np.argsort(-total, kind="stable")[:n]
-        flat = _FlatArcs(starts, [r for a in arcs for r in a.readings], [b for a in arcs for b in a.abbreviated])
-        return [self._path(tables, words, flat, L, int(i), float(total[i])) for i in order]
+        readings = [r for a in arcs for r in a.readings]
+        abbreviated = [b for a in arcs for b in a.abbreviated]
+        return [self._path(tables, words, readings, abbreviated, L, int(i), float(total[i])) for i in order]
 
-    @property
-    def _arrays(self) -> NgramArrays:
-        if self._ngram_arrays is None:
-            self._ngram_arrays = ngram_arrays(self.lm)
-        return self._ngram_arrays
+    @cached_property
+    def arrays(self) -> NgramArrays:
+        """The compiled search's view of the word n-gram (made on first use: a few MB)."""
+        return ngram_arrays(self.lm)
 
-    def _path(self, tables: SearchTables, words: np.ndarray, flat: _FlatArcs, pos: int, index: int,
+    @staticmethod
+    def _path(tables: SearchTables, words: np.ndarray, readings: list, abbreviated: list, pos: int, index: int,
               total: float) -> LatticePath:
         """Walk the back-pointers from state ``index`` at ``pos`` to the start."""
-        path_words, spans, readings, abbreviated = [], [], [], []
+        path_words, spans, path_readings, path_abbreviated = [], [], [], []
         while pos > 0:
             prev, prev_index, arc = (int(tables.from_pos[pos, index]), int(tables.from_state[pos, index]),
                                      int(tables.from_arc[pos, index]))
             path_words.append(int(words[arc]))
             spans.append((prev, pos))
-            readings.append(flat.readings[arc])
-            abbreviated.append(flat.abbreviated[arc])
+            path_readings.append(readings[arc])
+            path_abbreviated.append(bool(abbreviated[arc]))
             pos, index = prev, prev_index
-        return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(readings[::-1]), tuple(abbreviated[::-1]),
-                           total)
+        return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(path_readings[::-1]),
+                           tuple(path_abbreviated[::-1]), total)
 
     def text(self, path: LatticePath, letters: str) -> str:
         """The hanzi of a path (copied letters as typed)."""
         return "".join(letters[s:e] if w == COPY else self.lexicon.words[w] for w, (s, e) in zip(path.words, path.spans))
+
+
+def _joined(arcs: _Arcs, extra: Sequence[ExtraArc]) -> _Arcs:
+    """``arcs`` with ``extra`` (absolute ends) joined, still by end; stable: the lexicon's arcs
+    first within an end."""
+    end = np.concatenate([arcs.end, [e for e, *_ in extra]])
+    order = np.argsort(end, kind="stable")
+    readings = list(arcs.readings) + [r for *_, r, _ in extra]
+    abbreviated = list(arcs.abbreviated) + [a for *_, a in extra]
+    return _Arcs(end[order], np.concatenate([arcs.word, [w for _, w, *_ in extra]])[order],
+                 np.concatenate([arcs.cost, [c for _, _, c, *_ in extra]])[order],
+                 [readings[i] for i in order], [abbreviated[i] for i in order])
 
 
 def _syllable_starts(piece: str, reading: Reading, abbreviated: bool) -> set[int]:

@@ -21,9 +21,9 @@ state, arc), equal scores keep that order when a history keeps its best path, an
 among the kept histories keep history order (previous word, word). The numpy implementation that
 preceded it did the same; the behaviour fixture pins it.
 
-A user history (:func:`lattice_search_user`, :class:`UserArrays`) changes only the n-gram term of
-the arcs of words it holds; :func:`lattice_search` is the same search with none (``weight`` 0: the
-mixing is skipped, so its numbers are the plain search's).
+A user history (:class:`UserArrays`) changes only the n-gram term of the arcs of words it holds;
+:data:`NO_USER` is none (``weight`` 0: the mixing is skipped, so its numbers are the plain
+search's).
 """
 
 from __future__ import annotations
@@ -215,17 +215,12 @@ def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
     return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user))
 
 
-def lattice_search(a: NgramArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray, words: np.ndarray,
-                   costs: np.ndarray, beam: int, bos: int):
-    """Viterbi with a beam over letter positions; returns the state tables (:class:`SearchTables`
-    fields in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,)."""
-    return lattice_search_user(a, NO_USER, n_letters, starts, ends, words, costs, beam, bos)
-
-
 @numba.njit(cache=True, nogil=True)
-def lattice_search_user(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
-                        words: np.ndarray, costs: np.ndarray, beam: int, bos: int):
-    """:func:`lattice_search` with a user history mixed into the arcs' n-gram scores."""
+def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
+                   words: np.ndarray, costs: np.ndarray, beam: int, bos: int):
+    """Viterbi with a beam over letter positions, a user history ``u`` mixed into the arcs'
+    n-gram scores (:data:`NO_USER`: none); returns the state tables (:class:`SearchTables` fields
+    in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,)."""
     L = n_letters
     count = np.zeros(L + 1, dtype=np.int64)
     prev = np.zeros((L + 1, beam), dtype=np.int64)

@@ -25,13 +25,11 @@ from functools import lru_cache
 import numpy as np
 
 from pinhan.infer.search.lattice import LatticePath, WordLattice
-from pinhan.infer.search.lattice_search import (COPY, SearchTables, UserArrays, final_scores, lattice_search_user,
-                                                ngram_arrays)
+from pinhan.infer.search.lattice_search import COPY, UserArrays
 from pinhan.infer.user import START, Reading, UserModel
 from pinhan.lm.words import EOS, abbreviation, shorten, toneless
 
 _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # UserModel -> {id(lexicon): UserView}
-_ARRAYS: dict[int, tuple] = {}  # id(word n-gram) -> (n-gram, NgramArrays) when the lattice keeps none
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def _build_view(user: UserModel, lattice: WordLattice) -> UserView:
         pairs[(prev << bits) | ids[text]] = weight
         contexts[prev] += weight
     keys, ctx = np.array(sorted(pairs), dtype=np.int64), np.array(sorted(contexts), dtype=np.int64)
-    a = _ngram(lattice)
+    a = lattice.arrays
     settings = user.settings
     arrays = UserArrays(
         float(settings.weight), vocab, np.float32(a.gamma0 - a.log_vocab), uni,
@@ -107,57 +105,13 @@ def _spellings(lexicon, wid: int) -> frozenset[str]:
     return frozenset("".join(toneless(s) for s in reading) for reading in lexicon.readings[wid])
 
 
-def _ngram(lattice: WordLattice):
-    """The lattice's compiled view of its n-gram (made once per n-gram)."""
-    arrays = getattr(lattice, "_arrays", None)
-    if arrays is not None:
-        return arrays
-    held = _ARRAYS.get(id(lattice.lm))
-    if held is None or held[0] is not lattice.lm:
-        held = _ARRAYS[id(lattice.lm)] = (lattice.lm, ngram_arrays(lattice.lm))
-    return held[1]
-
-
 # --- search -------------------------------------------------------------------------------------
 def user_nbest(lattice: WordLattice, view: UserView, letters: str, n: int = 16,
                boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[LatticePath]:
     """:meth:`WordLattice.nbest` with the history: the lexicon's arcs (from the lattice's cache)
     and the user's phrase arcs, searched with the history mixed into the scores."""
-    if not letters:
-        return []
-    L = len(letters)
-    parts = [lattice.arcs_at(letters, start, boundaries, abbreviations) for start in range(L)]
-    extra = _phrase_arcs(lattice, view, letters, boundaries, abbreviations)
-    ends, words, costs, readings, short, sizes = [], [], [], [], [], []
-    for start, arcs in enumerate(parts):
-        end, word, cost, reading, abbreviated = arcs.end, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated
-        if start in extra:  # the user's phrases join; stable: the lattice's order within an end
-            more = extra[start]
-            end = np.concatenate([end, [e for e, *_ in more]])
-            order = np.argsort(end, kind="stable")
-            end = end[order]
-            word = np.concatenate([word, [w for _, w, *_ in more]])[order]
-            cost = np.concatenate([cost, [c for _, _, c, *_ in more]])[order]
-            reading = [(list(reading) + [r for *_, r, _ in more])[i] for i in order]
-            abbreviated = [(list(abbreviated) + [a for *_, a in more])[i] for i in order]
-        ends.append(end)
-        words.append(word)
-        costs.append(cost)
-        readings += reading
-        short += abbreviated
-        sizes.append(len(end))
-    ends, words, costs = np.concatenate(ends), np.concatenate(words), np.concatenate(costs)
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # (L+1,)
-    words_arr = words.astype(np.int64)
-    a = _ngram(lattice)
-    tables = SearchTables(*lattice_search_user(a, view.arrays, L, starts, ends.astype(np.int64), words_arr,
-                                               costs.astype(np.float64), lattice.settings.beam, lattice.lm.BOS))
-    k = int(tables.count[L])
-    if k == 0:
-        return []
-    total = tables.score[L, :k] + final_scores(a, tables.prev[L, :k], tables.word[L, :k], EOS)
-    order = np.argsort(-total, kind="stable")[:n]
-    return [_walk(tables, words_arr, readings, short, L, int(i), float(total[i])) for i in order]
+    return lattice.nbest(letters, n, boundaries, abbreviations,
+                         extra=_phrase_arcs(lattice, view, letters, boundaries, abbreviations), user=view.arrays)
 
 
 def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries: frozenset[int],
@@ -182,21 +136,6 @@ def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries:
                                            view.readings[wid - view.vocab], True))
     return out
 
-
-def _walk(tables: SearchTables, words: np.ndarray, readings: list, short: list, pos: int, index: int,
-          total: float) -> LatticePath:
-    """Walk the back-pointers from state ``index`` at ``pos`` to the start."""
-    path_words, spans, path_readings, abbreviated = [], [], [], []
-    while pos > 0:
-        prev, prev_index, arc = (int(tables.from_pos[pos, index]), int(tables.from_state[pos, index]),
-                                 int(tables.from_arc[pos, index]))
-        path_words.append(int(words[arc]))
-        spans.append((prev, pos))
-        path_readings.append(readings[arc])
-        abbreviated.append(bool(short[arc]))
-        pos, index = prev, prev_index
-    return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(path_readings[::-1]), tuple(abbreviated[::-1]),
-                       total)
 
 
 def path_text(lattice: WordLattice, view: UserView | None, path: LatticePath, letters: str) -> str:
