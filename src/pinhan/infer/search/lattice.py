@@ -100,10 +100,8 @@ class WordLattice:
         key = (window, inside, abbreviations, near_end)
         arcs = self._start_cache.get(key)
         if arcs is None:
-            arcs = self._arcs_from(window, frozenset(inside), abbreviations, near_end)
-            if len(self._start_cache) >= START_CACHE:
-                self._start_cache.clear()  # bounded: a long-running service sees many inputs
-            self._start_cache[key] = arcs
+            arcs = _remember(self._start_cache, START_CACHE, key,
+                             self._arcs_from(window, frozenset(inside), abbreviations, near_end))
         return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
 
     def _arcs_from(self, window: str, inside: frozenset[int], abbreviations: bool, near_end: bool) -> _Arcs:
@@ -176,10 +174,7 @@ class WordLattice:
         if words:
             arcs = _Arcs(np.full(len(words), len(rest)), np.array(words, dtype=np.int64), np.array(costs), readings,
                          [False] * len(words))
-        if len(self._piece_cache) >= PIECE_CACHE:
-            self._piece_cache.clear()
-        self._piece_cache[cache_key] = arcs
-        return arcs
+        return _remember(self._piece_cache, PIECE_CACHE, cache_key, arcs)
 
     def _key_arcs(self, piece: str, abbreviated: bool) -> _Arcs | None:
         """The words a typed piece spells (or abbreviates), with their reading and cost; ``end``
@@ -198,10 +193,7 @@ class WordLattice:
             penalty = self.settings.abbreviation_cost if abbreviated else 0.0
             arcs = _Arcs(np.full(len(ids), len(piece)), np.array(ids, dtype=np.int64),
                          np.array([logp + penalty for _, logp in chosen]), [r for r, _ in chosen], [abbreviated] * len(ids))
-        if len(self._piece_cache) >= PIECE_CACHE:
-            self._piece_cache.clear()  # bounded: a long-running service sees many pieces
-        self._piece_cache[cache_key] = arcs
-        return arcs
+        return _remember(self._piece_cache, PIECE_CACHE, cache_key, arcs)
 
     # --- search -------------------------------------------------------------------------------
     def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
@@ -254,6 +246,15 @@ class WordLattice:
     def text(self, path: LatticePath, letters: str) -> str:
         """The hanzi of a path (copied letters as typed)."""
         return "".join(letters[s:e] if w == COPY else self.lexicon.words[w] for w, (s, e) in zip(path.words, path.spans))
+
+
+def _remember(cache: dict, limit: int, key, value):
+    """Keep ``value`` under ``key`` and return it; a full cache starts again (bounded: a
+    long-running service sees many inputs)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _joined(arcs: _Arcs, extra: Sequence[ExtraArc]) -> _Arcs:
