@@ -31,7 +31,7 @@ from pinhan.infer.config import InferenceConfig
 from pinhan.infer.results import Candidate, Continuation, G2PResult, Prediction, Rescored, TokenScores
 from pinhan.infer.runner import Runner
 from pinhan.infer.script import check_script, in_script
-from pinhan.infer.tasks.convert import Converter
+from pinhan.infer.tasks.convert import Converter, check_k
 from pinhan.infer.tasks.g2p import G2P
 from pinhan.infer.tasks.generate import Generator
 from pinhan.infer.tasks.predict import Predictor
@@ -108,8 +108,7 @@ class Pinhan:
                       prefixes: bool = True, script: str | None = None, user=None) -> list[list[Candidate]]:
         """:meth:`convert` for many inputs (pinyin strings or (pinyin, context) pairs) in one batch."""
         script = check_script(self.config.script if script is None else script)
-        valid_k = isinstance(k, int) and not isinstance(k, bool) and k >= 1  # else the converter says what is wrong
-        spare = 4 if script != "any" and valid_k else 0  # room for duplicates that conversion folds together
+        spare = 4 if script != "any" and check_k(k) else 0  # room for duplicates that conversion folds together
         found = self.converter.convert_batch(_sequence(inputs, "inputs"), k=k + spare, mode=mode, fuzzy=fuzzy,
                                              abbreviations=abbreviations, prefixes=prefixes, user=user)
         return [in_script(candidates, script)[:k] for candidates in found]

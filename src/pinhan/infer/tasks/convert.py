@@ -67,6 +67,13 @@ class _Decoded:
     trace: Trace  # best partial hypotheses per step (empty unless prefixes were asked for)
 
 
+def check_k(k) -> int:
+    """``k`` (candidates asked for), or a clear error."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a positive integer, got {k!r}")
+    return k
+
+
 class Converter:
     """Converts pinyin with a loaded model's shared parts (:class:`~pinhan.infer.bundle.ModelBundle`)
     under its settings (:class:`~pinhan.infer.config.InferenceConfig`: paths, beams, margin,
@@ -137,8 +144,7 @@ class Converter:
         with ``user``'s history (a :class:`~pinhan.infer.user.UserModel`) mixed into its scores."""
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}")
+        check_k(k)
         parser = self.parser(fuzzy, abbreviations)
         items = [(x, "") if isinstance(x, str) else tuple(x) for x in inputs]
         for pinyin, context in items:
