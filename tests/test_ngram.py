@@ -1,3 +1,4 @@
+import json
 import math
 from collections import Counter
 
@@ -137,3 +138,29 @@ def test_a_bad_order_or_min_count_is_a_one_line_cli_error(prepared_tiny, model_d
         err = capsys.readouterr().err
         assert err.startswith("pinhan lm: error:") and message in err and "Traceback" not in err, err
     assert not (model_dir / "lm.safetensors").exists()
+
+
+def test_files_store_context_runs_and_read_the_old_packed_keys(lm, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    path = tmp_path / "lm.safetensors"
+    lm.save(path)
+    stored = load_file(str(path))
+    assert "keys.1" not in stored and stored["last.1"].dtype == np.uint16 and stored["runs.1"].sum() == len(lm.keys[1])
+    # version 1 (the packed keys themselves) still loads, to the same model
+    old = {}
+    for k in range(lm.order):
+        old[f"keys.{k}"], old[f"logp.{k}"] = lm.keys[k], lm.logp[k]
+        old[f"ctx_keys.{k}"], old[f"ctx_log_gamma.{k}"] = lm.ctx_keys[k], lm.ctx_log_gamma[k]
+    meta = {"format": CharNgram.FORMAT, "order": lm.order, "vocab_size": lm.vocab_size, "default_log_gamma": lm.default_log_gamma}
+    save_file(old, str(tmp_path / "v1.safetensors"), metadata={"pinhan": json.dumps(meta)})
+    for again in (CharNgram.load(path), CharNgram.load(tmp_path / "v1.safetensors")):
+        assert all(np.array_equal(a, b) for a, b in zip(again.keys + again.ctx_keys, lm.keys + lm.ctx_keys))
+    # runs that do not add up to the stored n-grams are a damaged file, named as such
+    stored["runs.1"] = stored["runs.1"] + 1
+    save_file(stored, str(tmp_path / "bad.safetensors"), metadata={"pinhan": json.dumps({**meta, "version": 2})})
+    with pytest.raises(DataError, match="cannot read the n-gram model.*runs"):
+        CharNgram.load(tmp_path / "bad.safetensors")
+    save_file(old, str(tmp_path / "v9.safetensors"), metadata={"pinhan": json.dumps({**meta, "version": 9})})
+    with pytest.raises(DataError, match="version 9 is newer"):
+        CharNgram.load(tmp_path / "v9.safetensors")

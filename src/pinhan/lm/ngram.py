@@ -35,6 +35,7 @@ import numpy as np
 from pinhan.errors import ConfigError, DataError
 
 DISCOUNT = 0.75
+STORAGE_VERSION = 2  # files store context runs + last ids (1: the packed keys themselves)
 BOS = 0xFFFF  # start of line for the character model: pads every history on the left
 
 
@@ -208,17 +209,30 @@ class KneserNeyNgram:
 
     # --- files --------------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> None:
-        """Write one safetensors file (atomically: a temporary name, then a rename)."""
+        """Write one safetensors file (atomically: a temporary name, then a rename).
+
+        On disk an n-gram is not its packed key: the keys of one order are sorted, so they come
+        in runs that share a context, and the contexts are exactly ``ctx_keys`` (a context is
+        stored when it keeps an n-gram). So the file holds, per order, ``runs`` (n-grams per
+        stored context) and ``last`` (each n-gram's last id) in the narrowest unsigned type, and
+        :meth:`load` rebuilds the keys: 4-6 bytes an n-gram fewer than the keys themselves."""
         from safetensors.numpy import save_file
 
         from pinhan.model.io import fsync_dir
 
         path = Path(path)
         tensors = {}
+        last_type = np.uint16 if self.ID_BITS <= 16 else np.uint32
         for k in range(self.order):
-            tensors[f"keys.{k}"], tensors[f"logp.{k}"] = self.keys[k], self.logp[k]
-            tensors[f"ctx_keys.{k}"], tensors[f"ctx_log_gamma.{k}"] = self.ctx_keys[k], self.ctx_log_gamma[k]
-        meta = {"format": self.FORMAT, "order": self.order, "vocab_size": self.vocab_size,
+            contexts, runs = np.unique(self.keys[k] >> np.uint64(self.ID_BITS), return_counts=True)
+            if not np.array_equal(contexts, self.ctx_keys[k]):
+                raise DataError(f"order {k + 1}: the stored contexts differ from the n-grams' (not a pruned model?)")
+            narrow = np.uint32 if len(contexts) == 0 or int(contexts.max()) < 2**32 else np.uint64
+            tensors[f"ctx_keys.{k}"], tensors[f"ctx_log_gamma.{k}"] = contexts.astype(narrow), self.ctx_log_gamma[k]
+            tensors[f"runs.{k}"] = runs.astype(np.uint32)
+            tensors[f"last.{k}"] = (self.keys[k] & np.uint64((1 << self.ID_BITS) - 1)).astype(last_type)
+            tensors[f"logp.{k}"] = self.logp[k]
+        meta = {"format": self.FORMAT, "version": STORAGE_VERSION, "order": self.order, "vocab_size": self.vocab_size,
                 "default_log_gamma": self.default_log_gamma, "info": self.info, **(extra or {})}
         tmp = path.with_name(path.name + ".tmp")
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"pinhan": json.dumps(meta)})
@@ -227,6 +241,7 @@ class KneserNeyNgram:
 
     @classmethod
     def load(cls, path: str | Path):
+        """Read a file :meth:`save` wrote (or one of version 1, which stored the packed keys)."""
         from safetensors import SafetensorError
         from safetensors.numpy import load_file, safe_open
 
@@ -237,14 +252,33 @@ class KneserNeyNgram:
             tensors = load_file(str(path))
             if meta.get("format") != cls.FORMAT:
                 raise DataError(f"{path}: not a pinhan {cls.UNIT} n-gram file (format {meta.get('format')!r}, expected {cls.FORMAT})")
-            order = int(meta["order"])
-            parts = [[tensors[f"{name}.{k}"] for k in range(order)] for name in ("keys", "logp", "ctx_keys", "ctx_log_gamma")]
-            return cls(order, int(meta["vocab_size"]), *parts, [float(x) for x in meta["default_log_gamma"]], meta.get("info"))
+            order, version = int(meta["order"]), int(meta.get("version", 1))
+            if version not in (1, STORAGE_VERSION):
+                raise DataError(f"{path}: n-gram storage version {version} is newer than this pinhan reads ({STORAGE_VERSION})")
+            ctx_keys = [tensors[f"ctx_keys.{k}"].astype(np.uint64) for k in range(order)]
+            if version == 1:
+                keys = [tensors[f"keys.{k}"] for k in range(order)]
+            else:
+                keys = [_unrun(ctx_keys[k], tensors[f"runs.{k}"], tensors[f"last.{k}"], cls.ID_BITS) for k in range(order)]
+            logp = [tensors[f"logp.{k}"] for k in range(order)]
+            gamma = [tensors[f"ctx_log_gamma.{k}"] for k in range(order)]
+            if any(len(a) != len(b) for a, b in zip(keys + ctx_keys, logp + gamma)):
+                raise DataError(f"{path}: n-gram arrays of different lengths (a damaged file?)")
+            return cls(order, int(meta["vocab_size"]), keys, logp, ctx_keys, gamma,
+                       [float(x) for x in meta["default_log_gamma"]], meta.get("info"))
         except (OSError, SafetensorError, KeyError, ValueError, TypeError, json.JSONDecodeError) as e:
             raise DataError(f"{path}: cannot read the n-gram model ({e})") from e
 
     def nbytes(self) -> int:
         return int(sum(a.nbytes for arrays in (self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma) for a in arrays))
+
+
+def _unrun(contexts: np.ndarray, runs: np.ndarray, last: np.ndarray, bits: int) -> np.ndarray:
+    """Packed keys from the stored form: context ``i`` repeated ``runs[i]`` times, shifted, with
+    each n-gram's last id below it."""
+    if len(runs) != len(contexts) or int(runs.sum()) != len(last):
+        raise ValueError("n-gram runs do not add up to the stored n-grams")
+    return (np.repeat(contexts, runs.astype(np.int64)) << np.uint64(bits)) | last.astype(np.uint64)
 
 
 def _with_prior(grams: np.ndarray, counts: np.ndarray, prior: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
