@@ -113,3 +113,16 @@ def word_model_dir(model_dir, prepared_tiny, tmp_path_factory):
     assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
                  "--word-min-count", "1", "--word-weights", "0", "--dev-items", "5"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def prepared_other(tmp_path_factory):
+    """A second prepared directory (a stand-in for a general-domain corpus): words the tiny one lacks."""
+    from pinhan.data.config import PrepareConfig
+    from pinhan.data.prepare import prepare
+
+    root = tmp_path_factory.mktemp("other")
+    lines = ["服务器的防火墙配置文件", "请重新启动服务器", "防火墙阻止了连接"]
+    (root / "other.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    prepare(PrepareConfig(sources=[str(root / "other.txt")], workers=1, dev_ratio=0.0, test_ratio=0.0), root / "prepared")
+    return root / "prepared"

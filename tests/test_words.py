@@ -73,9 +73,9 @@ def test_word_and_character_ngram_files_are_not_mistaken_for_each_other(tmp_path
 
 def test_build_words_from_the_train_split(prepared_tiny):
     from pinhan.data.vocab import Lexicon
-    from pinhan.lm.word_build import build_words
+    from pinhan.lm.word_build import WordModelConfig, build_words
 
-    lex, lm = build_words(prepared_tiny, Lexicon.load(prepared_tiny / "lexicon.json"), min_count=1, dictionary=False)
+    lex, lm = build_words(prepared_tiny, Lexicon.load(prepared_tiny / "lexicon.json"), WordModelConfig(min_count=1, dictionary=False))
     assert lex.words[EOS] == EOS_TEXT and lm.vocab_size == len(lex) and lm.order == 3
     assert "北京" in lex.word_id and lex.word_id["北京"] in lex.spelled["beijing"]
     wid = lex.word_id["银行行长"]  # jieba keeps it one word
@@ -98,3 +98,57 @@ def test_the_dictionary_obeys_the_held_out_rule(tmp_path):
     kept, dropped = jieba_frequencies(HeldoutRule(tmp_path / "heldout.txt"))
     assert "欲穷千里目" in everything and none_dropped == 0
     assert "欲穷千里目" not in kept and dropped == 1 and len(kept) == len(everything) - 1
+
+
+def test_more_text_is_counted_with_its_weight(prepared_tiny, prepared_other):
+    from pinhan.data.vocab import Lexicon
+    from pinhan.lm.word_build import WordModelConfig, build_words
+
+    lexicon = Lexicon.load(prepared_tiny / "lexicon.json")
+    alone, _ = build_words(prepared_tiny, lexicon, WordModelConfig(min_count=1, dictionary=False))
+    mixed, mixed_lm = build_words(prepared_tiny, lexicon, WordModelConfig(min_count=1, dictionary=False,
+                                                                          texts={str(prepared_other): 2}))
+    counted = mixed.info["counted"]
+    assert counted[str(prepared_other)]["clauses"] == 2 * 3  # every clause twice
+    assert "服务器" not in alone.word_id and "服务器" in mixed.word_id
+    assert mixed.readings[mixed.word_id["服务器"]] == {("fu2", "wu4", "qi4"): 2 * 2}  # readings counted twice too
+    ids = mixed.word_id
+    probe = mixed_lm.logprob_grid(np.array([[WordNgram.BOS, ids["服务器"]]]), np.array([[ids["的"], ids["北京"]]]))[0]
+    assert probe[0] > probe[1]
+    skipped, _ = build_words(prepared_tiny, lexicon, WordModelConfig(min_count=1, dictionary=False,
+                                                                     texts={str(prepared_other): 0}))
+    assert skipped.info["counted"][str(prepared_other)]["clauses"] == 0 and "服务器" not in skipped.word_id
+
+
+def test_frequency_lists_join_the_prior(prepared_tiny, tmp_path, monkeypatch):
+    from tests.lm.test_frequencies import write_jionlp
+
+    import pinhan.lm.word_build as word_build
+    from pinhan.data.vocab import Lexicon
+    from pinhan.lm.word_build import WordModelConfig, build_words
+
+    write_jionlp(tmp_path / "jionlp", [["长城", 10], ["长成", 5000], ["缥缈", 3]])
+    read = word_build.read_frequencies  # the real reader, pointed at the stand-in instead of the fetch cache
+    monkeypatch.setattr(word_build, "read_frequencies", lambda name, cache, heldout: read(name, heldout=heldout, root=tmp_path / name))
+    lexicon = Lexicon.load(prepared_tiny / "lexicon.json")
+
+    def build(**kwargs):
+        config = WordModelConfig(min_count=1, dictionary=False, frequencies=["jionlp"], prior_weight=1.0, **kwargs)
+        return build_words(prepared_tiny, lexicon, config)
+
+    ranked, lm = build()
+    assert "缥缈" not in ranked.word_id  # the list re-ranks known words only
+    with_words, lm_words = build(frequency_words=True)
+    assert "缥缈" in with_words.word_id and ("piao1", "miao3") in with_words.readings[with_words.word_id["缥缈"]]
+    unigram = lm_words.unigram_logp
+    assert unigram[with_words.word_id["长成"]] > unigram[with_words.word_id["缥缈"]]
+
+
+def test_a_bad_word_model_config_is_named():
+    from pinhan.errors import ConfigError
+    from pinhan.lm.word_build import WordModelConfig
+
+    with pytest.raises(ConfigError, match="texts\\[x\\]"):
+        WordModelConfig(texts={"x": -1})
+    with pytest.raises(ConfigError, match="unknown frequency list 'nope'"):
+        WordModelConfig(frequencies=["nope"])

@@ -136,3 +136,27 @@ def test_warm_up_reads_the_lazy_parts_before_the_first_request(word_model):
     model.warm_up()
     assert "arrays" in model.converter.by_lattice.lattice.__dict__ and "phrases" in model.bundle.__dict__
     assert [c.text for c in model.convert("zhongguo", k=3)] == [c.text for c in cold]
+
+
+def test_pinhan_lm_counts_more_text_and_chooses_weights_on_the_dev_file_given(model_dir, prepared_tiny, prepared_other,
+                                                                               tmp_path, capsys):
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text('{"hanzi": "服务器", "pinyin": ["fu2", "wu4", "qi4"]}\n', encoding="utf-8")
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
+                 "--word-min-count", "1", "--word-weights", "0", "0.5", "--text", f"{prepared_other}=2", "--dev", str(dev)]) == 0
+    shown = capsys.readouterr().out
+    assert f"1 clauses of {dev}" in shown and f"segmented {prepared_other}: 6 train clauses counted (weight 2" in shown
+    info = WordNgram.load(ModelDir(out).word_ngram).info
+    assert info["counted"][str(prepared_other)] == {"weight": 2.0, "clauses": 6}
+    assert pinhan.load(out).convert("fuwuqi", k=1)[0].text == "服务器"
+    for flags, message in ((["--text", str(tmp_path / "nowhere")], "not a prepared data directory"),
+                           (["--text", f"{prepared_other}=lots"], "the weight after = must be a number"),
+                           (["--text", f"{prepared_other}=-1"], "must be a number in [0, 100]"),
+                           (["--dev", str(tmp_path / "missing.jsonl")], "no such file"),
+                           (["--frequencies", "nope"], "unknown frequency list")):
+        assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
+                     "--word-weights", "0", "0.5", *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pinhan lm: error:") and message in err and "Traceback" not in err, err

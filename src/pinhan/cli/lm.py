@@ -1,12 +1,17 @@
 """Build the classical models a model fuses into decoding: pinhan lm --model DIR --data DIR
 [--kind chars|words|both] [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
+[--text DIR[=WEIGHT] ...] [--data-weight W] [--frequencies wordfreq jionlp] [--dev FILE]
 
 Counts the data directory's train split (the model's own data). ``chars``: a pruned character
 n-gram whose fusion weights (accurate mode, fast mode, continuation) are chosen on the data
 directory's dev clauses (``lm.safetensors``). ``words``: a word lexicon (train words segmented
 with jieba, jieba's dictionary, the character lexicon) and a pruned word trigram, the lattice
 conversion searches (``words.json.gz``, ``words.safetensors``), with the Transformer's weight
-against it chosen on dev. ``InferenceConfig`` settings turn each off (``lm_weight=0``, ``words=false``).
+against it chosen on dev (``--dev`` names another clause file). The word model may also count
+other prepared directories (``--text data/inews=1``: general-domain text, each with a mixture
+weight) and average word-frequency lists into its unigram prior (``--frequencies``; see
+``pinhan.lm.word_build.WordModelConfig``). ``InferenceConfig`` settings turn each off
+(``lm_weight=0``, ``words=false``).
 """
 
 from __future__ import annotations
@@ -27,8 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--word-min-count", type=int, nargs="+", default=[2], help="the word trigram's pruning (default 2)")
     parser.add_argument("--word-weights", type=float, nargs="+", default=[0.0, 0.1, 0.25, 0.5],
                         help="Transformer weights against the word lattice to try on dev")
-    parser.add_argument("--jieba-weight", type=float, default=0.1, help="jieba frequencies' share of the word unigram")
+    parser.add_argument("--text", action="append", default=[], metavar="DIR[=WEIGHT]",
+                        help="another prepared data directory whose train split the word model counts, with a "
+                        "mixture weight (default 1); repeatable")
+    parser.add_argument("--data-weight", type=float, default=1.0, help="the mixture weight of --data's train split (default 1)")
+    parser.add_argument("--frequencies", nargs="+", default=[], metavar="LIST",
+                        help="word-frequency lists (wordfreq, jionlp; pinhan fetch) averaged with jieba's into the prior")
+    parser.add_argument("--frequency-words", action="store_true", help="words only a frequency list holds join the lexicon")
+    parser.add_argument("--sources-cache", default="data/cache/sources", help="where pinhan fetch put the lists")
+    parser.add_argument("--prior-weight", "--jieba-weight", dest="prior_weight", type=float, default=0.1,
+                        help="the frequency prior's share of the word unigram (default 0.1)")
     parser.add_argument("--no-dictionary", action="store_true", help="words from the train split only, no jieba dictionary")
+    parser.add_argument("--dev", help="clause file (.jsonl) to choose the weights on (default: DATA/dev.jsonl)")
     parser.add_argument("--heldout", help="held-out clause hashes the dictionary's lines are checked against "
                         "(default: ../shared/bench/heldout-clauses.txt when it exists)")
     parser.add_argument("--dev-items", type=int, default=300, help="dev clauses to choose the weights on")
@@ -49,8 +64,18 @@ def run(args: argparse.Namespace) -> int:
                             n_dev=args.dev_items, threads=args.threads, say=print)
     if args.kind in ("words", "both"):
         min_count = args.word_min_count[0] if len(args.word_min_count) == 1 else args.word_min_count
-        lm_setup.word_model(model_dir, data_dir, min_count=min_count, jieba_weight=args.jieba_weight,
-                            dictionary=not args.no_dictionary, weights=args.word_weights, n_dev=args.dev_items,
-                            threads=args.threads, say=print,
+        lm_setup.word_model(model_dir, data_dir, word_config(args, min_count), weights=args.word_weights,
+                            n_dev=args.dev_items, threads=args.threads, say=print, dev=Path(args.dev) if args.dev else None,
                             heldout=Path(args.heldout) if args.heldout else (DEFAULT_LIST if DEFAULT_LIST.is_file() else None))
     return 0
+
+
+def word_config(args: argparse.Namespace, min_count):
+    """The flags as a checked ``WordModelConfig`` (a bad weight or list name is one line)."""
+    from pinhan.config import resolve_config
+    from pinhan.lm.word_build import WordModelConfig, parse_texts
+
+    base = {"min_count": min_count, "texts": parse_texts(args.text), "data_weight": args.data_weight,
+            "dictionary": not args.no_dictionary, "frequencies": args.frequencies,
+            "frequency_words": args.frequency_words, "prior_weight": args.prior_weight, "sources_cache": args.sources_cache}
+    return resolve_config(WordModelConfig, None, [], base=base, where="word model")

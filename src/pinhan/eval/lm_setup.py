@@ -44,27 +44,28 @@ def char_ngram(model_dir: Path, data_dir: Path, *, order: int, min_count, weight
     return path
 
 
-def word_model(model_dir: Path, data_dir: Path, *, min_count, jieba_weight: float, dictionary: bool,
-               weights: Sequence[float], n_dev: int, threads: int | None, say: Callable[[str], None],
-               heldout: Path | None = None) -> Path:
-    """Build the word lexicon and word n-gram, write them, then choose the decoder's (accurate)
-    and the encoder head's (fast) weight against the lattice on dev and write those too."""
+def word_model(model_dir: Path, data_dir: Path, config, *, weights: Sequence[float], n_dev: int,
+               threads: int | None, say: Callable[[str], None], heldout: Path | None = None,
+               dev: Path | None = None) -> Path:
+    """Build the word lexicon and word n-gram (``config``: a
+    :class:`~pinhan.lm.word_build.WordModelConfig`), write them, then choose the decoder's
+    (accurate) and the encoder head's (fast) weight against the lattice on dev clauses (``dev``,
+    a clause file, or the data directory's ``dev.jsonl``) and write those too."""
+    from pinhan.data.heldout import HeldoutRule
     from pinhan.lm.word_build import build_words, save_words
 
     model = load(model_dir, threads=threads, config=OFF)
-    from pinhan.data.heldout import HeldoutRule
-
     rule = HeldoutRule(heldout) if heldout is not None else None
-    lexicon, lm = build_words(data_dir, model.lexicon, min_count=min_count, jieba_weight=jieba_weight,
-                              dictionary=dictionary, heldout=rule, progress=say)
+    lexicon, lm = build_words(data_dir, model.lexicon, config, heldout=rule, progress=say)
     chosen, tables = {"model": weights[0], "head": weights[0]}, {}
     paths = save_words(lexicon, lm, model_dir, chosen)  # the lattice alone until the weights are chosen
     if len(weights) > 1:
-        items = dev_items(data_dir, n_dev)
+        items = dev_items(data_dir, n_dev, path=dev)
+        where = dev or data_dir / "dev.jsonl"
         model = load(model_dir, threads=threads, config=OFF)
         for mode, weight, table in tune_words(model, items, weights):
             chosen["model" if mode == "accurate" else "head"], tables[mode] = weight, table
-            say("\n" + format_table(mode, table, f"{len(items)} clauses of {data_dir}/dev.jsonl", "Transformer weight"))
+            say("\n" + format_table(mode, table, f"{len(items)} clauses of {where}", "Transformer weight"))
         paths = save_words(lexicon, lm, model_dir, chosen, tables)
     say(f"\nwrote {paths[0]} and {paths[1]} ({len(lexicon):,} words; {lm.nbytes() / 1e6:.1f} MB n-gram; "
         f"Transformer weights: accurate {chosen['model']:g}, fast {chosen['head']:g})")
