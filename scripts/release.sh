@@ -1,37 +1,196 @@
 #!/usr/bin/env bash
-# The default model's recipe (issue 7), as it was run on the project's 2-core CPU; every stage
-# resumes or is skipped when its output exists, so the script can be re-run after an interruption.
-#   1. train configs/release.yaml from scratch on the bundled corpus's train split (3,000 steps)
-#   2. continue on the bundled train split plus the labelled CPP dev sentences (allowed for training
-#      by ../shared/bench/README.md), whose gold polyphone readings teach h2p (3,800 steps)
-#   3. build the character 4-gram and the word model (lexicon + trigram) from the same train split,
-#      the Transformer's weights against each chosen on dev
-#   4. ship: fp16 weights + n-gram + word model into src/pinhan/assets/default_model (<= 40 MB)
-# The figures in MODEL.md come from `pinhan eval` on the shipped model afterwards.
+# `make model`: the default model from nothing, stage by stage; every stage is skipped when its
+# output exists and resumed (or re-run) when a kill cut it short, so re-run the script after an
+# interruption. Hours on the project's 2-core CPU.
+#
+#   bash scripts/release.sh [LAST_STAGE]      e.g. `prepare`: fetch and prepare only
+#
+# The recipe (sources, weights, step counts, each verb's arguments) is configs/release-recipe.sh.
+#   1. fetch      `pinhan fetch FETCH_SOURCES` into SOURCES_CACHE (a stamped source is not fetched again)
+#   2. prepare    TRAIN_DATA and FINETUNE_DATA, one `pinhan prepare` call each; skipped when the
+#                 directory's prepare_report.json exists (an error if it names other sources or weights)
+#   3. train      TRAIN_CONFIG from scratch on TRAIN_DATA into TRAIN_RUN, TRAIN_PHASES in order
+#   4. finetune   TRAIN_RUN/last on FINETUNE_DATA into FINETUNE_RUN, FINETUNE_PHASES in order
+#                 (a phase the run's last checkpoint has reached is skipped, an unfinished one resumed)
+#   5. lm         `pinhan lm` on a copy of FINETUNE_RUN/last, swapped in when complete
+#   6. polyphone  `pinhan polyphone` into FINETUNE_RUN/last/polyphone.safetensors
+#   7. ship       scripts/ship_model.py FINETUNE_RUN/last --out SHIP_DIR (<= 40 MB); skipped when
+#                 SHIP_DIR/config.json is newer than every file of the model
+# A run's last checkpoint changes only while it trains, which drops what lm and polyphone added, so
+# those stages and ship follow. A run or data directory made from another recipe is refused, not reused.
+#
+# Environment:
+#   PINHAN_RECIPE   the recipe file (default configs/release-recipe.sh)
+#   PINHAN_BENCH    ../shared/bench: cpp-dev.jsonl (training data) and heldout-clauses.txt
+#   PINHAN_PYTHON   an interpreter with pinhan installed (default .venv, made by scripts/venv.sh)
+#   PINHAN_FETCH_FROM, PINHAN_SOURCES_LOCK   artifacts from a directory, another lock (offline
+#                   machines, tests): src/pinhan/data/corpora/fetch.py
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/venv.sh
-pinhan=.venv/bin/pinhan
+STAGES=(fetch prepare train finetune lm polyphone ship)
+last_stage=${1:-ship}
+[[ " ${STAGES[*]} " == *" $last_stage "* ]] || { echo "release.sh: unknown stage $last_stage (stages: ${STAGES[*]})" >&2; exit 2; }
+if [ -n "${PINHAN_PYTHON:-}" ]; then py=$PINHAN_PYTHON; else source scripts/venv.sh; py=.venv/bin/python; fi
 bench=${PINHAN_BENCH:-../shared/bench}
+recipe=${PINHAN_RECIPE:-configs/release-recipe.sh}
+source "$recipe"
 
-[ -f data/bundled/prepare_report.json ] || $pinhan prepare bundled --out data/bundled --overwrite --quiet
-if [ -f runs/release/last/config.json ]; then
-  echo "stage 1: runs/release exists (to continue it: $pinhan train --out runs/release --resume train.stop_at_step=3000)"
-else
-  # as it was run: the first 3,000 steps of the preset's 16,000-step schedule (85 minutes here)
-  $pinhan train --config configs/release.yaml --data data/bundled --out runs/release --quiet train.stop_at_step=3000
-fi
+pinhan() { echo "+ pinhan $*"; "$py" -m pinhan.cli "$@"; }
+say() { echo "release.sh: $*"; }
+die() { echo "release.sh: $*" >&2; exit 1; }
 
-[ -f "$bench/cpp-dev.jsonl" ] || { echo "release.sh: $bench/cpp-dev.jsonl is missing (set PINHAN_BENCH)" >&2; exit 1; }
-[ -f data/release/prepare_report.json ] || $pinhan prepare bundled "$bench/cpp-dev.jsonl" --out data/release --overwrite --quiet
-stage2=(--from runs/release/last --data data/release --out runs/release-mix --quiet)
-recipe2=(train.lr=8e-4 train.warmup_steps=100 train.eval_every=1000 train.threads=2)
-if [ ! -f runs/release-mix/last/config.json ]; then
-  # as it was run: a 5,500-step schedule, stopped after 2,000 steps (57 minutes) ...
-  $pinhan finetune "${stage2[@]}" "${recipe2[@]}" train.max_steps=5500 train.stop_at_step=2000
-fi
-# ... and resumed with a 3,800-step schedule so that the learning rate decays within the time left
-$pinhan finetune "${stage2[@]}" --resume "${recipe2[@]}" train.max_steps=3800 train.stop_at_step=0
-$pinhan lm --model runs/release-mix/last --data data/release --min-count 2 2 3 --weights 0 0.5 1 1.5 2 3 --threads 2 \
-  --word-min-count 1 3 --word-weights 0 0.1 0.25 0.5
-.venv/bin/python scripts/ship_model.py runs/release-mix/last
+# --- what is done ----------------------------------------------------------------------------------
+prepared_as() {  # prepared_as DIR WEIGHTS SOURCE...: DIR's prepare report names these sources and weights
+  "$py" - "$@" <<'EOF'
+import json, sys, yaml
+path, weights, *sources = sys.argv[1:]
+config = json.load(open(f"{path}/prepare_report.json", encoding="utf-8"))["config"]
+same = config["sources"] == sources and (config.get("weights") or {}) == (yaml.safe_load(weights) or {})
+sys.exit(0 if same else f"release.sh: {path} was prepared from {config['sources']} with weights {config.get('weights')}, "
+         f"the recipe asks for {sources} with {weights}: move it away to prepare it again")
+EOF
+}
+
+recover_run() {  # a kill between a checkpoint's two renames leaves RUN/.last.old and no RUN/last: put it back
+  if [ ! -d "$1/last" ] && [ -d "$1/.last.old" ]; then
+    say "$1: finishing an interrupted checkpoint swap"
+    "$py" -c 'import sys; from pathlib import Path; from pinhan.train.checkpoint import recover; recover(Path(sys.argv[1]), "last")' "$1"
+  fi
+}
+
+step_of() {  # the step RUN's last checkpoint stands at (0: none)
+  [ -f "$1/last/train_state.json" ] || { echo 0; return; }
+  "$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["state"]["step"])' "$1/last/train_state.json"
+}
+
+trained_as() {  # trained_as RUN DATA [FROM]: a checkpoint in RUN was trained on DATA (fine-tuned from FROM)
+  [ -f "$1/last/config.json" ] || return 0
+  "$py" - "$@" <<'EOF'
+import json, os, sys
+run, *want = sys.argv[1:]
+recipe = json.load(open(f"{run}/last/config.json", encoding="utf-8")).get("recipe") or {}
+got = [recipe.get("data"), (recipe.get("finetune") or {}).get("from")][: len(want)]
+if [os.path.normpath(str(g)) for g in got] != [os.path.normpath(w) for w in want]:
+    sys.exit(f"release.sh: {run} was trained on {' from '.join(map(str, got))}, the recipe asks for "
+             f"{' from '.join(want)}: move it away (or name another run directory) to train afresh")
+EOF
+}
+
+run_phases() {  # run_phases STAGE RUN FRESH_ARGS_ARRAY RESUME_ARGS_ARRAY PHASE...
+  local stage=$1 run=$2 phase max stop target at
+  local -n _fresh=$3 _again=$4
+  shift 4
+  for phase in "$@"; do
+    max=${phase%%:*} stop=${phase#*:}
+    target=$(( stop > 0 ? stop : max ))
+    at=$(step_of "$run")
+    if (( at >= target )); then say "$stage: $run is at step $at, phase $phase done"; continue; fi
+    if [ -d "$run/last" ]; then
+      say "$stage: resuming $run at step $at (phase $phase)"
+      pinhan "${_again[@]}" --resume "train.max_steps=$max" "train.stop_at_step=$stop"
+    else
+      pinhan "${_fresh[@]}" "train.max_steps=$max" "train.stop_at_step=$stop"
+    fi
+    at=$(step_of "$run")
+    (( at >= target )) || die "$stage: $run stopped at step $at, before $target (early stopping? see its metrics.csv)"
+  done
+}
+
+# --- the stages ------------------------------------------------------------------------------------
+stage_fetch() {
+  (( ${#FETCH_SOURCES[@]} )) || { say "fetch: the recipe names no source"; return; }
+  pinhan fetch "${FETCH_SOURCES[@]}" --cache "$SOURCES_CACHE"
+}
+
+prepare_dir() {  # prepare_dir DIR WEIGHTS SOURCE...
+  local dir=$1 weights=$2
+  shift 2
+  if [ -f "$dir/prepare_report.json" ]; then
+    prepared_as "$dir" "$weights" "$@" || exit 1
+    say "prepare: $dir is prepared"
+    return
+  fi
+  pinhan prepare "$@" --out "$dir" --overwrite --quiet "sources_cache=$SOURCES_CACHE" "weights=$weights" "${PREPARE_ARGS[@]}"
+}
+
+stage_prepare() {
+  local same=0
+  if [ "$TRAIN_DATA" = "$FINETUNE_DATA" ]; then
+    [ "${TRAIN_SOURCES[*]} $TRAIN_WEIGHTS" = "${FINETUNE_SOURCES[*]} $FINETUNE_WEIGHTS" ] \
+      || die "prepare: TRAIN_DATA and FINETUNE_DATA are both $TRAIN_DATA but name different sources or weights"
+    same=1
+  fi
+  prepare_dir "$TRAIN_DATA" "$TRAIN_WEIGHTS" "${TRAIN_SOURCES[@]}"
+  (( same )) || prepare_dir "$FINETUNE_DATA" "$FINETUNE_WEIGHTS" "${FINETUNE_SOURCES[@]}"
+}
+
+stage_train() {
+  local fresh=(train --config "$TRAIN_CONFIG" --data "$TRAIN_DATA" --out "$TRAIN_RUN" --quiet "${TRAIN_ARGS[@]}")
+  local again=(train --data "$TRAIN_DATA" --out "$TRAIN_RUN" --quiet)  # --resume keeps the run's own recipe
+  recover_run "$TRAIN_RUN"
+  trained_as "$TRAIN_RUN" "$TRAIN_DATA" || exit 1
+  run_phases train "$TRAIN_RUN" fresh again "${TRAIN_PHASES[@]}"
+}
+
+stage_finetune() {
+  # finetune rebuilds its config from the overrides on --resume too, so both get all of them
+  local fresh=(finetune --from "$TRAIN_RUN/last" --data "$FINETUNE_DATA" --out "$FINETUNE_RUN" --quiet "${FINETUNE_ARGS[@]}")
+  recover_run "$TRAIN_RUN"
+  recover_run "$FINETUNE_RUN"
+  [ -d "$TRAIN_RUN/last" ] || die "finetune: $TRAIN_RUN/last is missing (run the train stage)"
+  trained_as "$FINETUNE_RUN" "$FINETUNE_DATA" "$TRAIN_RUN/last" || exit 1
+  run_phases finetune "$FINETUNE_RUN" fresh fresh "${FINETUNE_PHASES[@]}"
+}
+
+final_model() {  # sets $model: the one lm, polyphone and ship work on, an interrupted checkpoint swap finished
+  recover_run "$FINETUNE_RUN"
+  model=$FINETUNE_RUN/last
+  [ -d "$model" ] || die "$1: $model is missing (run the finetune stage)"
+}
+
+stage_lm() {
+  local kind work=$FINETUNE_RUN/.last.lm
+  final_model lm
+  # the model directory's file names (pinhan.data.model_dir.ModelDir)
+  local chars=0 words=0
+  [ -f "$model/lm.safetensors" ] && chars=1
+  [ -f "$model/words.json.gz" ] && [ -f "$model/words.safetensors" ] && words=1
+  case $chars$words in
+    11) say "lm: $model has its n-gram and word model"; return ;;
+    10) kind=words ;;
+    01) kind=chars ;;
+    *) kind=both ;;
+  esac
+  # `pinhan lm` writes into the model directory, the word model twice (before and after its weights
+  # are chosen): it works on a copy, swapped in with the checkpoint's renames (recover_run undoes a
+  # kill between them), so that a model with the lm's files has them complete
+  rm -rf "$work"
+  cp -r "$model" "$work"
+  pinhan lm --model "$work" --data "$FINETUNE_DATA" --kind "$kind" "${LM_ARGS[@]}"
+  rm -rf "$FINETUNE_RUN/.last.old"
+  mv "$model" "$FINETUNE_RUN/.last.old"
+  mv "$work" "$model"
+  rm -rf "$FINETUNE_RUN/.last.old"
+}
+
+stage_polyphone() {
+  final_model polyphone
+  if [ -f "$model/polyphone.safetensors" ]; then say "polyphone: $model has its polyphone head"; return; fi
+  pinhan polyphone --model "$model" "${POLYPHONE_ARGS[@]}"  # written through a temporary file
+}
+
+stage_ship() {
+  final_model ship
+  if [ -f "$SHIP_DIR/config.json" ] && [ -z "$(find "$model" -newer "$SHIP_DIR/config.json" -print -quit)" ]; then
+    say "ship: $SHIP_DIR is newer than $model"
+    return
+  fi
+  echo "+ scripts/ship_model.py $model --out $SHIP_DIR"
+  "$py" scripts/ship_model.py "$model" --out "$SHIP_DIR"
+}
+
+for stage in "${STAGES[@]}"; do
+  say "== $stage"
+  "stage_$stage"
+  [ "$stage" != "$last_stage" ] || break
+done

@@ -1,6 +1,7 @@
 """Ship a trained model as the package's default: fp16 weights, its character n-gram, word
-lexicon and word n-gram, vocabulary and lexicon in ``src/pinhan/assets/default_model``, the
-training history in ``config.json``.
+lexicon and word n-gram, polyphone head, vocabulary and lexicon in
+``src/pinhan/assets/default_model``, the training history in ``config.json``; the model card
+(``MODEL.md``) already there is kept.
 
 Run: ``.venv/bin/python scripts/ship_model.py runs/release-mix/last``
 
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "pinhan" / "assets" / "default_model"
 LIMIT_BYTES = 40 * 1000 * 1000  # weights 16 MB, character n-gram 7, word lexicon 3, word n-gram <= 14
 # copied as they are; the weights are rewritten in fp16
-SHIPPED = (ModelDir.VOCAB, ModelDir.LEXICON, ModelDir.NGRAM, ModelDir.WORDS, ModelDir.WORD_NGRAM)
+SHIPPED = (ModelDir.VOCAB, ModelDir.LEXICON, ModelDir.NGRAM, ModelDir.WORDS, ModelDir.WORD_NGRAM, ModelDir.POLYPHONE)
+CARD = "MODEL.md"  # written by hand, not by training: kept when the model is replaced
 
 
 def history(model_dir: Path) -> list[dict]:
@@ -69,6 +71,8 @@ def main() -> int:
     save_model(load_model(src), tmp, extra=extra, dtype=torch.float16)
     for name in SHIPPED:
         shutil.copyfile(src / name, tmp / name)
+    if (args.out / CARD).is_file():
+        shutil.copyfile(args.out / CARD, tmp / CARD)
     size = sum(p.stat().st_size for p in tmp.iterdir())
     if size > LIMIT_BYTES:
         shutil.rmtree(tmp)

@@ -2,36 +2,21 @@
 restricted unpickler, and prepare with named sources (held-out rule, per-source counts, weights)."""
 
 import gzip
-import hashlib
 import json
 import os
 import pickle
 
 import pytest
+from standins import HELP_PAGE as HELP
+from standins import MANPAGE as PAGE
+from standins import fake_fetched, heldout_list
 
 from pinhan.data.config import PrepareConfig
 from pinhan.data.corpora import helphtml, inews, manpages, poetry
-from pinhan.data.corpora.fetch import STAMP, load_lock
 from pinhan.data.prepare import prepare, weight_copies
 from pinhan.errors import ConfigError, DataError
 
 FAST = dict(extra_charset="none", workers=1, min_count=1)
-
-
-def fake_fetched(cache, name, files):
-    """A cache entry as `pinhan fetch` leaves it: the unpacked files and the stamp of the pin."""
-    pinned = load_lock()[name]
-    root = cache / name
-    for rel, data in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    (root / STAMP).write_text(json.dumps({"file": pinned.file, "sha256": pinned.sha256, "members": list(pinned.members)}))
-    return root
-
-
-def heldout_list(path, *runs):
-    path.write_text("".join(hashlib.sha256(r.encode()).hexdigest()[:16] + "\n" for r in runs), encoding="utf-8")
-    return path
 
 
 # --- inews -------------------------------------------------------------------------------------
@@ -69,21 +54,6 @@ def test_inews_without_pickles_is_an_error(tmp_path):
 
 # --- manpages ----------------------------------------------------------------------------------
 
-PAGE = r'''.\" 版权所有 comment line
-.TH BZIP2 1
-.SH NAME 命令名
-bzip2 \- 一种块排序文件
-压缩软件
-.SH 描述
-.B bzip2
-采用 \fBBurrows\-Wheeler\fR 块排序
-文本压缩算法\(em很快。
-
-第二段\&文字。
-.so man1/other.1
-'''
-
-
 def test_manpage_macros_are_stripped():
     assert list(manpages.page_lines(PAGE)) == [
         "NAME 命令名", "bzip2 - 一种块排序文件压缩软件", "描述", "bzip2 采用 Burrows-Wheeler 块排序文本压缩算法—很快。", "第二段文字。"]
@@ -99,13 +69,6 @@ def test_manpages_reads_zh_cn_only_gzip_and_gb(tmp_path):
 
 
 # --- libreoffice help --------------------------------------------------------------------------
-
-HELP = """<!DOCTYPE html><html><head><title>定位对象</title><script>var x = "脚本";</script></head>
-<body><header><p>LibreOffice 7.4 帮助</p></header><aside><div>索引</div></aside>
-<div id="DisplayArea"><h1>定位对象</h1><p>选择&amp;对象，然后<span class="menuitem">锚定</span>
-到页面。</p><br><table><tr><td><p>在框内</p></td><td><p>Anchors the object.</p></td></tr></table>
-<meta itemprop="keywords" content="对象"></div><footer><p>Title is: 定位对象</p></footer></body></html>"""
-
 
 def test_help_page_keeps_body_paragraphs():
     assert helphtml.page_lines(HELP) == ["定位对象", "选择&对象，然后锚定 到页面。", "在框内", "Anchors the object."]

