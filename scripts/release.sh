@@ -6,18 +6,25 @@
 #   bash scripts/release.sh [LAST_STAGE]      e.g. `prepare`: fetch and prepare only
 #
 # The recipe (sources, weights, step counts, each verb's arguments) is configs/release-recipe.sh.
+# Its training stages are TRAIN (from scratch) and the fine-tunes FINETUNE_STAGES names, in order,
+# each NAME with its variables NAME_DATA, NAME_SOURCES, NAME_WEIGHTS, NAME_RUN, NAME_PHASES, NAME_ARGS.
 #   1. fetch      `pinhan fetch FETCH_SOURCES` into SOURCES_CACHE (a stamped source is not fetched again)
-#   2. prepare    TRAIN_DATA and FINETUNE_DATA, one `pinhan prepare` call each; skipped when the
-#                 directory's prepare_report.json exists (an error if it names other sources or weights)
+#   2. prepare    every stage's NAME_DATA, one `pinhan prepare` call each (a directory two stages name
+#                 once); skipped when the directory's prepare_report.json exists (an error if it names
+#                 other sources or weights)
 #   3. train      TRAIN_CONFIG from scratch on TRAIN_DATA into TRAIN_RUN, TRAIN_PHASES in order
-#   4. finetune   TRAIN_RUN/last on FINETUNE_DATA into FINETUNE_RUN, FINETUNE_PHASES in order
-#                 (a phase the run's last checkpoint has reached is skipped, an unfinished one resumed)
-#   5. lm         `pinhan lm` on a copy of FINETUNE_RUN/last, swapped in when complete
-#   6. polyphone  `pinhan polyphone` into FINETUNE_RUN/last/polyphone.safetensors
-#   7. ship       scripts/ship_model.py FINETUNE_RUN/last --out SHIP_DIR (<= 40 MB); skipped when
+#   4. finetune   each of FINETUNE_STAGES: the previous stage's NAME_RUN/last (the first: TRAIN_RUN/last)
+#                 on NAME_DATA into NAME_RUN, NAME_PHASES in order (a phase the run's last checkpoint
+#                 has reached is skipped, an unfinished one resumed)
+#   5. lm         `pinhan lm` on a copy of the last fine-tune's NAME_RUN/last with its NAME_DATA,
+#                 swapped in when complete
+#   6. polyphone  `pinhan polyphone` into that model's polyphone.safetensors
+#   7. ship       scripts/ship_model.py on that model --out SHIP_DIR (<= 40 MB); skipped when
 #                 SHIP_DIR/config.json is newer than every file of the model
 # A run's last checkpoint changes only while it trains, which drops what lm and polyphone added, so
-# those stages and ship follow. A run or data directory made from another recipe is refused, not reused.
+# those stages and ship follow. A run or data directory made from another recipe is refused, not
+# reused. Not checked: that a fine-tune's starting checkpoint has not trained further since the
+# fine-tune began from it (move the later runs away when an earlier stage is changed).
 #
 # Environment:
 #   PINHAN_RECIPE   the recipe file (default configs/release-recipe.sh)
@@ -38,6 +45,37 @@ source "$recipe"
 pinhan() { echo "+ pinhan $*"; "$py" -m pinhan.cli "$@"; }
 say() { echo "release.sh: $*"; }
 die() { echo "release.sh: $*" >&2; exit 1; }
+
+# --- the recipe's training stages ------------------------------------------------------------------
+# bash has no list of records: a stage is a NAME whose variables carry it as a prefix, so each reads
+# as plainly in the recipe as TRAIN_* does, and adding or dropping a fine-tune is one FINETUNE_STAGES
+# entry (configs/release-recipe.bundled.sh drops the third).
+load_stage() {  # load_stage NAME: the stage's variables into the caller's data sources weights run phases args
+  local -n _data=${1}_DATA _sources=${1}_SOURCES _weights=${1}_WEIGHTS _run=${1}_RUN _phases=${1}_PHASES _args=${1}_ARGS
+  data=$_data sources=("${_sources[@]}") weights=$_weights run=$_run phases=("${_phases[@]}") args=("${_args[@]}")
+}
+
+check_recipe() {  # before any work: every stage complete, one recipe per data directory, one stage per run
+  local name var data sources weights run phases args
+  local -A prepared_by=() trained_by=()
+  [ -n "${FINETUNE_STAGES+x}" ] && (( ${#FINETUNE_STAGES[@]} )) || die "$recipe: FINETUNE_STAGES names no fine-tune stage"
+  for name in TRAIN "${FINETUNE_STAGES[@]}"; do
+    for var in DATA SOURCES WEIGHTS RUN PHASES ARGS; do
+      declare -p "${name}_$var" > /dev/null 2>&1 || die "$recipe: stage $name has no ${name}_$var"
+    done
+    load_stage "$name"
+    if [ -n "${prepared_by[$data]+x}" ] && [ "${prepared_by[$data]}" != "${sources[*]} $weights" ]; then
+      die "$recipe: two stages name $data with different sources or weights (${prepared_by[$data]} / ${sources[*]} $weights)"
+    fi
+    prepared_by[$data]="${sources[*]} $weights"
+    [ -z "${trained_by[$run]+x}" ] || die "$recipe: stages ${trained_by[$run]} and $name both train in $run"
+    trained_by[$run]=$name
+  done
+}
+check_recipe
+final_stage=${FINETUNE_STAGES[-1]}  # lm, polyphone and ship work on its model
+final_run_var=${final_stage}_RUN final_data_var=${final_stage}_DATA
+final_run=${!final_run_var} final_data=${!final_data_var}
 
 # --- what is done ----------------------------------------------------------------------------------
 prepared_as() {  # prepared_as DIR WEIGHTS SOURCE...: DIR's prepare report names these sources and weights
@@ -114,14 +152,14 @@ prepare_dir() {  # prepare_dir DIR WEIGHTS SOURCE...
 }
 
 stage_prepare() {
-  local same=0
-  if [ "$TRAIN_DATA" = "$FINETUNE_DATA" ]; then
-    [ "${TRAIN_SOURCES[*]} $TRAIN_WEIGHTS" = "${FINETUNE_SOURCES[*]} $FINETUNE_WEIGHTS" ] \
-      || die "prepare: TRAIN_DATA and FINETUNE_DATA are both $TRAIN_DATA but name different sources or weights"
-    same=1
-  fi
-  prepare_dir "$TRAIN_DATA" "$TRAIN_WEIGHTS" "${TRAIN_SOURCES[@]}"
-  (( same )) || prepare_dir "$FINETUNE_DATA" "$FINETUNE_WEIGHTS" "${FINETUNE_SOURCES[@]}"
+  local name data sources weights run phases args
+  local -A prepared=()  # a directory two stages name is prepared once (check_recipe: from the same sources)
+  for name in TRAIN "${FINETUNE_STAGES[@]}"; do
+    load_stage "$name"
+    [ -z "${prepared[$data]+x}" ] || continue
+    prepared[$data]=1
+    prepare_dir "$data" "$weights" "${sources[@]}"
+  done
 }
 
 stage_train() {
@@ -132,24 +170,29 @@ stage_train() {
   run_phases train "$TRAIN_RUN" fresh again "${TRAIN_PHASES[@]}"
 }
 
-stage_finetune() {
-  # finetune rebuilds its config from the overrides on --resume too, so both get all of them
-  local fresh=(finetune --from "$TRAIN_RUN/last" --data "$FINETUNE_DATA" --out "$FINETUNE_RUN" --quiet "${FINETUNE_ARGS[@]}")
-  recover_run "$TRAIN_RUN"
-  recover_run "$FINETUNE_RUN"
-  [ -d "$TRAIN_RUN/last" ] || die "finetune: $TRAIN_RUN/last is missing (run the train stage)"
-  trained_as "$FINETUNE_RUN" "$FINETUNE_DATA" "$TRAIN_RUN/last" || exit 1
-  run_phases finetune "$FINETUNE_RUN" fresh fresh "${FINETUNE_PHASES[@]}"
+stage_finetune() {  # FINETUNE_STAGES in order, each from the previous stage's last checkpoint
+  local name from=$TRAIN_RUN data sources weights run phases args
+  for name in "${FINETUNE_STAGES[@]}"; do
+    load_stage "$name"
+    # finetune rebuilds its config from the overrides on --resume too, so both get all of them
+    local fresh=(finetune --from "$from/last" --data "$data" --out "$run" --quiet "${args[@]}")
+    recover_run "$from"
+    recover_run "$run"
+    [ -d "$from/last" ] || die "finetune $name: $from/last is missing (run the stage before it)"
+    trained_as "$run" "$data" "$from/last" || exit 1
+    run_phases "finetune $name" "$run" fresh fresh "${phases[@]}"
+    from=$run
+  done
 }
 
 final_model() {  # sets $model: the one lm, polyphone and ship work on, an interrupted checkpoint swap finished
-  recover_run "$FINETUNE_RUN"
-  model=$FINETUNE_RUN/last
+  recover_run "$final_run"
+  model=$final_run/last
   [ -d "$model" ] || die "$1: $model is missing (run the finetune stage)"
 }
 
 stage_lm() {
-  local kind work=$FINETUNE_RUN/.last.lm
+  local kind work=$final_run/.last.lm
   final_model lm
   # the model directory's file names (pinhan.data.model_dir.ModelDir)
   local chars=0 words=0
@@ -166,11 +209,12 @@ stage_lm() {
   # kill between them), so that a model with the lm's files has them complete
   rm -rf "$work"
   cp -r "$model" "$work"
-  pinhan lm --model "$work" --data "$FINETUNE_DATA" --kind "$kind" "${LM_ARGS[@]}"
-  rm -rf "$FINETUNE_RUN/.last.old"
-  mv "$model" "$FINETUNE_RUN/.last.old"
+  # --sources-cache: where the fetch stage put the frequency lists (LM_ARGS' --frequencies)
+  pinhan lm --model "$work" --data "$final_data" --kind "$kind" --sources-cache "$SOURCES_CACHE" "${LM_ARGS[@]}"
+  rm -rf "$final_run/.last.old"
+  mv "$model" "$final_run/.last.old"
   mv "$work" "$model"
-  rm -rf "$FINETUNE_RUN/.last.old"
+  rm -rf "$final_run/.last.old"
 }
 
 stage_polyphone() {

@@ -1,11 +1,12 @@
 """scripts/release.sh (`make model`) end to end on stand-ins: the real script and the real recipe
-(configs/release-recipe.sh), scaled down by a recipe that sources it (tiny model, a few steps,
-one thread) and pointed at a temporary directory; every source from a tiny stand-in of its
-format (tests/standins.py) through PINHAN_FETCH_FROM, with its own lock; no registry, no network.
+(configs/release-recipe.sh: train, fine-tune, general-domain fine-tune), scaled down by a recipe
+that sources it (tiny model, a few steps, one thread) and pointed at a temporary directory; every
+source from a tiny stand-in of its format (tests/standins.py) through PINHAN_FETCH_FROM, with its
+own lock; no registry, no network.
 
-The module's runs share one directory: a first run stopped after finetune part-way, then the
-state a kill leaves (a checkpoint swap cut between its renames, a half-built lm copy), a second
-run that must resume and ship, a third that must do nothing."""
+The module's runs share one directory: a first run stopped after finetune with the third stage
+part-way, then the state a kill leaves (a checkpoint swap cut between its renames, a half-built lm
+copy), a second run that must resume and ship, a third that must do nothing."""
 
 from __future__ import annotations
 
@@ -16,25 +17,30 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from safetensors import safe_open
 from standins import SENTENCES, corpus_texts, heldout_list, source_artifacts, write_mirror
 
-from pinhan.data.corpora import CORPORA
 from pinhan.data.corpora.fetch import load_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "release.sh"
 HELDOUT_RUN = "块排序文本压缩算法"  # a clause of the manual page stand-in: the held-out rule must drop its line
 CARD = "# A hand-written model card\n"
+GENERAL_CORPORA = ["inews", "manpages", "libreoffice-help"]  # the third stage's fetched corpora
 
 # Sources the real recipe and scales it down; {tmp} is the test's directory. Overrides appended to
 # an argument list win over the real recipe's (later keys win in pinhan's overrides and argparse).
+# Stages 1 and 2 share one data directory here (prepared once), to keep the test short.
 TINY_RECIPE = """
 source configs/release-recipe.sh
-TRAIN_SOURCES=("${{TRAIN_SOURCES[@]/#bundled/{tmp}/bundled.txt}}")
 FINETUNE_SOURCES=("${{FINETUNE_SOURCES[@]/#bundled/{tmp}/bundled.txt}}")
+GENERAL_SOURCES=("${{GENERAL_SOURCES[@]/#bundled/{tmp}/bundled.txt}}")
+TRAIN_SOURCES=("${{FINETUNE_SOURCES[@]}}")
 SOURCES_CACHE={tmp}/cache
-TRAIN_DATA={tmp}/data/mix
-FINETUNE_DATA={tmp}/data/mix
+TRAIN_DATA={tmp}/data/release
+FINETUNE_DATA={tmp}/data/release
+GENERAL_DATA={tmp}/data/general
 PREPARE_ARGS+=(workers=1 extra_charset=none min_count=1 dev_ratio=0.1 test_ratio=0.1)
 SMALL=(train.eval_every=2 train.batch_size=8 train.eval_batches=1 train.eval_clauses=8 train.log_every=1 train.threads=1)
 TRAIN_CONFIG=configs/tiny.yaml
@@ -42,9 +48,13 @@ TRAIN_RUN={tmp}/runs/train
 TRAIN_PHASES=(4:0)
 TRAIN_ARGS=("${{SMALL[@]}}")
 FINETUNE_RUN={tmp}/runs/ft
-FINETUNE_PHASES=({finetune_phases})
+FINETUNE_PHASES=(4:2 3:0)
 FINETUNE_ARGS+=("${{SMALL[@]}}")
-LM_ARGS+=(--min-count 1 --weights 1 --word-min-count 1 --word-weights 0.25 --no-dictionary --dev-items 4 --threads 1)
+GENERAL_RUN={tmp}/runs/general
+GENERAL_PHASES=({general_phases})
+GENERAL_ARGS+=("${{SMALL[@]}}")
+LM_ARGS+=(--min-count 1 --weights 1 --word-min-count 1 --word-weights 0.25 --no-dictionary --frequencies wordfreq jionlp
+          --dev-items 4 --threads 1)
 POLYPHONE_ARGS+=(teacher=null corpus_sentences=0 epochs=1 skip_fixed=false)  # gold examples at every labelled position
 SHIP_DIR={tmp}/shipped
 """
@@ -73,8 +83,9 @@ def stand_ins(tmp: Path) -> dict[str, str]:
             "PINHAN_SOURCES_LOCK": str(lock), "OMP_NUM_THREADS": "1"}
 
 
-def release(tmp: Path, env: dict, finetune_phases: str, *stage: str) -> subprocess.CompletedProcess:
-    (tmp / "recipe.sh").write_text(TINY_RECIPE.format(tmp=tmp, finetune_phases=finetune_phases), encoding="utf-8")
+def release(tmp: Path, env: dict, general_phases: str, *stage: str, more: str = "") -> subprocess.CompletedProcess:
+    """Run the script on the tiny recipe (``more``: recipe lines appended)."""
+    (tmp / "recipe.sh").write_text(TINY_RECIPE.format(tmp=tmp, general_phases=general_phases) + more, encoding="utf-8")
     return subprocess.run(["bash", str(SCRIPT), *stage], env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -86,55 +97,63 @@ def pinhan_calls(out: str) -> list[str]:
     return [line.split()[2] for line in out.splitlines() if line.startswith("+ pinhan ")]
 
 
+def mtime(run: Path) -> int:
+    return (run / "last" / "train_state.json").stat().st_mtime_ns
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """(tmp, env, first run, second run): the first stops after finetune at step 3 of a 6-step
-    schedule; the second, after a simulated kill, goes on with a 5-step schedule (as the shipped
-    recipe did, 5,500 then 3,800) and ships."""
+    """(tmp, env, first run, second run, facts): the first stops after finetune, the third stage at
+    step 3 of a 5-step schedule (stage 2 in two phases, as the shipped recipe's 5,500 then 3,800);
+    the second, after a simulated kill, goes on to the end of the third stage's schedule and ships."""
     tmp = tmp_path_factory.mktemp("release")
     env = stand_ins(tmp)
-    first = release(tmp, env, "6:3", "finetune")
+    first = release(tmp, env, "5:3", "finetune")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    facts = {"first_ft_step": state(tmp / "runs" / "ft")["step"], "lm_in_first": "== lm" in first.stdout,
+    facts = {"first_general_step": state(tmp / "runs" / "general")["step"], "lm_in_first": "== lm" in first.stdout,
              "shipped_in_first": (tmp / "shipped" / "config.json").exists()}
-    # what a kill leaves: the finetune checkpoint swapped out but not yet back, a half-written
+    # what a kill leaves: the third stage's checkpoint swapped out but not yet back, a half-written
     # temporary checkpoint, a half-built lm copy
-    ft = tmp / "runs" / "ft"
-    os.replace(ft / "last", ft / ".last.old")
-    (ft / ".last.tmp").mkdir()
-    (ft / ".last.lm").mkdir()
-    (ft / ".last.lm" / "lm.safetensors").write_bytes(b"half")
-    train_mtime = (tmp / "runs" / "train" / "last" / "train_state.json").stat().st_mtime_ns
-    second = release(tmp, env, "6:3 5:0")
+    general = tmp / "runs" / "general"
+    os.replace(general / "last", general / ".last.old")
+    (general / ".last.tmp").mkdir()
+    (general / ".last.lm").mkdir()
+    (general / ".last.lm" / "lm.safetensors").write_bytes(b"half")
+    before = {name: mtime(tmp / "runs" / name) for name in ("train", "ft")}
+    second = release(tmp, env, "5:0")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    facts["train_untouched"] = (tmp / "runs" / "train" / "last" / "train_state.json").stat().st_mtime_ns == train_mtime
+    facts["untouched"] = {name: mtime(tmp / "runs" / name) for name in ("train", "ft")} == before
     return tmp, env, first, second, facts
 
 
 def test_first_run_fetches_prepares_and_trains_until_the_stage_asked(runs):
     tmp, _, first, _, facts = runs
-    for name in ("inews", "manpages", "libreoffice-help", "poetry", "wordfreq", "jionlp"):
-        assert any(line.split()[:2] == [name, "fetched"] for line in first.stdout.splitlines()), name
-    report = json.loads((tmp / "data" / "mix" / "prepare_report.json").read_text(encoding="utf-8"))
-    assert report["config"]["weights"] == {"poetry": 0.2}  # the real recipe's mixture
+    fetched = {line.split()[0] for line in first.stdout.splitlines() if line.split()[1:2] == ["fetched"]}
+    assert fetched == {*GENERAL_CORPORA, "wordfreq", "jionlp"}  # the poems are not fetched
+    release_report = json.loads((tmp / "data" / "release" / "prepare_report.json").read_text(encoding="utf-8"))
+    assert {Path(name).name for name in release_report["per_source"]} == {"bundled.txt", "cpp-dev.jsonl"}  # stages 1, 2
+    assert release_report["gold_readings"] > 0  # cpp-dev's labelled characters
+    report = json.loads((tmp / "data" / "general" / "prepare_report.json").read_text(encoding="utf-8"))
+    assert report["config"]["sources"][2:] == GENERAL_CORPORA and report["config"]["weights"] == {}
     per_source = report["per_source"]
-    assert set(CORPORA) <= set(per_source) and all(per_source[name]["kept"] > 0 for name in CORPORA)
+    assert all(per_source[name]["kept"] > 0 and per_source[name].get("weighted_out", 0) == 0 for name in GENERAL_CORPORA)
     assert per_source["manpages"]["heldout"] == 1  # the recipe hands prepare the bench's held-out list
-    assert per_source["poetry"]["weighted_out"] > 0 and per_source["inews"].get("weighted_out", 0) == 0
-    assert report["gold_readings"] > 0  # cpp-dev's labelled characters
-    assert pinhan_calls(first.stdout) == ["fetch", "prepare", "train", "finetune"]
-    assert state(tmp / "runs" / "train")["step"] == 4 and facts["first_ft_step"] == 3
-    assert not facts["lm_in_first"] and not facts["shipped_in_first"]
+    assert report["gold_readings"] > 0
+    assert pinhan_calls(first.stdout) == ["fetch", "prepare", "prepare", "train", "finetune", "finetune", "finetune"]
+    assert state(tmp / "runs" / "train")["step"] == 4 and state(tmp / "runs" / "ft")["step"] == 3
+    assert state(tmp / "runs" / "ft")["extra"]["resumes"] == [
+        {"step": 2, "changed": {"max_steps": [4, 3], "stop_at_step": [2, 0]}}]  # a phase resumed with another schedule
+    assert facts["first_general_step"] == 3 and not facts["lm_in_first"] and not facts["shipped_in_first"]
 
 
-def test_interrupted_finetune_is_resumed_not_restarted(runs):
+def test_interrupted_third_stage_is_resumed_not_restarted(runs):
     tmp, _, _, second, facts = runs
-    ft = state(tmp / "runs" / "ft")
-    assert ft["step"] == 5
-    assert ft["extra"]["resumes"] == [{"step": 3, "changed": {"max_steps": [6, 5], "stop_at_step": [3, 0]}}]
-    assert "resuming" in second.stdout and facts["train_untouched"]
+    general = state(tmp / "runs" / "general")
+    assert general["step"] == 5 and general["extra"]["resumes"] == [{"step": 3, "changed": {"stop_at_step": [3, 0]}}]
+    assert "resuming" in second.stdout and facts["untouched"]  # the first two stages' runs are done: skipped
     assert pinhan_calls(second.stdout) == ["fetch", "finetune", "lm", "polyphone"]
-    assert not any((tmp / "runs" / "ft" / name).exists() for name in (".last.old", ".last.tmp", ".last.lm"))
+    assert not any((tmp / "runs" / "general" / name).exists() for name in (".last.old", ".last.tmp", ".last.lm"))
+    assert not (tmp / "runs" / "ft" / "last" / "lm.safetensors").exists()  # lm went to the last stage's model
 
 
 def test_shipped_model_loads_converts_and_records_its_history(runs):
@@ -146,8 +165,16 @@ def test_shipped_model_loads_converts_and_records_its_history(runs):
     assert (shipped / "MODEL.md").read_text(encoding="utf-8") == CARD
     config = json.loads((shipped / "config.json").read_text(encoding="utf-8"))
     history = config["training_history"]
-    assert [(h["kind"], h["steps"], h["data"]) for h in history] == [
-        ("from scratch", 4, str(tmp / "data" / "mix")), ("fine-tune", 5, str(tmp / "data" / "mix"))]
+    release_data, general_data = str(tmp / "data" / "release"), str(tmp / "data" / "general")
+    assert [(h["kind"], h["steps"], h["data"], h["source"]) for h in history] == [
+        ("from scratch", 4, release_data, f"{tmp}/runs/train/last"), ("fine-tune", 3, release_data, f"{tmp}/runs/ft/last"),
+        ("fine-tune", 5, general_data, f"{tmp}/runs/general/last")]
+    assert config["recipe"]["train"]["lr"] == 5e-4  # the third stage's overrides
+    for name in ("lm.safetensors", "words.safetensors"):  # built on the last stage's data
+        with safe_open(shipped / name, "np") as f:
+            info = json.loads(f.metadata()["pinhan"])["info"]
+        assert info["data"] == general_data, name
+    assert info["frequencies"] == ["wordfreq", "jionlp"]  # read from the recipe's SOURCES_CACHE
     model = pinhan.load(shipped, threads=1)
     assert model.lm is not None and model.g2p_engine.bundle.polyphone is not None
     assert model.convert("yinhang", k=2)[0].text and model.g2p("银行行长").pinyin
@@ -157,20 +184,30 @@ def test_third_run_does_nothing(runs):
     tmp, env, _, _, _ = runs
     shipped = tmp / "shipped" / "config.json"
     before = shipped.stat().st_mtime_ns
-    third = release(tmp, env, "6:3 5:0")
+    third = release(tmp, env, "5:0")
     assert third.returncode == 0, third.stderr[-3000:]
     assert pinhan_calls(third.stdout) == ["fetch"]
     assert all(line.split()[1] == "cached" for line in third.stdout.splitlines() if line.split()[:1] and line.split()[0] in load_lock())
+    assert all(f"phase {phase} done" in third.stdout for phase in ("4:0", "4:2", "3:0", "5:0"))  # every stage's
     assert "ship: " in third.stdout and shipped.stat().st_mtime_ns == before
 
 
 def test_a_data_directory_of_another_recipe_is_refused(runs):
     tmp, env, _, _, _ = runs
-    (tmp / "recipe.sh").write_text(TINY_RECIPE.format(tmp=tmp, finetune_phases="6:3 5:0") + 'TRAIN_WEIGHTS="{poetry: 1}"\n'
-                                   'FINETUNE_WEIGHTS="{poetry: 1}"\n', encoding="utf-8")
-    done = subprocess.run(["bash", str(SCRIPT), "prepare"], env=env, capture_output=True, text=True, timeout=120)
+    done = release(tmp, env, "5:0", "prepare", more='GENERAL_SOURCES=("${GENERAL_SOURCES[@]:0:3}" libreoffice-help)\n')  # no manpages
     assert done.returncode == 1
-    assert "was prepared from" in done.stderr and "move it away" in done.stderr
+    assert f"{tmp}/data/general was prepared from" in done.stderr and "move it away" in done.stderr
+
+
+@pytest.mark.parametrize("more, message", [
+    ("GENERAL_DATA=$TRAIN_DATA\n", "two stages name"),
+    ("GENERAL_RUN=$FINETUNE_RUN\n", "stages FINETUNE and GENERAL both train in"),
+    ("FINETUNE_STAGES+=(EXTRA)\nEXTRA_DATA=x\n", "stage EXTRA has no EXTRA_SOURCES"),
+])
+def test_an_inconsistent_recipe_is_refused_before_any_work(tmp_path, more, message):
+    env = {**os.environ, "PINHAN_PYTHON": "/nonexistent/python", "PINHAN_RECIPE": str(tmp_path / "recipe.sh")}
+    done = release(tmp_path, env, "5:0", more=more)
+    assert done.returncode == 1 and message in done.stderr and not done.stdout
 
 
 def recipe_values(recipe: str, bench: str, *names: str) -> dict[str, list[str]]:
@@ -184,30 +221,52 @@ def recipe_values(recipe: str, bench: str, *names: str) -> dict[str, list[str]]:
     return values
 
 
+STAGE_VARS = ("DATA", "SOURCES", "WEIGHTS", "RUN", "PHASES", "ARGS")
+
+
+def stages(recipe: str, bench: str) -> list[dict[str, list[str]]]:
+    """The recipe's training stages in order, each its variables (TRAIN_CONFIG too for the first)."""
+    names = ["TRAIN", *recipe_values(recipe, bench, "FINETUNE_STAGES")["FINETUNE_STAGES"]]
+    v = recipe_values(recipe, bench, "TRAIN_CONFIG", *(f"{n}_{var}" for n in names for var in STAGE_VARS))
+    return [{"NAME": [n], **{var: v[f"{n}_{var}"] for var in STAGE_VARS}} for n in names]
+
+
 def test_real_recipe_names_pinned_sources_and_the_shipped_steps():
-    v = recipe_values("configs/release-recipe.sh", "B", "FETCH_SOURCES", "TRAIN_SOURCES", "FINETUNE_SOURCES", "TRAIN_PHASES",
-                      "FINETUNE_PHASES", "TRAIN_CONFIG", "TRAIN_WEIGHTS", "SHIP_DIR")
-    assert set(v["FETCH_SOURCES"]) == set(load_lock())
-    assert v["TRAIN_SOURCES"] == v["FINETUNE_SOURCES"] == ["bundled", "B/cpp-dev.jsonl", *CORPORA]
-    assert v["TRAIN_WEIGHTS"] == ["{poetry: 0.2}"] and (ROOT / v["TRAIN_CONFIG"][0]).is_file()
-    assert v["TRAIN_PHASES"] == ["16000:3000"] and v["FINETUNE_PHASES"] == ["5500:2000", "3800:0"]
-    assert v["SHIP_DIR"] == ["src/pinhan/assets/default_model"]
+    v = recipe_values("configs/release-recipe.sh", "B", "FETCH_SOURCES", "TRAIN_CONFIG", "SHIP_DIR")
+    assert v["FETCH_SOURCES"] == [*GENERAL_CORPORA, "wordfreq", "jionlp"] and set(v["FETCH_SOURCES"]) <= set(load_lock())
+    assert (ROOT / v["TRAIN_CONFIG"][0]).is_file() and v["SHIP_DIR"] == ["src/pinhan/assets/default_model"]
+    train, finetune, general = stages("configs/release-recipe.sh", "B")
+    assert (train["SOURCES"], train["PHASES"]) == (["bundled"], ["16000:3000"])
+    assert (finetune["SOURCES"], finetune["PHASES"]) == (["bundled", "B/cpp-dev.jsonl"], ["5500:2000", "3800:0"])
+    assert general["DATA"] == ["data/release-general"] and general["SOURCES"] == ["bundled", "B/cpp-dev.jsonl", *GENERAL_CORPORA]
+    assert general["WEIGHTS"] == ["{}"] and general["PHASES"] == ["2400:0"]
+    assert general["ARGS"] == ["train.lr=5e-4", "train.warmup_steps=100", "train.threads=1", "train.eval_every=600"]
+    # the previous default model's recipe is this one's first two stages
+    assert stages("configs/release-recipe.bundled.sh", "B") == [train, finetune]
 
 
-def test_shipped_recipe_is_the_one_the_shipped_model_records():
-    """configs/release-recipe.shipped.sh against the shipped model's own history (config.json):
-    when the default model is re-made by another recipe, point this test at that one."""
-    v = recipe_values("configs/release-recipe.shipped.sh", "../shared/bench", "TRAIN_DATA", "FINETUNE_DATA", "TRAIN_RUN",
-                      "FINETUNE_RUN", "TRAIN_PHASES", "FINETUNE_PHASES", "FINETUNE_ARGS", "SHIP_DIR")
-    config = json.loads((ROOT / v["SHIP_DIR"][0] / "config.json").read_text(encoding="utf-8"))
-    first, second = config["training_history"]
-    assert [first["data"], second["data"]] == v["TRAIN_DATA"] + v["FINETUNE_DATA"]
-    assert [first["source"], second["source"]] == [f"{v['TRAIN_RUN'][0]}/last", f"{v['FINETUNE_RUN'][0]}/last"]
-    (train_max, train_stop), = [map(int, p.split(":")) for p in v["TRAIN_PHASES"]]
-    (max1, stop1), (max2, stop2) = [map(int, p.split(":")) for p in v["FINETUNE_PHASES"]]
-    assert config["first_stage_recipe"]["train"]["max_steps"] == train_max and first["steps"] == train_stop
-    assert second["steps"] == max2 and stop2 == 0
-    assert [(r["step"], r["changed"]["max_steps"]) for r in second["resumes"]] == [(stop1, [max1, max2])]
+def expected_history(recipe: list[dict[str, list[str]]]) -> list[tuple[str, str]]:
+    return [(f"{s['RUN'][0]}/last", s["DATA"][0]) for s in recipe]
+
+
+def test_the_shipped_model_is_made_by_a_recipe_here():
+    """The shipped model's own history (config.json) against the recipe that made it: the one of
+    configs/release-recipe*.sh whose run and data directories it names, stage by stage (steps, the
+    schedules it was resumed with, the last stage's overrides)."""
+    config = json.loads((ROOT / "src/pinhan/assets/default_model/config.json").read_text(encoding="utf-8"))
+    history = config["training_history"]
+    recipes = {path.name: stages(f"configs/{path.name}", "../shared/bench") for path in sorted((ROOT / "configs").glob("release-recipe*.sh"))}
+    made_by = [name for name, recipe in recipes.items() if expected_history(recipe) == [(h["source"], h["data"]) for h in history]]
+    assert made_by, f"the shipped model's history {[(h['source'], h['data']) for h in history]} matches no recipe in configs/"
+    recipe = recipes[made_by[0]]
+    for stage, done in zip(recipe, history):
+        phases = [tuple(map(int, p.split(":"))) for p in stage["PHASES"]]
+        assert done["steps"] == (phases[-1][1] or phases[-1][0]), stage["NAME"]
+        changed = [(r["step"], r["changed"]["max_steps"]) for r in done["resumes"] if "max_steps" in r["changed"]]
+        assert changed == [(a[1], [a[0], b[0]]) for a, b in zip(phases, phases[1:]) if a[0] != b[0]], stage["NAME"]
+    assert config["first_stage_recipe"]["train"]["max_steps"] == int(recipe[0]["PHASES"][0].split(":")[0])
     recorded = config["recipe"]["train"]
-    assert {f"train.{key}={value}" for key, value in recorded.items() if key in ("warmup_steps", "eval_every", "threads")} | {"train.lr=8e-4"} \
-        == set(v["FINETUNE_ARGS"]) and recorded["lr"] == 8e-4
+    for arg in recipe[-1]["ARGS"]:
+        key, value = arg.removeprefix("train.").split("=")
+        assert recorded[key] == type(recorded[key])(yaml.safe_load(value)), arg
+
