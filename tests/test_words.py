@@ -71,6 +71,26 @@ def test_word_and_character_ngram_files_are_not_mistaken_for_each_other(tmp_path
     assert np.array_equal(back.logprob_grid(*probe), lm.logprob_grid(*probe))
 
 
+def test_word_ngram_files_pack_ids_in_3_bytes_and_code_log_probabilities_in_8_bits(tmp_path):
+    from safetensors.numpy import load_file
+
+    rng = np.random.default_rng(0)
+    big = 1_500_000  # ids past 2**16: 3 bytes each
+    lines = [np.append(rng.integers(big - 400, big, size=12), EOS) for _ in range(300)]
+    lm = WordNgram.build(lines, big + 1, order=3, min_count=1)
+    lm.save(tmp_path / "w.safetensors")
+    stored = load_file(str(tmp_path / "w.safetensors"))
+    assert stored["last.1"].dtype == np.uint8 and stored["last.1"].shape == (len(lm.keys[1]), 3)
+    assert stored["logp.1"].dtype == np.uint8 and stored["logp_book.1"].shape == (256,)
+    assert stored["logp.0"].dtype == np.float16  # unigrams stay exact
+    back = WordNgram.load(tmp_path / "w.safetensors")
+    assert all(np.array_equal(a, b) for a, b in zip(back.keys + back.ctx_keys, lm.keys + lm.ctx_keys))
+    assert np.array_equal(back.logp[0], lm.logp[0])
+    for k in (1, 2):
+        error = np.abs(back.logp[k].astype(np.float32) - lm.logp[k].astype(np.float32))
+        assert 0 < error.max() < 1.0 and error.mean() < 0.05  # coarse bins only in the tails
+
+
 def test_build_words_from_the_train_split(prepared_tiny):
     from pinhan.data.vocab import Lexicon
     from pinhan.lm.word_build import WordModelConfig, build_words
