@@ -67,6 +67,7 @@ def word_model(model_dir: Path, data_dir: Path, config, *, weights: Sequence[flo
             chosen["model" if mode == "accurate" else "head"], tables[mode] = weight, table
             say("\n" + format_table(mode, table, f"{len(items)} clauses of {where}", "Transformer weight"))
         paths = save_words(lexicon, lm, model_dir, chosen, tables)
-    say(f"\nwrote {paths[0]} and {paths[1]} ({len(lexicon):,} words; {lm.nbytes() / 1e6:.1f} MB n-gram; "
+    say(f"\nwrote {paths[0]} and {paths[1]} ({len(lexicon):,} words; n-gram {paths[1].stat().st_size / 1e6:.1f} MB "
+        f"on disk, {lm.nbytes() / 1e6:.1f} MB loaded; "
         f"Transformer weights: accurate {chosen['model']:g}, fast {chosen['head']:g})")
     return paths[1]
