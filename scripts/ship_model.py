@@ -40,6 +40,17 @@ def history(model_dir: Path) -> list[dict]:
     while model_dir is not None and model_dir.resolve() not in seen:
         seen.add(model_dir.resolve())
         recipe = ModelDir(model_dir).recipe()
+        if not (model_dir / STATE_JSON).is_file():
+            # a shipped model fine-tuned further: its own config.json carries the stages before it
+            shipped = ModelDir(model_dir).config()
+            if not shipped.get("training_history"):
+                raise SystemExit(f"ship_model: {model_dir} has neither {STATE_JSON} nor a recorded training history")
+            earlier = [dict(s) for s in shipped["training_history"]]
+            earlier[0]["recipe"] = shipped.get("first_stage_recipe") or {}
+            for s in earlier[1:]:
+                s.setdefault("recipe", {})
+            earlier[-1]["shipped_as"] = str(model_dir)  # what the next stage started from (fp16 weights)
+            return earlier + stages[::-1]
         state = json.loads((model_dir / STATE_JSON).read_text(encoding="utf-8"))["state"]
         finetune = recipe.get("finetune")
         stages.append({"source": str(model_dir), "data": recipe.get("data"), "steps": state["step"],
