@@ -37,7 +37,9 @@ SOURCES_CACHE=data/cache/sources
 # Stages 1 and 2 are the previous default model's, step for step: 1. the first 3,000 steps of
 # configs/release.yaml's 16,000-step schedule; 2. a 5,500-step schedule stopped after 2,000 steps,
 # then resumed with a 3,800-step one so that the learning rate decays within the time there was
-# (MODEL.md, "Recipe"). 3. a 2,400-step schedule at a lower learning rate, on one thread.
+# (MODEL.md, "Recipe"). 3. a 2,400-step schedule at a lower learning rate, on one thread. (The
+# shipped stage 3 started from stage 2 as shipped, its fp16 weights in src/pinhan/assets/default_model,
+# where this recipe starts from the fp32 checkpoint runs/release-mix/last, which no longer existed.)
 PREPARE_ARGS=("heldout=$bench/heldout-clauses.txt")  # more PrepareConfig overrides, for every directory
 FINETUNE_STAGES=(FINETUNE GENERAL)
 
