@@ -97,7 +97,13 @@ class PrepareConfig:
         for name, weight in self.weights.items():
             if name not in CORPORA:
                 raise ConfigError(f"weights: {name!r} is not a named corpus (known: {', '.join(CORPORA)})")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
-                raise ConfigError(f"weights.{name} must be a number in [0, 100], got {weight!r}")
+            check_mixture_weight(f"weights.{name}", weight)
         if self.vocab_size <= 5:
             raise ConfigError(f"vocab_size must leave room past the 5 special tokens, got {self.vocab_size}")
+
+
+def check_mixture_weight(name: str, weight) -> None:
+    """A mixture weight (how many times a source's lines count, ``floor(w)`` copies plus a share;
+    see ``PrepareConfig.weights``) is a number in [0, 100]; a ConfigError names ``name``."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
+        raise ConfigError(f"{name} must be a number in [0, 100], got {weight!r}")

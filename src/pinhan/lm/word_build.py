@@ -27,6 +27,7 @@ import numpy as np
 
 from pinhan.data.annotate import HANZI_RUN
 from pinhan.data.corpora import FREQUENCY_LISTS
+from pinhan.data.config import check_mixture_weight
 from pinhan.data.corpora.fetch import DEFAULT_CACHE
 from pinhan.data.heldout import HeldoutRule
 from pinhan.data.shards import ShardedSplit
@@ -167,8 +168,7 @@ class WordModelConfig:
 
     def __post_init__(self) -> None:
         for name, weight in {"data_weight": self.data_weight, **{f"texts[{k}]": v for k, v in self.texts.items()}}.items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
-                raise ConfigError(f"{name} must be a number in [0, 100], got {weight!r}")
+            check_mixture_weight(name, weight)
         unknown = [name for name in self.frequencies if name not in FREQUENCY_LISTS]
         if unknown:
             raise ConfigError(f"unknown frequency list {unknown[0]!r} (known: {', '.join(FREQUENCY_LISTS)})")
