@@ -91,6 +91,8 @@ def client_command(p: Pinned, dest: Path) -> list[str]:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256 (hex), read in 1 MiB blocks: a fetched artifact's check, and the ONNX
+    export's key for the weights it was made from."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

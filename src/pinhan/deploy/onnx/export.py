@@ -43,7 +43,6 @@ once into the cache instead: :func:`cached_export`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -58,6 +57,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from pinhan.data.corpora.fetch import sha256_of
 from pinhan.data.model_dir import ModelDir
 from pinhan.model.io import CheckpointError, fsync_dir, load_model
 from pinhan.model.transformer import DecoderInputs, PinhanModel
@@ -428,7 +428,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
         manifest = {
             "format": FORMAT, "version": VERSION, "opset": opset, "int8": bool(int8),
             "source": str(model_dir.resolve()), "torch": torch.__version__,
-            "source_weights": {"size": weights.stat().st_size, "sha256": file_sha256(weights)},
+            "source_weights": {"size": weights.stat().st_size, "sha256": sha256_of(weights)},
             "graphs": graphs, "graphs_int8": graphs_int8, "quantization": QUANTIZATION if int8 else None,
             "model": {"n_chars": c.n_chars, "n_syllables": c.n_syllables, "max_positions": c.max_positions,
                       "d_model": c.d_model, "n_heads": c.n_heads, "n_decoder_layers": c.n_decoder_layers},
@@ -450,20 +450,12 @@ def cached_export(model_dir: str | os.PathLike) -> Path:
     if any((d / MANIFEST).is_file() for d in (source.path, source.onnx)) or not source.weights.is_file():
         return source.path  # an export (or a directory whose problem OnnxRunner.load names)
     cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pinhan") / "onnx"
-    out = cache / file_sha256(source.weights)[:16]
+    out = cache / sha256_of(source.weights)[:16]
     if not (out / MANIFEST).is_file():
         print(f"pinhan: exporting {source.path} to ONNX once, into {out}", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)
         export_onnx(source.path, out, int8=True, overwrite=True)
     return out
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _require(modules: list[str]) -> None:

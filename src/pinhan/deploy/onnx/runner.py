@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from pinhan.data.model_dir import ModelDir
-from pinhan.deploy.onnx.export import (COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION,
-                                       file_sha256)
+from pinhan.data.corpora.fetch import sha256_of
+from pinhan.deploy.onnx.export import COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION
 from pinhan.errors import ConfigError
 from pinhan.model.io import CheckpointError, check_directory, load_config
 
@@ -89,7 +89,7 @@ def check_fresh(model_dir: Path, export_dir: Path) -> None:
     weights = manifest.get("source_weights") or {}
     path = ModelDir(model_dir).weights
     if weights and path.is_file():
-        if path.stat().st_size != weights.get("size") or file_sha256(path) != weights.get("sha256"):
+        if path.stat().st_size != weights.get("size") or sha256_of(path) != weights.get("sha256"):
             stale.append(ModelDir.WEIGHTS)
     for name in COPIED:
         if (model_dir / name).is_file() and (export_dir / name).is_file():
