@@ -151,10 +151,13 @@ def test_pinhan_lm_counts_more_text_and_chooses_weights_on_the_dev_file_given(mo
     info = WordNgram.load(ModelDir(out).word_ngram).info
     assert info["counted"][str(prepared_other)] == {"weight": 2.0, "clauses": 6}
     assert pinhan.load(out).convert("fuwuqi", k=1)[0].text == "服务器"
+    bad_dev = tmp_path / "bad.jsonl"
+    bad_dev.write_text(dev.read_text(encoding="utf-8") + '{"hanzi": "服务器", "pinyin": ["fu2", "wu4"]}\n', encoding="utf-8")
     for flags, message in ((["--text", str(tmp_path / "nowhere")], "not a prepared data directory"),
                            (["--text", f"{prepared_other}=lots"], "the weight after = must be a number"),
                            (["--text", f"{prepared_other}=-1"], "must be a number in [0, 100]"),
                            (["--dev", str(tmp_path / "missing.jsonl")], "no such file"),
+                           (["--dev", str(bad_dev)], f"{bad_dev}:2: 2 syllables for 3 hanzi"),
                            (["--frequencies", "nope"], "unknown frequency list")):
         assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "--no-dictionary",
                      "--word-weights", "0", "0.5", *flags]) == 2

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pinhan.eval.tuning import format_table, tune_fusion, tune_words
 from pinhan.infer.config import InferenceConfig
-from pinhan.lm.build import build_ngram, dev_items, save_ngram
+from pinhan.errors import DataError
+from pinhan.eval.sets import check_task, read_set
+from pinhan.lm.build import build_ngram, dev_items, draw, save_ngram
 from pinhan.loader import load
 
 OFF = InferenceConfig(lm_weight=0, fast_lm_weight=0, gen_lm_weight=0)
@@ -60,7 +62,7 @@ def word_model(model_dir: Path, data_dir: Path, config, *, weights: Sequence[flo
     chosen, tables = {"model": weights[0], "head": weights[0]}, {}
     paths = save_words(lexicon, lm, model_dir, chosen)  # the lattice alone until the weights are chosen
     if len(weights) > 1:
-        items = dev_items(data_dir, n_dev, path=dev)
+        items = dev_clauses(data_dir, n_dev, dev)
         where = dev or data_dir / "dev.jsonl"
         model = load(model_dir, threads=threads, config=OFF)
         for mode, weight, table in tune_words(model, items, weights):
@@ -71,3 +73,15 @@ def word_model(model_dir: Path, data_dir: Path, config, *, weights: Sequence[flo
         f"on disk, {lm.nbytes() / 1e6:.1f} MB loaded; "
         f"Transformer weights: accurate {chosen['model']:g}, fast {chosen['head']:g})")
     return paths[1]
+
+
+def dev_clauses(data_dir: Path, limit: int, dev: Path | None) -> list[dict]:
+    """The dev clauses weights are chosen on: drawn from ``dev`` (a clause file, read and checked
+    line by line as a benchmark set is) or else from the data directory's ``dev.jsonl``."""
+    if dev is None:
+        return dev_items(data_dir, limit)
+    if not dev.is_file():
+        raise DataError(f"dev clauses {dev}: no such file")
+    clauses = read_set(dev)
+    check_task(clauses, "p2h")
+    return draw(clauses.items, limit)

@@ -42,28 +42,20 @@ def save_ngram(lm: CharNgram, model_dir: Path, weights: dict[str, float], data_d
     return path
 
 
-def dev_items(data_dir: Path, limit: int, seed: int = 0, path: Path | None = None) -> list[dict]:
-    """``limit`` dev clauses drawn with a fixed seed (same items for every weight tried), from
-    ``path`` or else the data directory's ``dev.jsonl``."""
-    if path is None:
-        path = data_dir / "dev.jsonl"
-        if not path.is_file():
-            raise DataError(f"{data_dir} has no dev.jsonl: prepare it with pinhan prepare")
-    elif not Path(path).is_file():
-        raise DataError(f"dev clauses {path}: no such file")
-    items = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        try:
-            item = json.loads(line) if line.strip() else None
-        except ValueError:
-            item = {}
-        if item is not None and not (isinstance(item, dict) and isinstance(item.get("hanzi"), str)
-                                     and isinstance(item.get("pinyin"), list)):
-            raise DataError(f"{path}:{number}: not a clause item (a JSON object with hanzi and pinyin)")
-        if item is not None:
-            items.append(item)
+def dev_items(data_dir: Path, limit: int, seed: int = 0) -> list[dict]:
+    """``limit`` dev clauses of the data directory's ``dev.jsonl`` (see :func:`draw`)."""
+    path = data_dir / "dev.jsonl"
+    if not path.is_file():
+        raise DataError(f"{data_dir} has no dev.jsonl: prepare it with pinhan prepare")
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not items:
         raise DataError(f"{path} holds no dev clauses to choose a fusion weight on")
+    return draw(items, limit, seed)
+
+
+def draw(items: Sequence[dict], limit: int, seed: int = 0) -> list[dict]:
+    """``limit`` of ``items`` drawn with a fixed seed (same items for every weight tried), in
+    their order."""
     pick = np.random.default_rng(seed).permutation(len(items))[:limit]
     return [items[i] for i in sorted(pick)]
 
