@@ -89,6 +89,19 @@ def test_word_ngram_files_pack_ids_in_3_bytes_and_code_log_probabilities_in_8_bi
     for k in (1, 2):
         error = np.abs(back.logp[k].astype(np.float32) - lm.logp[k].astype(np.float32))
         assert 0 < error.max() < 1.0 and error.mean() < 0.05  # coarse bins only in the tails
+    from safetensors.numpy import save_file
+
+    stored["logp_book.1"] = stored["logp_book.1"][:4]  # a damaged codebook is named, not an IndexError
+    save_file(stored, str(tmp_path / "bad.safetensors"), metadata=_meta(tmp_path / "w.safetensors"))
+    with pytest.raises(DataError, match="cannot read the n-gram model"):
+        WordNgram.load(tmp_path / "bad.safetensors")
+
+
+def _meta(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        return f.metadata()
 
 
 def test_build_words_from_the_train_split(prepared_tiny):

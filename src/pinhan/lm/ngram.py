@@ -271,7 +271,7 @@ class KneserNeyNgram:
                 raise DataError(f"{path}: n-gram arrays of different lengths (a damaged file?)")
             return cls(order, int(meta["vocab_size"]), keys, logp, ctx_keys, gamma,
                        [float(x) for x in meta["default_log_gamma"]], meta.get("info"))
-        except (OSError, SafetensorError, KeyError, ValueError, TypeError, json.JSONDecodeError) as e:
+        except (OSError, SafetensorError, KeyError, IndexError, ValueError, TypeError, json.JSONDecodeError) as e:
             raise DataError(f"{path}: cannot read the n-gram model ({e})") from e
 
     def nbytes(self) -> int:
