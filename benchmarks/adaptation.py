@@ -2,7 +2,7 @@
 user history on and off, in pinhan and in libime (fcitx5), on the same stream.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.adaptation [--limit 1000] [--streams pd1998 reviews]
-[--weights 0.2] [--out benchmarks/out/adaptation.json]``. libime needs its harness
+[--settings '{"weight": 0.2}' ...] [--out benchmarks/out/adaptation.json]``. libime needs its harness
 (``make -C benchmarks/engines build/libime_learn_harness``); without it its rows are left out.
 
 Streams: the dev split of each bundled corpus (``data/bundled/dev.jsonl``: lines ``i % 10 == 8``
@@ -61,12 +61,14 @@ def load_stream(name: str, limit: int, skip: int = 0) -> list[dict]:
     return out
 
 
-def type_clause(session, item: dict) -> tuple[bool, int, bool]:
-    """(top-1 right, keystrokes, fallback) for one clause (steps 1-3 of the module docstring)."""
+def type_clause(session, item: dict) -> tuple[bool, int, bool, str]:
+    """(top-1 right, keystrokes, fallback, the first candidate's text) for one clause (steps 1-3
+    of the module docstring)."""
     session.clear()
     session.context = item["context"]
     candidates = session.type(item["pinyin"])
-    top1 = bool(candidates) and candidates[0].text == item["gold"]
+    first = candidates[0].text if candidates else ""
+    top1 = first == item["gold"]
     keys, rest = len(item["pinyin"]), item["gold"]
     while rest:
         pick, best = None, 0
@@ -78,23 +80,35 @@ def type_clause(session, item: dict) -> tuple[bool, int, bool]:
                 pick, best = rank, len(c.text)
         if pick is None:
             session.clear()
-            return top1, keys + len(item["pinyin"]) + len(rest), True
+            return top1, keys + len(item["pinyin"]) + len(rest), True, first
         rest = rest[len(session.candidates[pick].text):]
         keys += 1 + pick // PAGE
         session.commit(pick)
     session.clear()
-    return top1, keys, False
+    return top1, keys, False, first
 
 
-def run_pinhan(model, items: list[dict], learn: bool, weight: float | None,
-               half_life: float | None = None) -> list[tuple[bool, int, bool]]:
-    from dataclasses import replace
+def memory_ceiling(results: list[tuple], items: list[dict], start: int = CUTS[1], longest: int = 6) -> float:
+    """Clauses from ``start`` on that were wrong at top-1 and that remembering could have put right
+    (% of those clauses): every character the first candidate got wrong (same length) lies in a run
+    of 2-``longest`` gold characters that an earlier clause of the stream committed. An upper
+    bound on what learning can add to the learning-off row, however it learns."""
+    seen: set[str] = set()
+    fixable = 0
+    for n, (result, item) in enumerate(zip(results, items)):
+        gold, first = item["gold"], result[3]
+        if n >= start and not result[0] and len(first) == len(gold):
+            covered = {i for size in range(2, longest + 1) for at in range(len(gold) - size + 1)
+                       if gold[at:at + size] in seen for i in range(at, at + size)}
+            fixable += all(i in covered for i in range(len(gold)) if gold[i] != first[i])
+        seen.update(gold[at:at + size] for size in range(2, longest + 1) for at in range(len(gold) - size + 1))
+    return round(100.0 * fixable / max(1, len(items) - start), 1)
 
+
+def run_pinhan(model, items: list[dict], learn: bool, overrides: dict | None = None) -> list[tuple[bool, int, bool]]:
     from pinhan.infer.user import UserModel, UserSettings
 
-    settings = UserSettings()
-    settings = replace(settings, weight=settings.weight if weight is None else weight,
-                       half_life=settings.half_life if half_life is None else half_life)
+    settings = UserSettings(**(overrides or {}))
     user = UserModel(settings)
     session = model.session(k=50, predict=False, user=user if learn else None, learn=learn)
     return [type_clause(session, item) for item in items]
@@ -107,7 +121,7 @@ def run_libime(items: list[dict], learn: bool) -> list[tuple[bool, int, bool]] |
     text = "".join(f"{i['pinyin']}\t{i['gold']}\n" for i in items)
     done = subprocess.run([str(HARNESS)], input=text, capture_output=True, text=True, env=env, check=True)
     rows = [line.split("\t") for line in done.stdout.splitlines()]
-    return [(top1 == item["gold"], int(keys), flag == "1") for (top1, keys, flag), item in zip(rows, items)]
+    return [(top1 == item["gold"], int(keys), flag == "1", top1) for (top1, keys, flag), item in zip(rows, items)]
 
 
 def summary(results: list[tuple[bool, int, bool]], items: list[dict]) -> dict:
@@ -127,37 +141,46 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--skip", type=int, default=0, help="start after this many clauses (a tuning slice)")
     parser.add_argument("--streams", nargs="+", default=list(STREAMS), choices=list(STREAMS))
-    parser.add_argument("--weights", nargs="+", type=float, default=[None], help="user history weights (default: UserSettings')")
-    parser.add_argument("--half-life", type=float, default=None, help="user history half-life (default: UserSettings')")
+    parser.add_argument("--settings", nargs="+", type=json.loads, default=[{}],
+                        help="learning-on variants, each a JSON object of UserSettings fields (default: {}, UserSettings' own)")
     parser.add_argument("--no-off", action="store_true", help="leave out pinhan's learning-off row")
     parser.add_argument("--no-libime", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     import pinhan
+    from pinhan.errors import PinhanError
+    from pinhan.infer.user import UserSettings
+
+    for overrides in args.settings:
+        try:
+            UserSettings(**overrides)
+        except (TypeError, PinhanError) as err:
+            parser.error(f"--settings {json.dumps(overrides)}: {err}")
 
     model = pinhan.load(args.model) if args.model else pinhan.load()
     rows = []
     for name in args.streams:
         items = load_stream(name, args.limit, args.skip)
         settings = [] if args.no_off else [("pinhan, learning off", False, None)]
-        settings += [
-            (f"pinhan, learning on{'' if w is None else f' (weight {w})'}", True, w) for w in args.weights]
-        for label, learn, weight in settings:
+        settings += [(f"pinhan, learning on{f' {json.dumps(o)}' if o else ''}", True, o) for o in args.settings]
+        for label, learn, overrides in settings:
             start = time.time()
-            found = run_pinhan(model, items, learn, weight, args.half_life)
+            found = run_pinhan(model, items, learn, overrides)
             rows.append({"stream": name, "system": label, **summary(found, items),
-                         "seconds": round(time.time() - start)})
+                         "memory_ceiling": memory_ceiling(found, items), "seconds": round(time.time() - start)})
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
         for learn in ([] if args.no_libime else [False, True]):
             found = run_libime(items, learn)
             if found is not None:
-                rows.append({"stream": name, "system": f"libime, history {'on' if learn else 'off'}", **summary(found, items)})
+                rows.append({"stream": name, "system": f"libime, history {'on' if learn else 'off'}", **summary(found, items),
+                             "memory_ceiling": memory_ceiling(found, items)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    print("\n| stream | system | top-1 first 100 | first 500 | after 500 | all | keys / char | fallbacks | clauses |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| stream | system | top-1 first 100 | first 500 | after 500 | all | keys / char | fallbacks | clauses "
+          "| after 500: wrong, fixable by memory |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['stream']} | {r['system']} | {r['first100']} | {r['first500']} | {r['after500']} | {r['all']} "
-              f"| {r['keys_per_char']} | {r['fallbacks']} | {r['n']} |")
+              f"| {r['keys_per_char']} | {r['fallbacks']} | {r['n']} | {r['memory_ceiling']} |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
