@@ -77,7 +77,7 @@ def test_compiled_queries_equal_the_numpy_model(order):
     """The search's compiled n-gram queries give logprob_grid's numbers exactly, every backoff
     path included: stored trigrams, (BOS, BOS) histories whose block ends at the top of the key
     space, unseen contexts, pruned n-grams, lower-order models."""
-    from pinhan.infer.search.lattice_search import final_scores, ngram_arrays
+    from pinhan.infer.search.lattice_search import final_scores, ngram_arrays, start_scores
 
     rng = np.random.default_rng(order)
     V = 30
@@ -91,6 +91,8 @@ def test_compiled_queries_equal_the_numpy_model(order):
         expected = lm.logprob_grid(histories, np.full((len(histories), 1), word))[:, 0]
         got = final_scores(arrays, histories[:, 0].copy(), histories[:, 1].copy(), word)
         np.testing.assert_array_equal(got, expected)
+    words = np.arange(V, dtype=np.int64)  # the first words of an input: after (BOS, BOS)
+    np.testing.assert_array_equal(start_scores(arrays, words, bos), lm.logprob_grid(np.full((1, 2), bos), words[None, :])[0])
 
 
 def test_the_search_keeps_at_most_beam_states_and_the_best_path_wins(lattice):

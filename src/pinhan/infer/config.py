@@ -119,7 +119,7 @@ class InferenceConfig:
     batch_rows: int = 64
     max_run: int = 64
     words: bool = True
-    word_beam: int = 16
+    word_beam: int = 8
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None

@@ -360,6 +360,17 @@ def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: i
 
 
 @numba.njit(cache=True, nogil=True)
+def start_scores(a: NgramArrays, words: np.ndarray, bos: int) -> np.ndarray:
+    """(W,) log p(word | the start of a conversion) of each word id, float32 (the numbers of
+    ``logprob_grid`` after (BOS, BOS), without its per-call numpy work)."""
+    stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1 = _state_contexts(a, bos, bos)
+    out = np.zeros(len(words), dtype=np.float32)
+    for i in range(len(words)):
+        out[i] = logprob(a, words[i], stored2, gamma2, lo2, hi2, context2, stored1, gamma1, lo1, hi1, bos)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def final_scores(a: NgramArrays, prev: np.ndarray, word: np.ndarray, eos: int) -> np.ndarray:
     """(k,) log p(</s> | history) of each final state, float32."""
     out = np.zeros(len(prev), dtype=np.float32)

@@ -30,10 +30,12 @@ from pinhan.infer.results import Candidate
 from pinhan.infer.search.beam import forced_logits
 from pinhan.infer.search.constraints import P2HConstraint
 from pinhan.infer.search.lattice import COPY, LatticePath, WordLattice
+from pinhan.infer.search.lattice_search import start_scores
 from pinhan.infer.search.user_lattice import UserView, path_text, user_nbest, user_view
 from pinhan.infer.user import UserModel
 
 _TYPED = re.compile(r"[A-Za-zÜüVv']*[A-Za-zÜüVv][A-Za-zÜüVv']*")
+WORD_KEYS_CACHE = 100_000  # (reading, abbreviated) pairs whose encoder keys are kept
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class WordConverter:
         info = self.lattice.lm.info
         self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
+        self._word_keys: dict[tuple, list[tuple[int, int, int]]] = {}  # (reading, abbreviated) -> encoder keys
 
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
                 abbreviations: bool = True, user: UserModel | None = None) -> list[Candidate]:
@@ -170,12 +173,23 @@ class WordConverter:
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
         """What was typed for each syllable of a path: toneless factors, or the initial alone."""
-        vocab, keys = self.bundle.vocab, []
+        keys: list[tuple[int, int, int]] = []
         for reading, abbreviated in zip(path.readings, path.abbreviated):
-            for syllable in reading:
-                initial, final, _ = vocab.factors(syllable.rstrip("012345"))
-                keys.append((initial, ids.UNKNOWN, ids.UNKNOWN) if abbreviated else (initial, final, ids.UNKNOWN))
+            key = (reading, abbreviated)
+            word_keys = self._word_keys.get(key)
+            if word_keys is None:
+                word_keys = self._word_keys[key] = self._reading_keys(reading, abbreviated)
+            keys += word_keys
         return tuple(keys)
+
+    def _reading_keys(self, reading: tuple[str, ...], abbreviated: bool) -> list[tuple[int, int, int]]:
+        out = []
+        for syllable in reading:
+            initial, final, _ = self.bundle.vocab.factors(syllable.rstrip("012345"))
+            out.append((initial, ids.UNKNOWN, ids.UNKNOWN) if abbreviated else (initial, final, ids.UNKNOWN))
+        if len(self._word_keys) >= WORD_KEYS_CACHE:
+            self._word_keys.clear()
+        return out
 
     # --- prefixes -----------------------------------------------------------------------------
     def _prefixes(self, typed: Typed, best: LatticePath, view: UserView | None = None) -> list[_Option]:
@@ -195,7 +209,7 @@ class WordConverter:
         real = arcs.word != COPY
         if not real.any():
             return []
-        lm = lattice.lm.logprob_grid(np.full((1, 2), lattice.lm.BOS), arcs.word[real][None, :])[0] + arcs.cost[real]
+        lm = start_scores(lattice.arrays, arcs.word[real].astype(np.int64), lattice.lm.BOS) + arcs.cost[real]
         words = arcs.word[real]
         ends, readings = arcs.end[real], [r for r, keep in zip(arcs.readings, real) if keep]
         order = sorted(range(len(words)), key=lambda i: (len(lattice.lexicon.words[words[i]]) == 1, -lm[i]))
