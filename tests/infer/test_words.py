@@ -9,6 +9,7 @@ import pytest
 
 import pinhan
 from pinhan.cli import main
+from pinhan.errors import ConfigError
 from pinhan.data.model_dir import ModelDir
 from pinhan.infer.config import InferenceConfig
 from pinhan.infer.tasks.words import typed_letters
@@ -163,3 +164,26 @@ def test_pinhan_lm_counts_more_text_and_chooses_weights_on_the_dev_file_given(mo
                      "--word-weights", "0", "0.5", *flags]) == 2
         err = capsys.readouterr().err
         assert err.startswith("pinhan lm: error:") and message in err and "Traceback" not in err, err
+
+
+def test_input_typed_as_initials_is_searched_with_the_wider_beam(word_model, monkeypatch):
+    """word_abbreviated_beam for two or more abbreviated syllables; word_beam for full syllables
+    and for a last syllable only begun (typing in progress)."""
+    from pinhan.infer.search.lattice import WordLattice
+
+    beams = []
+    original = WordLattice.nbest
+
+    def spy(self, letters, *args, beam=None, **kwargs):
+        beams.append((letters, beam))
+        return original(self, letters, *args, beam=beam, **kwargs)
+
+    monkeypatch.setattr(WordLattice, "nbest", spy)
+    model = pinhan.load(word_model, config=InferenceConfig(word_beam=3, word_abbreviated_beam=11))
+    for typed in ("yinhanghangzhang", "yinhanghangzh", "yhhz"):
+        model.convert(typed, k=5)
+    assert beams == [("yinhanghangzhang", 3), ("yinhanghangzh", 3), ("yhhz", 11)]
+    wide = pinhan.load(word_model, config=InferenceConfig(word_beam=1, word_abbreviated_beam=16))
+    assert len([c for c in wide.convert("yhhz", k=10) if c.consumed == 4]) > 1  # more than one whole reading
+    with pytest.raises(ConfigError, match="word_abbreviated_beam"):
+        InferenceConfig(word_abbreviated_beam=0)

@@ -62,6 +62,9 @@ class InferenceConfig:
         word_beam: states kept per letter position in the lattice search; also bounds the whole-input
             paths (one per state at the end). 8 converted 1,500 dev clauses as 16 did, in both
             modes, at about 3/4 of fast mode's time (RESULTS.md, "Lattice speed").
+        word_abbreviated_beam: the same for input typed with two or more abbreviated syllables
+            (``zgwh``; a last syllable only begun does not count): initials leave many more
+            readings open, and 8 states lost a point of abbreviated clauses.
         word_nbest: lattice paths the Transformer rescores (and whole-input candidates offered;
             at most ``word_beam``).
         word_model_weight: accurate mode: weight of the decoder's summed raw logits of a path's
@@ -123,6 +126,7 @@ class InferenceConfig:
     max_run: int = 64
     words: bool = True
     word_beam: int = 8
+    word_abbreviated_beam: int = 16
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None
@@ -160,7 +164,7 @@ class InferenceConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
-                     "batch_rows", "max_run", "word_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
+                     "batch_rows", "max_run", "word_beam", "word_abbreviated_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
 

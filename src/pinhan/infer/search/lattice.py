@@ -204,8 +204,10 @@ class WordLattice:
 
     # --- search -------------------------------------------------------------------------------
     def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
-              *, extra: Mapping[int, Sequence[ExtraArc]] | None = None, user: UserArrays = NO_USER) -> list[LatticePath]:
-        """The ``n`` best paths over ``letters`` (best first; fewer when the lattice has fewer).
+              *, extra: Mapping[int, Sequence[ExtraArc]] | None = None, user: UserArrays = NO_USER,
+              beam: int | None = None) -> list[LatticePath]:
+        """The ``n`` best paths over ``letters`` (best first; fewer when the lattice has fewer;
+        at most ``beam``, the states kept per position: the settings' unless given).
 
         ``extra``: more arcs per start offset (a user's own phrases, :mod:`pinhan.infer.search.user_lattice`),
         joined after the lexicon's of the same end; ``user``: a history mixed into the n-gram term."""
@@ -219,7 +221,7 @@ class WordLattice:
         words = words.astype(np.int64)
         L = len(letters)
         tables = SearchTables(*lattice_search(self.arrays, user, L, starts, ends.astype(np.int64), words,
-                                              costs.astype(np.float64), self.settings.beam, self.lm.BOS))
+                                              costs.astype(np.float64), beam or self.settings.beam, self.lm.BOS))
         k = int(tables.count[L])
         if k == 0:
             return []

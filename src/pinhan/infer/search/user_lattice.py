@@ -107,11 +107,13 @@ def _spellings(lexicon, wid: int) -> frozenset[str]:
 
 # --- search -------------------------------------------------------------------------------------
 def user_nbest(lattice: WordLattice, view: UserView, letters: str, n: int = 16,
-               boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[LatticePath]:
+               boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
+               beam: int | None = None) -> list[LatticePath]:
     """:meth:`WordLattice.nbest` with the history: the lexicon's arcs (from the lattice's cache)
     and the user's phrase arcs, searched with the history mixed into the scores."""
     return lattice.nbest(letters, n, boundaries, abbreviations,
-                         extra=_phrase_arcs(lattice, view, letters, boundaries, abbreviations), user=view.arrays)
+                         extra=_phrase_arcs(lattice, view, letters, boundaries, abbreviations), user=view.arrays,
+                         beam=beam)
 
 
 def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries: frozenset[int],

@@ -177,8 +177,10 @@ class Converter:
             if typed is not None:
                 # Input the parser reads as full syllables needs no abbreviated arcs: the same
                 # dev accuracy at two thirds of the lattice's time (benchmarks/RESULTS.md).
-                short = abbreviations and not all(_full_syllable(seg) for seg in parsed[i][0])
-                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, short, user)
+                partial = sum(not _full_syllable(seg) for seg in parsed[i][0])
+                short = abbreviations and partial > 0
+                out[i] = self.by_lattice.convert(typed, context, k, mode, prefixes, short, user,
+                                                 wide=abbreviations and partial >= 2)
         return out
 
     def top1_batch(self, inputs: Sequence[str | tuple[str, str]], **options) -> list[str]:

@@ -86,14 +86,17 @@ class WordConverter:
         self._word_keys: dict[tuple, list[tuple[int, int, int]]] = {}  # (reading, abbreviated) -> encoder keys
 
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
-                abbreviations: bool = True, user: UserModel | None = None) -> list[Candidate]:
+                abbreviations: bool = True, user: UserModel | None = None, wide: bool = False) -> list[Candidate]:
         """Candidates for typed letters; ``user``: a history mixed into the lattice's scores
-        (:mod:`pinhan.infer.search.user_lattice`; an empty one changes nothing)."""
+        (:mod:`pinhan.infer.search.user_lattice`; an empty one changes nothing); ``wide``: input
+        typed as initials, searched with ``word_abbreviated_beam`` states."""
         view = user_view(user, self.lattice) if user is not None and len(user) else None
+        beam = self.config.word_abbreviated_beam if wide else self.config.word_beam
         if view is None:
-            paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
+            paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations, beam=beam)
         else:
-            paths = user_nbest(self.lattice, view, typed.letters, self.config.word_nbest, typed.boundaries, abbreviations)
+            paths = user_nbest(self.lattice, view, typed.letters, self.config.word_nbest, typed.boundaries, abbreviations,
+                               beam=beam)
         whole = self._whole(typed, paths, context, mode, view)
         if not prefixes or not whole:
             return [o.candidate() for o in whole[:k]]
