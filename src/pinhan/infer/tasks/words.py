@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -83,7 +84,8 @@ class WordConverter:
         info = self.lattice.lm.info
         self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
-        self._word_keys: dict[tuple, list[tuple[int, int, int]]] = {}  # (reading, abbreviated) -> encoder keys
+        # (reading, abbreviated) -> encoder keys per syllable: the same words come back in every path
+        self._word_keys = lru_cache(maxsize=WORD_KEYS_CACHE)(self._reading_keys)
 
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
                 abbreviations: bool = True, user: UserModel | None = None, wide: bool = False) -> list[Candidate]:
@@ -176,23 +178,15 @@ class WordConverter:
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
         """What was typed for each syllable of a path: toneless factors, or the initial alone."""
-        keys: list[tuple[int, int, int]] = []
-        for reading, abbreviated in zip(path.readings, path.abbreviated):
-            key = (reading, abbreviated)
-            word_keys = self._word_keys.get(key)
-            if word_keys is None:
-                word_keys = self._word_keys[key] = self._reading_keys(reading, abbreviated)
-            keys += word_keys
-        return tuple(keys)
+        return tuple(key for reading, abbreviated in zip(path.readings, path.abbreviated)
+                     for key in self._word_keys(reading, abbreviated))
 
-    def _reading_keys(self, reading: tuple[str, ...], abbreviated: bool) -> list[tuple[int, int, int]]:
+    def _reading_keys(self, reading: tuple[str, ...], abbreviated: bool) -> tuple[tuple[int, int, int], ...]:
         out = []
         for syllable in reading:
             initial, final, _ = self.bundle.vocab.factors(syllable.rstrip("012345"))
             out.append((initial, ids.UNKNOWN, ids.UNKNOWN) if abbreviated else (initial, final, ids.UNKNOWN))
-        if len(self._word_keys) >= WORD_KEYS_CACHE:
-            self._word_keys.clear()
-        return out
+        return tuple(out)
 
     # --- prefixes -----------------------------------------------------------------------------
     def _prefixes(self, typed: Typed, best: LatticePath, view: UserView | None = None) -> list[_Option]:
