@@ -17,6 +17,8 @@ def test_load_errors_name_the_problem(tmp_path, model_dir, monkeypatch):
         pinhan.load(model_dir, backend="tensorflow")
     with pytest.raises(ConfigError, match="beam_size"):
         InferenceConfig(beam_size=0)
+    with pytest.raises(ConfigError, match="word_beam must be a whole number, got 8.5"):
+        InferenceConfig(word_beam=8.5)  # would reach the compiled lattice search as a float
     monkeypatch.delenv("PINHAN_MODEL", raising=False)
     monkeypatch.setattr("pinhan.loader.default_model_dir", lambda: None)
     with pytest.raises(CheckpointError, match="no default model"):

@@ -165,6 +165,8 @@ class InferenceConfig:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
                      "batch_rows", "max_run", "word_beam", "word_abbreviated_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
+            if not isinstance(getattr(self, name), int):  # counts: a float beam would reach the compiled search
+                raise ConfigError(f"inference setting {name} must be a whole number, got {getattr(self, name)!r}")
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
 
