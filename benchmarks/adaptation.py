@@ -7,8 +7,10 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.adaptation [--limit 1000
 
 Streams: the dev split of each bundled corpus (``data/bundled/dev.jsonl``: lines ``i % 10 == 8``
 of People's Daily 1998 and of the product reviews, never trained on; not a benchmark test set),
-its clauses in file order, the first ``--limit`` of each. Each clause is typed as its toneless
-pinyin without separators; the text before it on its line is the session's context.
+its clauses in file order, the first ``--limit`` of each; ``--dev`` names another prepared dev file
+(a fetched source's, ``pinhan prepare manpages --out DIR``: ``--dev DIR/dev.jsonl --streams manpages``).
+Each clause is typed as its toneless pinyin without separators; the text before it on its line is
+the session's context.
 
 The simulated user, precisely (pinhan: a :class:`~pinhan.infer.tasks.session.Session` with
 ``k=50`` candidates, ``predict=False``; libime: ``benchmarks/engines/src/libime_learn_harness.cpp``,
@@ -40,17 +42,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "data" / "bundled" / "dev.jsonl"
 HARNESS = REPO / "benchmarks" / "engines" / "build" / "libime_learn_harness"
-STREAMS = {"pd1998": "pd1998-", "reviews": "reviews-"}
+STREAMS = ("pd1998", "reviews")  # the corpus names that begin item ids (``pd1998-8-6``)
 PAGE = 5
 CUTS = (100, 500)
 
 
-def load_stream(name: str, limit: int, skip: int = 0) -> list[dict]:
+def load_stream(name: str, limit: int, skip: int = 0, dev: Path = DEV) -> list[dict]:
+    """The first ``limit`` clauses (after ``skip``) of ``dev`` whose id begins with ``name-``, in file order."""
     out, seen = [], 0
-    with open(DEV, encoding="utf-8") as handle:
+    with open(dev, encoding="utf-8") as handle:
         for line in handle:
             item = json.loads(line)
-            if item["id"].startswith(STREAMS[name]):
+            if item["id"].startswith(f"{name}-"):
                 seen += 1
                 if seen <= skip:
                     continue
@@ -140,7 +143,11 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--skip", type=int, default=0, help="start after this many clauses (a tuning slice)")
-    parser.add_argument("--streams", nargs="+", default=list(STREAMS), choices=list(STREAMS))
+    parser.add_argument("--streams", nargs="+", default=list(STREAMS),
+                        help="corpus names of --dev's item ids (default: pd1998 reviews)")
+    parser.add_argument("--dev", type=Path, default=DEV,
+                        help="prepared dev clauses (default data/bundled/dev.jsonl; e.g. the dev.jsonl of "
+                             "`pinhan prepare manpages --out DIR`)")
     parser.add_argument("--settings", nargs="+", type=json.loads, default=[{}],
                         help="learning-on variants, each a JSON object of UserSettings fields (default: {}, UserSettings' own)")
     parser.add_argument("--no-off", action="store_true", help="leave out pinhan's learning-off row")
@@ -160,7 +167,9 @@ def main() -> None:
     model = pinhan.load(args.model) if args.model else pinhan.load()
     rows = []
     for name in args.streams:
-        items = load_stream(name, args.limit, args.skip)
+        items = load_stream(name, args.limit, args.skip, args.dev)
+        if not items:
+            parser.error(f"{args.dev} has no clause of stream {name!r} (ids beginning {name}-)")
         settings = [] if args.no_off else [("pinhan, learning off", False, None)]
         settings += [(f"pinhan, learning on{f' {json.dumps(o)}' if o else ''}", True, o) for o in args.settings]
         for label, learn, overrides in settings:

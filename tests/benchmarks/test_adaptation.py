@@ -28,3 +28,16 @@ def test_memory_ceiling_counts_only_misses_inside_runs_committed_before():
     # a miss of another length (a different segmentation) is never counted
     results[1] = (False, 0, False, "上演了五部歌")
     assert memory_ceiling(results, items, start=1) == 0.0
+
+
+def test_a_stream_is_the_clauses_of_one_corpus_in_file_order(tmp_path):
+    import json
+
+    dev = tmp_path / "dev.jsonl"
+    rows = [("manpages-1-0", "文件", ["wen2", "jian4"]), ("inews-3-1", "新闻", ["xin1", "wen2"]),
+            ("manpages-1-5", "选项", ["xuan3", "xiang4"]), ("manpages-2-0", "目录", ["mu4", "lu4"])]
+    dev.write_text("".join(json.dumps({"id": i, "hanzi": h, "pinyin": p, "context": ""}, ensure_ascii=False) + "\n"
+                           for i, h, p in rows), encoding="utf-8")
+    stream = adaptation.load_stream("manpages", limit=2, skip=1, dev=dev)
+    assert [(s["gold"], s["pinyin"]) for s in stream] == [("选项", "xuanxiang"), ("目录", "mulu")]
+    assert adaptation.load_stream("poetry", limit=5, dev=dev) == []
