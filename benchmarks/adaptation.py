@@ -45,6 +45,7 @@ HARNESS = REPO / "benchmarks" / "engines" / "build" / "libime_learn_harness"
 STREAMS = ("pd1998", "reviews")  # the corpus names that begin item ids (``pd1998-8-6``)
 PAGE = 5
 CUTS = (100, 500)
+Typed = tuple[bool, int, bool, str]  # per clause: top-1 right, keystrokes, fallback, the first candidate's text
 
 
 def load_stream(name: str, limit: int, skip: int = 0, dev: Path = DEV) -> list[dict]:
@@ -64,7 +65,7 @@ def load_stream(name: str, limit: int, skip: int = 0, dev: Path = DEV) -> list[d
     return out
 
 
-def type_clause(session, item: dict) -> tuple[bool, int, bool, str]:
+def type_clause(session, item: dict) -> Typed:
     """(top-1 right, keystrokes, fallback, the first candidate's text) for one clause (steps 1-3
     of the module docstring)."""
     session.clear()
@@ -91,7 +92,7 @@ def type_clause(session, item: dict) -> tuple[bool, int, bool, str]:
     return top1, keys, False, first
 
 
-def memory_ceiling(results: list[tuple], items: list[dict], start: int = CUTS[1], longest: int = 6) -> float:
+def memory_ceiling(results: list[Typed], items: list[dict], start: int = CUTS[1], longest: int = 6) -> float:
     """Clauses from ``start`` on that were wrong at top-1 and that remembering could have put right
     (% of those clauses): every character the first candidate got wrong (same length) lies in a run
     of 2-``longest`` gold characters that an earlier clause of the stream committed. An upper
@@ -100,15 +101,15 @@ def memory_ceiling(results: list[tuple], items: list[dict], start: int = CUTS[1]
     fixable = 0
     for n, (result, item) in enumerate(zip(results, items)):
         gold, first = item["gold"], result[3]
+        runs = [(at, at + size) for size in range(2, longest + 1) for at in range(len(gold) - size + 1)]
         if n >= start and not result[0] and len(first) == len(gold):
-            covered = {i for size in range(2, longest + 1) for at in range(len(gold) - size + 1)
-                       if gold[at:at + size] in seen for i in range(at, at + size)}
+            covered = {i for lo, hi in runs if gold[lo:hi] in seen for i in range(lo, hi)}
             fixable += all(i in covered for i in range(len(gold)) if gold[i] != first[i])
-        seen.update(gold[at:at + size] for size in range(2, longest + 1) for at in range(len(gold) - size + 1))
+        seen.update(gold[lo:hi] for lo, hi in runs)
     return round(100.0 * fixable / max(1, len(items) - start), 1)
 
 
-def run_pinhan(model, items: list[dict], learn: bool, overrides: dict | None = None) -> list[tuple[bool, int, bool]]:
+def run_pinhan(model, items: list[dict], learn: bool, overrides: dict | None = None) -> list[Typed]:
     from pinhan.infer.user import UserModel, UserSettings
 
     settings = UserSettings(**(overrides or {}))
@@ -117,7 +118,7 @@ def run_pinhan(model, items: list[dict], learn: bool, overrides: dict | None = N
     return [type_clause(session, item) for item in items]
 
 
-def run_libime(items: list[dict], learn: bool) -> list[tuple[bool, int, bool]] | None:
+def run_libime(items: list[dict], learn: bool) -> list[Typed] | None:
     if not HARNESS.exists():
         return None
     env = dict(os.environ, LIBIME_LEARN="1" if learn else "0")
@@ -127,7 +128,7 @@ def run_libime(items: list[dict], learn: bool) -> list[tuple[bool, int, bool]] |
     return [(top1 == item["gold"], int(keys), flag == "1", top1) for (top1, keys, flag), item in zip(rows, items)]
 
 
-def summary(results: list[tuple[bool, int, bool]], items: list[dict]) -> dict:
+def summary(results: list[Typed], items: list[dict]) -> dict:
     def top1(lo: int, hi: int | None) -> float:
         part = results[lo:hi]
         return round(100.0 * sum(r[0] for r in part) / max(1, len(part)), 1)
