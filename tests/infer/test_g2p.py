@@ -85,4 +85,17 @@ def test_stopping_after_the_last_polyphone_is_exact(api):
         enc = encode_h2p([run.chars], [""], engine.contexts)
         full, _ = beam_search(api.runner, api.runner.encode(enc), Everything([run.chars], [run.readings], engine.tables), 1, beam_size=1)
         want = [api.vocab.syllables[s] for s in full[0][0].tokens]
-        assert api.g2p(text).syllables() == want
+        assert api.g2p(text).lexical() == want  # the decided readings, before dictionary tones
+
+
+def test_pinyin_is_written_with_dictionary_tones_and_readings_keep_the_lexical_tone(api):
+    text = "我们晚上一起玩儿"
+    result = api.g2p(text)
+    assert result.pinyin[3] == "shang5" and result.readings[3] in ("shang4", "shang3")  # 晚上: neutral in CC-CEDICT
+    assert result.pinyin[4] == "yi1"  # citation tone, whatever sandhi a phrase list wrote
+    # erhua in 玩儿 (the untrained model may decide 儿's rarer reading ren2, which stays as it is)
+    assert result.pinyin[7] == ("r5" if result.readings[7].startswith("er") else result.readings[7])
+    assert result.to_dict()["readings"] == result.lexical() and len(result.lexical()) == len(text)
+    plain = api.with_config(g2p_dictionary_tones=False).g2p(text)
+    assert plain.pinyin == plain.readings == result.readings
+    assert api.g2p(text, tones="mark").pinyin[3] == "shang"

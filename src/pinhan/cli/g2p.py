@@ -3,7 +3,9 @@
 
 Without TEXT, reads one input per stdin line. ``--json`` prints, per input,
 {"text": ..., "pinyin": [one syllable per hanzi], "aligned": [one entry per character],
-"polyphonic": [indices of polyphonic hanzi]}.
+"polyphonic": [indices of polyphonic hanzi], "readings": [one reading per hanzi, lexical tone]}
+(``pinyin`` writes neutral tones and erhua as a dictionary does: 知识 ``zhi1 shi5``; ``readings``
+keeps each polyphone's reading: ``zhi1 shi2``).
 """
 
 from __future__ import annotations

@@ -89,6 +89,11 @@ class InferenceConfig:
         g2p_dictionary_weight: bonus added to the head's score (log-odds against its best) of the
             reading a CC-CEDICT phrase gives a character the first dictionary left open; 0 turns
             it off. 1: best of 0-100 on the cpp-dev fold (96.5 -> 96.6 %; 100, an override, 95.9 %).
+        g2p_dictionary_tones: ``g2p`` writes the decided readings' tones as a dictionary does
+            (:mod:`pinhan.pinyin.conventions`): the neutral tone where a CC-CEDICT word has it
+            (晚上 ``wan3 shang5``), a neutral 儿 in a word as erhua ``r5``, 一 and 不 in their
+            citation tones (``yi1``, ``bu4``) rather than the sandhi some phrase lists write
+            (一个 ``yi2``). False: the readings as the phrase lists, head and counts give them.
         g2p_context: characters of the text before a hanzi run that ``g2p`` encodes with it (at
             most ``max_context``). 0: on a cpp-dev fold the head read 96.0 % with 0 and 96.1 % with
             32, at two thirds of the time per sentence (RESULTS.md, "Polyphones (issue 16)"); the
@@ -136,6 +141,7 @@ class InferenceConfig:
     g2p_phrases: bool = True
     g2p_head: bool = True
     g2p_dictionary_weight: float = 1.0
+    g2p_dictionary_tones: bool = True
     g2p_context: int = 0
     predict_k: int = 10
     predict_rescore: int = 32
@@ -153,7 +159,7 @@ class InferenceConfig:
                 if self.script not in ("simplified", "traditional", "any"):
                     raise ConfigError(f"inference setting script must be simplified, traditional or any, got {self.script!r}")
                 continue
-            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_head"):
+            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_head", "g2p_dictionary_tones"):
                 if not isinstance(getattr(self, f.name), bool):
                     raise ConfigError(f"inference setting {f.name} must be true or false, got {getattr(self, f.name)!r}")
                 continue

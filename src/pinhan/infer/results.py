@@ -43,20 +43,29 @@ class G2PResult:
             character itself otherwise.
         hanzi: per character: True where it is a hanzi that was read.
         polyphonic: per character: True for a hanzi with more than one reading in the lexicon.
+        readings: per character: the reading decided for a hanzi with its lexical tone, before
+            ``pinyin``'s dictionary tones (知识: ``pinyin`` writes ``zhi1 shi5`` as spoken, ``readings``
+            keeps ``shi2``, the polyphone's reading, as polyphone sets label it); the character
+            itself otherwise. Empty: the same as ``pinyin``.
     """
 
     text: str
     pinyin: tuple[str, ...]
     hanzi: tuple[bool, ...] = field(default=())
     polyphonic: tuple[bool, ...] = field(default=())
+    readings: tuple[str, ...] = field(default=())
 
     def syllables(self) -> list[str]:
         """One syllable per hanzi, in order (non-hanzi characters left out)."""
         return [p for p, h in zip(self.pinyin, self.hanzi) if h]
 
+    def lexical(self) -> list[str]:
+        """One reading per hanzi with its lexical tone (:attr:`readings`), in order."""
+        return [p for p, h in zip(self.readings or self.pinyin, self.hanzi) if h]
+
     def to_dict(self) -> dict:
         return {"text": self.text, "pinyin": self.syllables(), "aligned": list(self.pinyin),
-                "polyphonic": [i for i, p in enumerate(self.polyphonic) if p]}
+                "polyphonic": [i for i, p in enumerate(self.polyphonic) if p], "readings": self.lexical()}
 
 
 @dataclass(frozen=True)

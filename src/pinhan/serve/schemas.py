@@ -184,6 +184,8 @@ class G2PResponse(BaseModel):
     pinyin: list[str] = Field(description="one syllable per hanzi")
     aligned: list[str] = Field(description="one entry per character: its syllable, or the character itself")
     polyphonic: list[int] = Field(description="indices (into text) of hanzi with more than one reading")
+    readings: list[str] = Field(description="one reading per hanzi with its lexical tone (pinyin writes neutral tones "
+                                            "and erhua as a dictionary does)")
 
 
 class ContinuationOut(BaseModel):

@@ -13,6 +13,10 @@ Each hanzi takes, in order:
 4. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
    character the head was not trained on.
 
+The decided readings are then written with a dictionary's tones (``g2p_dictionary_tones``,
+:mod:`pinhan.pinyin.conventions`): the neutral tone and erhua ``r5`` where a CC-CEDICT word has
+them, 一 and 不 in their citation tones.
+
 A model without a head (or ``g2p_head=false``) decodes its runs with the h2p decoder instead,
 greedily, constrained to the readings steps 1-2 leave open. Everything that is not a hanzi is
 passed through, one entry per character.
@@ -34,6 +38,7 @@ from pinhan.infer.results import G2PResult
 from pinhan.infer.search.beam import beam_search
 from pinhan.infer.search.constraints import H2PConstraint
 from pinhan.pinyin import mark_syllable
+from pinhan.pinyin.conventions import dictionary_tones
 
 TONE_STYLES = ("number", "mark", "none")
 
@@ -59,6 +64,7 @@ class G2P:
         self.max_run = max(1, min(config.max_run, runner.max_positions - 1))
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
         self.second_weight = config.g2p_dictionary_weight
+        self.use_dictionary_tones = config.g2p_dictionary_tones
         self.tables = bundle.tables
         context = min(config.g2p_context, config.max_context, runner.max_positions - self.max_run)
         self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context))
@@ -85,23 +91,40 @@ class G2P:
         head = self.bundle.polyphone if self.use_head else None
         ambiguous = [r for r in runs if any(len(x) > 1 for x in r.readings)]
         chosen = {(r.item, r.start): [int(x[0]) for x in r.readings] for r in runs}  # first = most frequent
-        decide = self._decide_with_head if head is not None else self._decide_with_decoder
+        second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
+        if head is not None:
+            decide = lambda part, texts: self._decide_with_head(part, texts, second)  # noqa: E731
+        else:
+            decide = self._decide_with_decoder
         for start in range(0, len(ambiguous), self.batch_rows):
             part = ambiguous[start : start + self.batch_rows]
             for r, syllables in zip(part, decide(part, texts)):
                 chosen[(r.item, r.start)] = syllables
         results = []
         for i, text in enumerate(texts):
-            pinyin, hanzi, poly = list(text), [False] * len(text), [False] * len(text)
+            toned: list[str | None] = [None] * len(text)
+            hanzi, poly = [False] * len(text), [False] * len(text)
             for r in (r for r in runs if r.item == i):
                 for offset, (syllable, several) in enumerate(zip(chosen[(i, r.start)], r.polyphonic)):
                     at = r.start + offset
-                    pinyin[at] = _style(self.vocab.syllables[syllable], tones)
+                    toned[at] = self.vocab.syllables[syllable]
                     hanzi[at], poly[at] = True, several
-            results.append(G2PResult(text, tuple(pinyin), tuple(hanzi), tuple(poly)))
+            written = toned
+            if self.use_dictionary_tones and any(hanzi):
+                written = dictionary_tones(text, toned, self._second(second, i, text), self.bundle.second_phrases)
+            pinyin = [ch if syllable is None else _style(syllable, tones) for ch, syllable in zip(text, written)]
+            readings = [ch if syllable is None else _style(syllable, tones) for ch, syllable in zip(text, toned)]
+            results.append(G2PResult(text, tuple(pinyin), tuple(hanzi), tuple(poly), tuple(readings)))
         return results
 
-    def _decide_with_head(self, part: list[_Run], texts: Sequence[str]) -> list[list[int]]:
+    def _second(self, cache: dict[int, list[str | None]], item: int, text: str) -> list[str | None]:
+        """CC-CEDICT's reading per character of ``text`` (None outside its words), once per text."""
+        if item not in cache:
+            cache[item] = self.bundle.second_phrases.fixed(text)
+        return cache[item]
+
+    def _decide_with_head(self, part: list[_Run], texts: Sequence[str],
+                          second: dict[int, list[str | None]]) -> list[list[int]]:
         """Head choices for the open positions of characters it was trained on, the most frequent
         reading elsewhere; one encoder pass for the runs that hold such a position."""
         head = self.bundle.polyphone
@@ -109,15 +132,13 @@ class G2P:
         todo = [(k, at) for k, r in enumerate(part) for at, x in enumerate(r.readings)
                 if len(x) > 1 and int(r.chars[at]) in head.trained_chars]
         states = self._states(part, texts, todo)
-        second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
         for (k, at), h in zip(todo, states):
             options = part[k].readings[at]
             scores = head.scores(h, int(part[k].chars[at]), options)  # (K,)
             if self.second_weight > 0:
                 item = part[k].item
-                if item not in second:
-                    second[item] = self.bundle.second_phrases.fixed(texts[item])
-                sid = self.vocab.syllable_to_id.get(second[item][part[k].start + at] or "", -1)
+                fixed = self._second(second, item, texts[item])
+                sid = self.vocab.syllable_to_id.get(fixed[part[k].start + at] or "", -1)
                 scores = scores + self.second_weight * (options == sid)
             out[k][at] = int(options[int(np.argmax(scores))])
         return out
