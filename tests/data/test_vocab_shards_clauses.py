@@ -110,3 +110,10 @@ def test_overlap_filter_finds_substrings():
     assert f.found == {"北京天安门"}
     f.scan("去上海外滩吧")
     assert f.found == {"北京天安门", "上海外滩"}
+
+
+def test_lexicon_top_shares_count_train_readings_only():
+    from pinhan.data.vocab import Lexicon
+
+    lexicon = Lexicon({"nian2": {"年": 9}, "ning4": {"年": 0}, "wei4": {"为": 3}, "wei2": {"为": 1}, "zhi4": {"豸": 0}})
+    assert lexicon.top_shares() == {"年": 1.0, "为": 0.75}  # 豸: never seen in train, no share

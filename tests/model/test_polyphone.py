@@ -29,6 +29,15 @@ def test_saved_head_scores_as_the_torch_head(tmp_path):
     assert list(scorer.pair_rows(5, np.array([2, 9]))) == [1, 3]
 
 
+def test_scoring_many_positions_at_once_is_scoring_each(tmp_path):
+    _head().save(tmp_path / "p.safetensors")
+    scorer = load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    h = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
+    chars, options = [5, 7, 11], [np.array([1, 2, 9]), np.array([3, 1]), np.array([4, 6])]
+    for got, state, char, syllables in zip(scorer.scores_many(h, chars, options), h, chars, options):
+        np.testing.assert_allclose(got, scorer.scores(state, char, syllables), rtol=1e-6)
+
+
 def test_padding_candidates_never_win():
     head = _head()
     scores = head(torch.randn(2, 8), torch.tensor([[1, -1], [3, 2]]), torch.tensor([[0, 3], [2, 3]]))

@@ -44,9 +44,15 @@ class PhraseReadings:
             return converted[marked]
 
         for word, readings in phrases.items():
-            if len(word) < 2 or len(readings) != len(word):
+            if len(word) < 2 or len(readings) != len(word) or len(word) > max_len:
                 continue
             self._phrases[word] = tuple(convert(r[0]) if len(r) == 1 else None for r in readings)
+        # first character -> lengths of the phrases it begins, longest first: forward maximum
+        # matching tries only those (most characters begin phrases of 2-4), not every length up to max_len
+        lengths: dict[str, set[int]] = {}
+        for word in self._phrases:
+            lengths.setdefault(word[0], set()).add(len(word))
+        self._lengths = {ch: tuple(sorted(found, reverse=True)) for ch, found in lengths.items()}
 
     @classmethod
     def pypinyin(cls) -> PhraseReadings:
@@ -71,10 +77,10 @@ class PhraseReadings:
     def fixed(self, text: str) -> list[str | None]:
         """One entry per character of ``text``: the reading a matched phrase fixes, else None."""
         out: list[str | None] = [None] * len(text)
-        at = 0
-        while at < len(text):
-            for length in range(min(self.max_len, len(text) - at), 1, -1):
-                readings = self._phrases.get(text[at : at + length])
+        at, end, phrases, lengths = 0, len(text), self._phrases, self._lengths
+        while at < end:
+            for length in lengths.get(text[at], ()):
+                readings = phrases.get(text[at : at + length]) if at + length <= end else None
                 if readings is not None:
                     out[at : at + length] = readings
                     at += length

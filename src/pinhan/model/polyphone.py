@@ -137,6 +137,17 @@ class PolyphoneScorer:
         rows = self.pair_rows(char, syllables)
         return self.syllable_emb[syllables] @ z + self.pair_emb[rows] @ zp + self.pair_bias[rows]  # (K,)
 
+    def scores_many(self, h: np.ndarray, chars: list[int], syllables: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`scores` for N positions at once: states ``h`` (N, d), one character and its
+        candidates (K_i,) per position -> N score arrays (K_i,). The projections run as one matmul."""
+        z = np.tanh(h @ self.proj_w + self.proj_b)  # (N, D)
+        zp = h @ self.pair_proj_w + self.pair_proj_b  # (N, P)
+        out = []
+        for i, (char, options) in enumerate(zip(chars, syllables)):
+            rows = self.pair_rows(char, options)
+            out.append(self.syllable_emb[options] @ z[i] + self.pair_emb[rows] @ zp[i] + self.pair_bias[rows])
+        return out
+
 
 def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int) -> PolyphoneScorer:
     """Read ``polyphone.safetensors``, checked against the model it belongs to."""

@@ -5,12 +5,15 @@ Each hanzi takes, in order:
 1. its only reading, when the lexicon (or pypinyin, for a hanzi outside the vocabulary) has one;
 2. the reading a phrase of pypinyin's phrase dictionary fixes (``g2p_phrases``,
    :class:`~pinhan.lm.phrases.PhraseReadings`; forward maximum matching);
-3. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
+3. its most frequent reading when that reading has at least ``g2p_settled_share`` of the
+   character's train counts (年 ``nian2``: its other reading ``ning4`` never occurs), without the
+   encoder;
+4. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
    :mod:`pinhan.model.polyphone`), read off the encoder's state at the character: every run of
    hanzi holding such a character is one h2p encoder row (``g2p_context`` characters before it
    are its context) and the rows of a batch go through the encoder together, once; the reading a
    CC-CEDICT phrase gives the character adds ``g2p_dictionary_weight`` to its score;
-4. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
+5. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
    character the head was not trained on.
 
 The decided readings are then written with a dictionary's tones (``g2p_dictionary_tones``,
@@ -65,6 +68,9 @@ class G2P:
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
         self.second_weight = config.g2p_dictionary_weight
         self.use_dictionary_tones = config.g2p_dictionary_tones
+        shares = bundle.lexicon.top_shares()
+        self.settled = frozenset(self.vocab.char_id(ch) for ch, share in shares.items()
+                                 if share >= config.g2p_settled_share and ch in self.vocab.char_to_id)
         self.tables = bundle.tables
         context = min(config.g2p_context, config.max_context, runner.max_positions - self.max_run)
         self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context))
@@ -130,17 +136,17 @@ class G2P:
         head = self.bundle.polyphone
         out = [[int(x[0]) for x in r.readings] for r in part]
         todo = [(k, at) for k, r in enumerate(part) for at, x in enumerate(r.readings)
-                if len(x) > 1 and int(r.chars[at]) in head.trained_chars]
+                if len(x) > 1 and int(r.chars[at]) in head.trained_chars and int(r.chars[at]) not in self.settled]
         states = self._states(part, texts, todo)
-        for (k, at), h in zip(todo, states):
-            options = part[k].readings[at]
-            scores = head.scores(h, int(part[k].chars[at]), options)  # (K,)
+        options = [part[k].readings[at] for k, at in todo]
+        all_scores = head.scores_many(states, [int(part[k].chars[at]) for k, at in todo], options) if todo else []
+        for (k, at), scores, candidates in zip(todo, all_scores, options):
             if self.second_weight > 0:
                 item = part[k].item
                 fixed = self._second(second, item, texts[item])
                 sid = self.vocab.syllable_to_id.get(fixed[part[k].start + at] or "", -1)
-                scores = scores + self.second_weight * (options == sid)
-            out[k][at] = int(options[int(np.argmax(scores))])
+                scores = scores + self.second_weight * (candidates == sid)
+            out[k][at] = int(candidates[int(np.argmax(scores))])
         return out
 
     def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]]) -> np.ndarray:
