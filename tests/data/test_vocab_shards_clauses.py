@@ -117,3 +117,4 @@ def test_lexicon_top_shares_count_train_readings_only():
 
     lexicon = Lexicon({"nian2": {"年": 9}, "ning4": {"年": 0}, "wei4": {"为": 3}, "wei2": {"为": 1}, "zhi4": {"豸": 0}})
     assert lexicon.top_shares() == {"年": 1.0, "为": 0.75}  # 豸: never seen in train, no share
+    assert lexicon.top_shares(min_count=5) == {"年": 1.0}

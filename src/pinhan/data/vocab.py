@@ -162,15 +162,16 @@ class Lexicon:
                 by_char.setdefault(ch, []).append((n, syllable))
         return {ch: [s for _, s in sorted(pairs, key=lambda p: (-p[0], p[1]))] for ch, pairs in by_char.items()}
 
-    def top_shares(self) -> dict[str, float]:
-        """hanzi -> share of its most frequent reading among its train counts (hanzi seen in train only)."""
+    def top_shares(self, min_count: int = 1) -> dict[str, float]:
+        """hanzi -> share of its most frequent reading among its train counts, for hanzi seen at
+        least ``min_count`` times in train."""
         totals: Counter[str] = Counter()
         tops: Counter[str] = Counter()
         for chars in self.entries.values():
             for ch, n in chars.items():
                 totals[ch] += n
                 tops[ch] = max(tops[ch], n)
-        return {ch: tops[ch] / total for ch, total in totals.items() if total > 0}
+        return {ch: tops[ch] / total for ch, total in totals.items() if total >= max(1, min_count)}
 
     def save(self, path: str | Path) -> None:
         data = {"format": LEXICON_FORMAT, "version": 1, "entries": self.entries}

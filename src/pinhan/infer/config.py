@@ -95,6 +95,9 @@ class InferenceConfig:
             1 (only readings never seen in train): on cpp-dev 3.8 instead of 9.2 head positions a
             sentence at 98.64 % instead of 98.65 % (0.999: 3.2 at 98.61 %); above 1: the head
             decides every polyphone it was trained on.
+        g2p_settled_count: train occurrences a character needs before ``g2p_settled_share``
+            applies to it: a rare one's unseen reading is no evidence (酊 is seen 10 times, all
+            ``ding3``; 酊剂 reads ``ding1``).
         g2p_dictionary_tones: ``g2p`` writes the decided readings' tones as a dictionary does
             (:mod:`pinhan.pinyin.conventions`): the neutral tone where a CC-CEDICT word has it
             (晚上 ``wan3 shang5``), a neutral 儿 in a word as erhua ``r5``, 一 and 不 in their
@@ -148,6 +151,7 @@ class InferenceConfig:
     g2p_head: bool = True
     g2p_dictionary_weight: float = 1.0
     g2p_settled_share: float = 1.0
+    g2p_settled_count: int = 1000
     g2p_dictionary_tones: bool = True
     g2p_context: int = 0
     predict_k: int = 10
@@ -177,7 +181,7 @@ class InferenceConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
-                     "batch_rows", "max_run", "word_beam", "word_abbreviated_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
+                     "batch_rows", "max_run", "g2p_settled_count", "word_beam", "word_abbreviated_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
             if not isinstance(getattr(self, name), int):  # counts: a float beam would reach the compiled search
                 raise ConfigError(f"inference setting {name} must be a whole number, got {getattr(self, name)!r}")
             if getattr(self, name) < 1:

@@ -6,8 +6,8 @@ Each hanzi takes, in order:
 2. the reading a phrase of pypinyin's phrase dictionary fixes (``g2p_phrases``,
    :class:`~pinhan.lm.phrases.PhraseReadings`; forward maximum matching);
 3. its most frequent reading when that reading has at least ``g2p_settled_share`` of the
-   character's train counts (年 ``nian2``: its other reading ``ning4`` never occurs), without the
-   encoder;
+   character's train counts, and these are at least ``g2p_settled_count`` (年 ``nian2``: its other
+   reading ``ning4`` never occurs in 62,917), without the encoder;
 4. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
    :mod:`pinhan.model.polyphone`), read off the encoder's state at the character: every run of
    hanzi holding such a character is one h2p encoder row (``g2p_context`` characters before it
@@ -68,7 +68,7 @@ class G2P:
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
         self.second_weight = config.g2p_dictionary_weight
         self.use_dictionary_tones = config.g2p_dictionary_tones
-        shares = bundle.lexicon.top_shares()
+        shares = bundle.lexicon.top_shares(config.g2p_settled_count)
         self.settled = frozenset(self.vocab.char_id(ch) for ch, share in shares.items()
                                  if share >= config.g2p_settled_share and ch in self.vocab.char_to_id)
         self.tables = bundle.tables
