@@ -98,3 +98,12 @@ def test_a_settled_polyphone_takes_its_reading_without_the_head(model_dir, api, 
     assert pinhan.load(path, config=Config(g2p_phrases=False, g2p_settled_count=1, g2p_settled_share=2.0)).g2p(ch).readings == (rare,)
     # seen fewer times than g2p_settled_count: no evidence, the head decides
     assert pinhan.load(path, config=Config(g2p_phrases=False)).g2p(ch).readings == (rare,)
+
+
+def test_runs_are_encoded_in_groups_of_similar_length():
+    from pinhan.infer.tasks.g2p import PADDING_PER_CALL, _length_groups
+
+    lengths = {0: 40, 1: 8, 2: 38, 3: 5, 4: 40 - PADDING_PER_CALL}
+    groups = _length_groups(list(lengths), lengths)
+    assert sorted(k for g in groups for k in g) == [0, 1, 2, 3, 4]  # every run once
+    assert groups == [[0, 2, 4], [1, 3]]  # longest first; 8 and 5 are not padded to 40
