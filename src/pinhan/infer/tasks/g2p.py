@@ -73,7 +73,8 @@ class G2P:
                                  if share >= config.g2p_settled_share and ch in self.vocab.char_to_id)
         self.tables = bundle.tables
         context = min(config.g2p_context, config.max_context, runner.max_positions - self.max_run)
-        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context))
+        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context),
+                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
         self._readings: dict[str, np.ndarray] = dict(bundle.readings)  # grows with pypinyin's readings of other hanzi
 
     def readings(self, ch: str) -> np.ndarray:

@@ -62,7 +62,8 @@ class Predictor:
         self.bundle, self.config, self._words = bundle, config, words
         runner = bundle.runner
         self.runner, self.vocab = runner, bundle.vocab
-        self.contexts = ContextEncoder(self.vocab, bundle.tables, max(1, min(config.max_context, runner.max_positions)))
+        self.contexts = ContextEncoder(self.vocab, bundle.tables, max(1, min(config.max_context, runner.max_positions)),
+                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
 
     # --- the word model -----------------------------------------------------------------------
     @property
