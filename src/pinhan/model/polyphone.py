@@ -132,10 +132,7 @@ class PolyphoneScorer:
     def scores(self, h: np.ndarray, char: int, syllables: np.ndarray) -> np.ndarray:
         """Scores (K,) of one character's candidate readings ``syllables`` (K,) from its encoder
         state ``h`` (d,)."""
-        z = np.tanh(h @ self.proj_w + self.proj_b)  # (D,)
-        zp = h @ self.pair_proj_w + self.pair_proj_b  # (P,)
-        rows = self.pair_rows(char, syllables)
-        return self.syllable_emb[syllables] @ z + self.pair_emb[rows] @ zp + self.pair_bias[rows]  # (K,)
+        return self.scores_many(h[None], [char], [syllables])[0]
 
     def scores_many(self, h: np.ndarray, chars: list[int], syllables: list[np.ndarray]) -> list[np.ndarray]:
         """:meth:`scores` for N positions at once: states ``h`` (N, d), one character and its

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -99,10 +100,7 @@ class G2P:
         ambiguous = [r for r in runs if any(len(x) > 1 for x in r.readings)]
         chosen = {(r.item, r.start): [int(x[0]) for x in r.readings] for r in runs}  # first = most frequent
         second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
-        if head is not None:
-            decide = lambda part, texts: self._decide_with_head(part, texts, second)  # noqa: E731
-        else:
-            decide = self._decide_with_decoder
+        decide = partial(self._decide_with_head, second=second) if head is not None else self._decide_with_decoder
         for start in range(0, len(ambiguous), self.batch_rows):
             part = ambiguous[start : start + self.batch_rows]
             for r, syllables in zip(part, decide(part, texts)):
