@@ -75,7 +75,7 @@ def test_a_last_syllable_typed_only_in_part_is_completed(lattice):
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_compiled_queries_equal_the_numpy_model(order):
     """The search's compiled n-gram queries give logprob_grid's numbers exactly, every backoff
-    path included: stored trigrams, (BOS, BOS) histories whose block ends at the top of the key
+    path included: stored trigrams, (BOS, BOS) histories whose keys lie at the top of the key
     space, unseen contexts, pruned n-grams, lower-order models."""
     from pinhan.infer.search.lattice_search import final_scores, ngram_arrays, start_scores
 
@@ -93,6 +93,22 @@ def test_compiled_queries_equal_the_numpy_model(order):
         np.testing.assert_array_equal(got, expected)
     words = np.arange(V, dtype=np.int64)  # the first words of an input: after (BOS, BOS)
     np.testing.assert_array_equal(start_scores(arrays, words, bos), lm.logprob_grid(np.full((1, 2), bos), words[None, :])[0])
+
+
+def test_the_hash_tables_find_every_key_and_no_other():
+    from pinhan.infer.search.lattice_search import _hash_table, _hashed
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(np.concatenate([rng.integers(0, 1 << 62, size=500), np.arange(40) << 42, [(1 << 63) - 1]]))
+    values = rng.normal(size=len(keys)).astype(np.float32)
+    table, logp, shift = _hash_table(keys, values)
+    assert len(table) >= 2 * len(keys) and (table != -1).sum() == len(keys)
+    for key, value in zip(keys, values):
+        assert _hashed(table, logp, shift, int(key)) == (True, value)
+    for key in (1, 2, (1 << 42) + 1, (1 << 62) + 5):
+        assert not _hashed(table, logp, shift, key)[0]
+    empty = _hash_table(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    assert not _hashed(*empty, 7)[0]
 
 
 def test_the_search_keeps_at_most_beam_states_and_the_best_path_wins(lattice):

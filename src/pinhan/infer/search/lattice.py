@@ -233,7 +233,7 @@ class WordLattice:
 
     @cached_property
     def arrays(self) -> NgramArrays:
-        """The compiled search's view of the word n-gram (made on first use: a few MB)."""
+        """The compiled search's view of the word n-gram (made on first use; see :func:`ngram_arrays`)."""
         return ngram_arrays(self.lm)
 
     @staticmethod
