@@ -137,3 +137,28 @@ def test_logit_scoring(p2h):
         from pinhan.infer.search.constraints import H2PConstraint
 
         beam_search(runner, encoded, H2PConstraint([], [], tables), 0, scoring="logits")
+
+
+def test_forced_logits_in_one_pass_equal_the_step_by_step_decoder(api):
+    """Runner.forced_logits (the whole teacher-forced decoder in one call) gives the numbers of
+    start/step/char_logits_at taken one step at a time; -1 targets past a row's end score 0."""
+    import numpy as np
+
+    from pinhan.infer.inputs import encode_h2p
+
+    runner = api.runner
+    rng = np.random.default_rng(0)
+    runs = [rng.integers(5, 40, size=n) for n in (4, 6)]
+    encoded = runner.encode(encode_h2p(runs, ["", ""], api.g2p_engine.contexts))
+    rows = np.array([0, 1, 1])
+    H, T = 3, 5
+    inputs = {k: rng.integers(1, 4, size=(H, T)).astype(np.int64) for k in ("chars", "initials", "finals", "tones")}
+    targets = rng.integers(5, 40, size=(H, T))
+    targets[1, 3:] = -1
+    got = runner.forced_logits(encoded, rows, inputs, targets)
+    state, want = runner.start(encoded, rows), np.zeros((H, T))
+    for t in range(T):
+        hidden, state = runner.step(state, {k: v[:, t] for k, v in inputs.items()})
+        want[:, t] = runner.char_logits_at(hidden, np.maximum(targets[:, t], 0)[:, None])[:, 0]
+    want[targets < 0] = 0.0
+    np.testing.assert_allclose(got, want, atol=1e-4)

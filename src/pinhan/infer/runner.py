@@ -62,6 +62,14 @@ class Runner(Protocol):
         """Decoder hanzi head at candidate ids only: (N, C) ids, -1 padding -> (N, C) float32
         logits (-inf at padding). Costs C rows of the output matrix instead of all of them."""
 
+    def forced_logits(self, encoded: Any, rows: np.ndarray, inputs: dict[str, np.ndarray],
+                      targets: np.ndarray) -> np.ndarray:
+        """The decoder teacher-forced over whole rows in one pass: row i reads encoder row
+        ``rows[i]``, is fed ``inputs`` (4 x (N, T) ids: BOS first, then what each step feeds
+        back) and is scored at every step on ``targets`` (N, T) (-1 past its end) -> (N, T)
+        float32 raw hanzi logits (0 past the end). The same numbers as :meth:`step` and
+        :meth:`char_logits_at` step by step, in one call instead of 2T."""
+
     def reorder(self, state: Any, index: np.ndarray) -> Any:
         """Row i takes the decoder history of row ``index[i]`` ((N,) ints), which must share row
         i's encoder input (beams of one input are reordered among themselves)."""
@@ -147,6 +155,18 @@ class TorchRunner:
     def char_logits_at(self, hidden: torch.Tensor, cands: np.ndarray) -> np.ndarray:
         logits = self.model.char_logits(hidden, self._tensor(cands)).float().cpu().numpy()  # (N, C)
         return np.where(cands < 0, -np.inf, logits).astype(np.float32)
+
+    @torch.inference_mode()
+    def forced_logits(self, encoded: _TorchEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray],
+                      targets: np.ndarray) -> np.ndarray:
+        if targets.shape[1] > self.max_positions:
+            raise ValueError(f"sequence needs {targets.shape[1]} positions, but max_positions is {self.max_positions}")
+        index = self._tensor(np.asarray(rows, dtype=np.int64))
+        dec = {k: self._tensor(np.asarray(inputs[k], dtype=np.int64)) for k in STEP_KEYS}  # 4 x (N, T)
+        hidden, _ = self.model.decode(dec, encoded.memory.index_select(0, index), encoded.mask.index_select(0, index))
+        target = self._tensor(np.asarray(targets, dtype=np.int64))  # (N, T)
+        logits = self.model.char_logits(hidden, target.clamp(min=0)[..., None])[..., 0].float()  # (N, T)
+        return torch.where(target >= 0, logits, torch.zeros_like(logits)).cpu().numpy()
 
     @torch.inference_mode()
     def reorder(self, state: _TorchState, index: np.ndarray) -> _TorchState:

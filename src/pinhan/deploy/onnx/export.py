@@ -15,6 +15,11 @@ writes, beside a copy of ``config.json``, ``vocab.json`` and ``lexicon.json``::
                     self_k, self_v (n_layers, N, H, L, dh), cross_k, cross_v (n_layers, N, H, S, dh),
                     memory_mask (N, S) bool
                     -> hidden (N, d), new_self_k, new_self_v (n_layers, N, H, L + 1, dh)
+    decoder_forced.onnx the whole decoder over given inputs, teacher-forced (``PinhanModel.decode``
+                    without a cache): chars, initials, finals, tones (N, T) int64, memory (N, S, d),
+                    memory_mask (N, S) bool, targets (N, T) int64 (-1 = past the row's end)
+                    -> logits (N, T): each step's raw hanzi logit of its target (0 past the end);
+                    scores N given readings in one call where steps take T
     char_head.onnx      hidden (N, d) -> log_probs (N, n_chars)       decoder hanzi head
     syllable_head.onnx  hidden (N, d) -> log_probs (N, n_syllables)   decoder pinyin head
     nar_head.onnx       memory (B, S, d), rows (N,), positions (N,) int64
@@ -63,15 +68,16 @@ from pinhan.model.io import CheckpointError, fsync_dir, load_model
 from pinhan.model.transformer import DecoderInputs, PinhanModel
 
 FORMAT = "pinhan-onnx"
-VERSION = 1
+VERSION = 2  # 2: decoder_forced
 MANIFEST = "onnx.json"
 DEFAULT_OPSET = 18
 COPIED = ModelDir.TABLES  # config, vocabulary, lexicon: what the runner reads beside the graphs
-GRAPHS = ("encoder", "cross_kv", "decoder", "char_head", "syllable_head", "nar_head", "char_logits_at", "nar_logits_at")
+GRAPHS = ("encoder", "cross_kv", "decoder", "decoder_forced", "char_head", "syllable_head", "nar_head", "char_logits_at", "nar_logits_at")
 ENCODER_INPUTS = ("chars", "initials", "finals", "tones", "segments", "task")
 STEP_INPUTS = ("chars", "initials", "finals", "tones", "position", "self_k", "self_v", "cross_k", "cross_v",
                "memory_mask")
 STEP_OUTPUTS = ("hidden", "new_self_k", "new_self_v")
+FORCED_INPUTS = ("chars", "initials", "finals", "tones", "memory", "memory_mask", "targets")
 CACHE_ENV = "PINHAN_CACHE"  # where exports of model directories without one are kept (see cached_export)
 
 
@@ -114,6 +120,20 @@ class DecoderStepGraph(nn.Module):
         dec = DecoderInputs(chars, initials, finals, tones)  # 4 x (N, 1)
         # (N, d), 2 x (n_layers, N, H, L + 1, dh)
         return self.model.decode_step(dec, position, self_k, self_v, cross_k, cross_v, memory_mask)
+
+
+class DecoderForcedGraph(nn.Module):
+    """Teacher-forced decoder over whole given rows, scoring each step's target (see the module doc)."""
+
+    def __init__(self, model: PinhanModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, memory: Tensor,
+                memory_mask: Tensor, targets: Tensor) -> Tensor:
+        hidden, _ = self.model.decode(DecoderInputs(chars, initials, finals, tones), memory, memory_mask)  # (N, T, d)
+        logits = self.model.char_logits(hidden, targets.clamp(min=0)[..., None])[..., 0]  # (N, T)
+        return torch.where(targets >= 0, logits, torch.zeros_like(logits))
 
 
 class CharHeadGraph(nn.Module):
@@ -201,6 +221,13 @@ def _specs(model: PinhanModel) -> dict[str, dict[str, Any]]:
                               "self_k": kv_axes, "self_v": kv_axes,
                               "cross_k": {1: "N", 3: "S"}, "cross_v": {1: "N", 3: "S"},
                               "memory_mask": {0: "N", 1: "S"}}),
+        "decoder_forced": dict(module=DecoderForcedGraph(model),
+                               args=(ids_(N, L + 2), ids_(N, L + 2), ids_(N, L + 2), ids_(N, L + 2), floats(N, S, d),
+                                     torch.tensor([[True] * S, [True, True, True, False, False], [True] * S]),
+                                     torch.tensor([[5, 6, 7, 8], [9, 10, -1, -1], [5, 5, 6, -1]])),
+                               inputs=FORCED_INPUTS, outputs=("logits",),
+                               axes={**{k: {0: "N", 1: "T"} for k in (*FORCED_INPUTS[:4], "targets")},
+                                     "memory": {0: "N", 1: "S"}, "memory_mask": {0: "N", 1: "S"}}),
         "char_head": dict(module=CharHeadGraph(model), args=(floats(N, d),), inputs=("hidden",),
                           outputs=("log_probs",), axes={"hidden": {0: "N"}}),
         "syllable_head": dict(module=SyllableHeadGraph(model), args=(floats(N, d),), inputs=("hidden",),
@@ -352,6 +379,11 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3) -> None:
               runner.syllable_log_probs(want))
         check(f"candidate logits {t}", sessions["char_logits_at"].run(None, {"hidden": hidden, "cands": cands})[0],
               _masked(model.char_logits(want, torch.from_numpy(cands)), cands))
+    inputs = {k: rng.integers(1, 4, (len(rows), 4)).astype(np.int64) for k in FORCED_INPUTS[:4]}
+    targets = np.array([[5, 6, 7, 8], [9, 10, -1, -1], [5, 6, 7, 8], [11, -1, -1, -1], [6, 7, 8, 9]], dtype=np.int64)
+    check("forced decoder", sessions["decoder_forced"].run(
+        None, {**inputs, "memory": memory[rows], "memory_mask": mask[rows], "targets": targets})[0],
+        runner.forced_logits(enc, rows, inputs, targets))
     check("nar candidate logits", sessions["nar_logits_at"].run(
         None, {"memory": memory, "rows": rows, "positions": positions, "cands": cands})[0],
         _masked(model.encoder_char_logits(enc.memory[rows, positions], torch.from_numpy(cands)), cands))
@@ -450,7 +482,7 @@ def cached_export(model_dir: str | os.PathLike) -> Path:
     if any((d / MANIFEST).is_file() for d in (source.path, source.onnx)) or not source.weights.is_file():
         return source.path  # an export (or a directory whose problem OnnxRunner.load names)
     cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pinhan") / "onnx"
-    out = cache / sha256_of(source.weights)[:16]
+    out = cache / f"{sha256_of(source.weights)[:16]}-v{VERSION}"  # a newer export format: a new export
     if not (out / MANIFEST).is_file():
         print(f"pinhan: exporting {source.path} to ONNX once, into {out}", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -222,6 +222,16 @@ class OnnxRunner:
         feeds = {"hidden": hidden, "cands": np.ascontiguousarray(cands, dtype=np.int64)}
         return self._run["char_logits_at"](self._outputs["char_logits_at"], feeds)[0]  # (N, C), -inf at padding
 
+    def forced_logits(self, encoded: _OnnxEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray],
+                      targets: np.ndarray) -> np.ndarray:
+        if targets.shape[1] > self.max_positions:
+            raise ValueError(f"sequence needs {targets.shape[1]} positions, but the model has {self.max_positions}")
+        rows = np.asarray(rows, dtype=np.int64)
+        feeds = {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in _STEP_IDS}  # 4 x (N, T)
+        feeds["memory"], feeds["memory_mask"] = np.take(encoded.memory, rows, axis=0), np.take(encoded.mask, rows, axis=0)
+        feeds["targets"] = np.ascontiguousarray(targets, dtype=np.int64)
+        return self._run["decoder_forced"](self._outputs["decoder_forced"], feeds)[0]  # (N, T)
+
     def reorder(self, state: _OnnxState, index: np.ndarray) -> _OnnxState:
         # Row i and row index[i] share an encoder input: only the self-attention history moves.
         index = np.asarray(index)

@@ -203,22 +203,17 @@ def greedy_p2h(runner: Runner, enc: dict[str, np.ndarray], keys_per_row: list[np
 
 def forced_logits(runner: Runner, encoded, constraint: Constraint, targets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(H, T) given hanzi ids (-1 past a shorter row's end), each row read by encoder row
-    ``rows[h]`` -> (H,) the decoder's summed raw logits of them, teacher-forced (one column of
-    the output matrix a step: cheap). Raw logits rank given readings better than the full
-    softmax, whose mass outside the allowed hanzi the model was never trained to calibrate
-    (RESULTS.md, "Word lattice")."""
+    ``rows[h]`` -> (H,) the decoder's summed raw logits of them, teacher-forced in one decoder
+    pass (:meth:`Runner.forced_logits`; one column of the output matrix a step: cheap). Raw
+    logits rank given readings better than the full softmax, whose mass outside the allowed
+    hanzi the model was never trained to calibrate (RESULTS.md, "Word lattice")."""
     H, T = targets.shape
-    state = runner.start(encoded, rows)
-    step_in = start_inputs(H)
-    feed = np.stack([step_in[k] for k in ("chars", "initials", "finals", "tones")], axis=1)  # (H, 4) last input per row
-    total = np.zeros(H)
-    for t in range(T):
-        hidden, state = runner.step(state, step_in)
-        live = targets[:, t] >= 0  # (H,) rows not past their end (-1 pads shorter rows)
-        logits = runner.char_logits_at(hidden, np.where(live, targets[:, t], 0)[:, None])[:, 0]  # (H,)
-        total += np.where(live, logits, 0.0)
-        if t + 1 < T:  # a row past its end is fed its last input again: it is no longer counted
-            for h in np.flatnonzero(live):
-                feed[h] = constraint.feed(int(h), t, int(targets[h, t]))
-            step_in = step_inputs(feed.copy())
-    return total
+    feed = np.zeros((H, T, 4), dtype=np.int64)  # (H, T, 4) the input of each step: BOS, then what it feeds back
+    first = start_inputs(H)
+    feed[:, 0] = np.stack([first[k] for k in ("chars", "initials", "finals", "tones")], axis=1)
+    for t in range(T - 1):
+        for h in range(H):
+            # a row past its end is fed its last input again: its steps there are not counted
+            feed[h, t + 1] = constraint.feed(h, t, int(targets[h, t])) if targets[h, t] >= 0 else feed[h, t]
+    inputs = {k: feed[:, :, i] for i, k in enumerate(("chars", "initials", "finals", "tones"))}
+    return runner.forced_logits(encoded, rows, inputs, targets).astype(np.float64).sum(axis=1)  # (H,)
