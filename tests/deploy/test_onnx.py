@@ -206,6 +206,17 @@ def test_a_stale_export_is_refused(exported, untrained, tmp_path):
     OnnxRunner.load(copy / "onnx")  # the export itself still loads, as exported
 
 
+def test_an_export_of_an_older_format_is_refused_with_the_way_out(exported, tmp_path):
+    model_dir, _ = exported
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    manifest = json.loads((copy / "onnx" / MANIFEST).read_text(encoding="utf-8"))
+    manifest["version"] = 1  # before decoder_forced
+    (copy / "onnx" / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="has version 1.*pinhan export"):
+        OnnxRunner.load(copy / "onnx")
+
+
 def test_export_refuses_to_clobber(exported, tmp_path):
     from pinhan.cli import main
 

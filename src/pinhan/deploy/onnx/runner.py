@@ -70,7 +70,8 @@ def read_manifest(export_dir: Path) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a pinhan ONNX manifest (format {FORMAT!r} expected)")
     if doc.get("version") != VERSION:
-        raise CheckpointError(f"{path} has version {doc.get('version')!r}; this pinhan reads version {VERSION}")
+        raise CheckpointError(f"{path} has version {doc.get('version')!r}; this pinhan reads version {VERSION} "
+                              f"(export it again: pinhan export --model DIR --onnx OUT --overwrite)")
     for key in ("graphs", "graphs_int8"):
         if not isinstance(doc.get(key), dict):
             raise CheckpointError(f'{path} has no "{key}" table')
