@@ -76,6 +76,11 @@ class ModelBundle:
 
         return PhraseReadings.pypinyin()
 
+    def annotate(self, text: str) -> list[str | None]:
+        """Toned syllables of committed context (:meth:`PhraseReadings.annotate` over
+        :attr:`phrases`, read on first use): pypinyin's annotation at a seventh of its time."""
+        return self.phrases.annotate(text)
+
     @cached_property
     def second_phrases(self):
         """CC-CEDICT's phrase readings, g2p's second opinion (read on first use)."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from pinhan import ids
 from pinhan.data.tables import CandidateIndex, PinyinTables
-from pinhan.infer.runner import Runner
+from pinhan.infer.runner import STEP_KEYS, Runner
 from pinhan.infer.search.common import GREEDY_BELOW, Hypothesis, Trace, best_columns, candidate_matrix, start_inputs, step_inputs
 from pinhan.infer.search.constraints import Constraint, P2HConstraint
 from pinhan.infer.search.fusion import Fusion, fuse
@@ -210,10 +210,10 @@ def forced_logits(runner: Runner, encoded, constraint: Constraint, targets: np.n
     H, T = targets.shape
     feed = np.zeros((H, T, 4), dtype=np.int64)  # (H, T, 4) the input of each step: BOS, then what it feeds back
     first = start_inputs(H)
-    feed[:, 0] = np.stack([first[k] for k in ("chars", "initials", "finals", "tones")], axis=1)
+    feed[:, 0] = np.stack([first[k] for k in STEP_KEYS], axis=1)
     for t in range(T - 1):
         for h in range(H):
             # a row past its end is fed its last input again: its steps there are not counted
             feed[h, t + 1] = constraint.feed(h, t, int(targets[h, t])) if targets[h, t] >= 0 else feed[h, t]
-    inputs = {k: feed[:, :, i] for i, k in enumerate(("chars", "initials", "finals", "tones"))}
+    inputs = {k: feed[:, :, i] for i, k in enumerate(STEP_KEYS)}
     return runner.forced_logits(encoded, rows, inputs, targets).astype(np.float64).sum(axis=1)  # (H,)

@@ -93,8 +93,7 @@ class Converter:
         self.fast_lm_weight = config.ngram_weight("fast_lm_weight", bundle.lm)
         self.batch_rows, self.scoring = config.batch_rows, config.scoring
         self.index, self.tables = bundle.index, bundle.tables
-        self.contexts = ContextEncoder(self.vocab, self.tables, self.max_context,
-                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
+        self.contexts = ContextEncoder(self.vocab, self.tables, self.max_context, annotator=bundle.annotate)
         self._parsers: dict[tuple, PinyinParser] = {}
         self._bundle, self._config = bundle, config
 

@@ -74,8 +74,7 @@ class G2P:
                                  if share >= config.g2p_settled_share and ch in self.vocab.char_to_id)
         self.tables = bundle.tables
         context = min(config.g2p_context, config.max_context, runner.max_positions - self.max_run)
-        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context),
-                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
+        self.contexts = ContextEncoder(self.vocab, self.tables, max(0, context), annotator=bundle.annotate)
         self._readings: dict[str, np.ndarray] = dict(bundle.readings)  # grows with pypinyin's readings of other hanzi
 
     def readings(self, ch: str) -> np.ndarray:
@@ -117,9 +116,8 @@ class G2P:
             written = toned
             if self.use_dictionary_tones and any(hanzi):
                 written = dictionary_tones(text, toned, self._second(second, i, text), self.bundle.second_phrases)
-            pinyin = [ch if syllable is None else _style(syllable, tones) for ch, syllable in zip(text, written)]
-            readings = [ch if syllable is None else _style(syllable, tones) for ch, syllable in zip(text, toned)]
-            results.append(G2PResult(text, tuple(pinyin), tuple(hanzi), tuple(poly), tuple(readings)))
+            results.append(G2PResult(text, _styled(text, written, tones), tuple(hanzi), tuple(poly),
+                                     _styled(text, toned, tones)))
         return results
 
     def _second(self, cache: dict[int, list[str | None]], item: int, text: str) -> list[str | None]:
@@ -239,6 +237,11 @@ def _numpy(memory) -> np.ndarray:
     if hasattr(memory, "detach"):  # torch
         memory = memory.detach().float().cpu().numpy()
     return np.asarray(memory, dtype=np.float32)
+
+
+def _styled(text: str, syllables: list[str | None], tones: str) -> tuple[str, ...]:
+    """One entry per character: its syllable in the tone style, or the character itself."""
+    return tuple(ch if syllable is None else _style(syllable, tones) for ch, syllable in zip(text, syllables))
 
 
 def _style(syllable: str, tones: str) -> str:

@@ -48,7 +48,7 @@ class Generator:
         self.max_new_tokens = max(1, min(config.max_new_tokens, runner.max_positions - 1))
         self.index, self.tables = bundle.index, bundle.tables
         self.contexts = ContextEncoder(self.vocab, self.tables, max(1, min(config.max_context, runner.max_positions)),
-                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
+                                       annotator=bundle.annotate)
         self.parser = PinyinParser(abbreviations=True, max_paths=1)
 
     def generate_batch(self, prefixes: Sequence[str], *, max_new_tokens: int = 8, temperature: float = 0.0,

@@ -63,7 +63,7 @@ class Predictor:
         runner = bundle.runner
         self.runner, self.vocab = runner, bundle.vocab
         self.contexts = ContextEncoder(self.vocab, bundle.tables, max(1, min(config.max_context, runner.max_positions)),
-                                       annotator=lambda text: bundle.phrases.annotate(text))  # phrases read on first use
+                                       annotator=bundle.annotate)
 
     # --- the word model -----------------------------------------------------------------------
     @property
