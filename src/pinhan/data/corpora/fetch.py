@@ -152,7 +152,8 @@ def _artifact(p: Pinned, store: Path) -> tuple[Path, bool]:
         _check(target, p, f"cached artifact {target}", hint=f"delete it to fetch {p.name} again")
         return target, False
     store.mkdir(parents=True, exist_ok=True)
-    tmp = store / f".tmp-{p.name}-{os.getpid()}"
+    # absolute: the client runs in this directory, and `pip download -d REL` resolves REL from there
+    tmp = (store / f".tmp-{p.name}-{os.getpid()}").resolve()
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
