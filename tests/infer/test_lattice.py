@@ -119,3 +119,49 @@ def test_the_search_keeps_at_most_beam_states_and_the_best_path_wins(lattice):
         one, many = narrow.nbest(letters, 8), wide.nbest(letters, 8)
         assert len(one) >= 1 and many[0].score >= one[0].score
         assert len({tuple(p.words) for p in many}) == len(many)  # distinct paths
+
+
+def _every_path(lattice, letters: str) -> list[tuple[float, tuple[int, ...], tuple]]:
+    """(score, words, spans) of every path through the arcs that copies no letter, scored from
+    the n-gram itself (``logprob_grid``) as the search scores them: by brute force, best first."""
+    arcs, lm, L = lattice.arcs(letters, frozenset(), False), lattice.lm, len(letters)
+    found = []
+
+    def walk(pos, history, words, spans, score):
+        if pos == L:
+            final = lm.logprob_grid(np.array([history]), np.array([[EOS]]))[0, 0]
+            found.append((score + float(final), tuple(words), tuple(spans)))
+            return
+        a = arcs[pos]
+        for end, word, cost in zip(a.end, a.word, a.cost):
+            if word == COPY:
+                continue
+            lp = float(lm.logprob_grid(np.array([history]), np.array([[word]]))[0, 0])
+            walk(int(end), (history[1], int(word)), words + [int(word)], spans + [(pos, int(end))], score + lp + float(cost))
+
+    walk(0, (lm.BOS, lm.BOS), [], [], 0.0)
+    return sorted(found, key=lambda f: -f[0])
+
+
+@pytest.mark.parametrize("letters, early", [("xianxian", True), ("xianzhongguowenhua", True), ("woxihuanxian", False)])
+def test_the_n_best_are_the_best_paths_of_the_whole_lattice(lattice, letters, early):
+    """With a beam wide enough to prune nothing, the N best are exactly the N best of every path
+    (by brute force), not only one path per final state: paths that differ early and share
+    their last two words (先|中国|文化 and 西安|中国|文化) are all there, best first.
+    (Paths that copy a letter are left out of the comparison: the exact N best, less those,
+    are the best of the paths that copy nothing.)"""
+    wide = WordLattice(lattice.lexicon, lattice.lm, LatticeSettings(beam=64))
+    every = _every_path(wide, letters)
+    got = wide.nbest(letters, 12, abbreviations=False)
+    assert len(got) == 12 and [p.score for p in got] == sorted((p.score for p in got), reverse=True)
+    spelled = [p for p in got if COPY not in p.words]
+    assert len(spelled) >= min(4, len(every)) and len(every) >= 3
+    assert [(p.words, p.spans) for p in spelled] == [(w, s) for _, w, s in every[: len(spelled)]]
+    np.testing.assert_allclose([p.score for p in spelled], [score for score, _, _ in every[: len(spelled)]], rtol=0, atol=1e-4)
+    if early:  # more paths than final states: paths that differ only early survive
+        assert len({(p.words[-2:], p.spans[-1]) for p in spelled}) < len(spelled)
+
+
+def test_one_best_is_the_viterbi_path(lattice):
+    for letters in ("woxihuanzhongguowenhua", "xianzgwh", "zhongguoq"):
+        assert lattice.nbest(letters, 1)[0] == lattice.nbest(letters, 8)[0]

@@ -33,6 +33,35 @@ def test_pinhan_lm_writes_the_word_model_with_weights_chosen_on_dev(word_model, 
     assert sorted(info["dev_tables"]) == ["accurate", "fast"] and len(info["dev_tables"]["fast"]) == 2
 
 
+def test_pinhan_lm_chooses_the_weights_again_without_touching_the_model(word_model, prepared_tiny, tmp_path, capsys):
+    out = tmp_path / "model"
+    shutil.copytree(word_model, out)
+    path = ModelDir(out).word_ngram
+    before = WordNgram.load(path)
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text('{"hanzi": "银行行长", "pinyin": ["yin2", "hang2", "hang2", "zhang3"]}\n', encoding="utf-8")
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "weights",
+                 "--word-weights", "0.125", "3", "--dev", str(dev)]) == 0
+    assert "1 clauses of" in capsys.readouterr().out
+    after = WordNgram.load(path)
+    assert after.info["model_weight"] in (0.125, 3.0) and after.info["head_weight"] in (0.125, 3.0)
+    assert [row["weight"] for row in after.info["dev_tables"]["accurate"]] == [0.125, 3.0]
+    assert {k: v for k, v in after.info.items() if k not in ("model_weight", "head_weight", "dev_tables")} == \
+        {k: v for k, v in before.info.items() if k not in ("model_weight", "head_weight", "dev_tables")}
+    for k in range(before.order):  # the n-gram itself, 8-bit log-probabilities included, as it was
+        assert (after.keys[k] == before.keys[k]).all() and (after.logp[k] == before.logp[k]).all()
+    assert not list(out.glob("*.tmp"))
+    empty = tmp_path / "empty"
+    shutil.copytree(word_model, empty)
+    path_empty = ModelDir(empty).word_ngram
+    path_empty.unlink()
+    for model, flags, message in ((empty, ["--word-weights", "0", "1"], "has no word model"),
+                                  (out, ["--word-weights", "1"], "at least two")):
+        assert main(["lm", "--model", str(model), "--data", str(prepared_tiny), "--kind", "weights", *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pinhan lm: error:") and message in err and "Traceback" not in err, err
+
+
 def test_conversion_goes_through_the_lattice_and_offers_words_then_characters(word_model):
     model = pinhan.load(word_model)
     assert model.converter.by_lattice is not None

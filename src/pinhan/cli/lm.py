@@ -1,5 +1,5 @@
 """Build the classical models a model fuses into decoding: pinhan lm --model DIR --data DIR
-[--kind chars|words|both] [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
+[--kind chars|words|both|weights] [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
 [--text DIR[=WEIGHT] ...] [--data-weight W] [--frequencies wordfreq jionlp] [--dev FILE]
 
 Counts the data directory's train split (the model's own data). ``chars``: a pruned character
@@ -10,7 +10,8 @@ conversion searches (``words.json.gz``, ``words.safetensors``), with the Transfo
 against it chosen on dev (``--dev`` names another clause file). The word model may also count
 other prepared directories (``--text data/inews=1``: general-domain text, each with a mixture
 weight) and average word-frequency lists into its unigram prior (``--frequencies``; see
-``pinhan.lm.word_build.WordModelConfig``). ``InferenceConfig`` settings turn each off
+``pinhan.lm.word_build.WordModelConfig``). ``weights`` only chooses the Transformer's weights against the existing word model again (after a
+change to the search). ``InferenceConfig`` settings turn each off
 (``lm_weight=0``, ``words=false``).
 """
 
@@ -23,7 +24,9 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model directory to give the models to")
     parser.add_argument("--data", required=True, help="prepared data directory whose train split is counted")
-    parser.add_argument("--kind", choices=("chars", "words", "both"), default="both", help="which models (default both)")
+    parser.add_argument("--kind", choices=("chars", "words", "both", "weights"), default="both",
+                        help="which models (default both); weights: choose the Transformer's weights against the "
+                        "directory's word model again, building nothing")
     parser.add_argument("--order", type=int, default=4, help="character n-gram order, 1 to 4 (default 4)")
     parser.add_argument("--min-count", type=int, nargs="+", default=[2],
                         help="prune n-grams seen fewer times: one value, or one per order from 2 up (default 2)")
@@ -58,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     model_dir, data_dir = Path(args.model), Path(args.data)
     if any(w < 0 for w in args.weights + args.word_weights):
         raise ConfigError("weights must be >= 0")
+    if args.kind == "weights":
+        lm_setup.word_weights(model_dir, data_dir, weights=args.word_weights, n_dev=args.dev_items, threads=args.threads,
+                              say=print, dev=Path(args.dev) if args.dev else None)
+        return 0
     if args.kind in ("chars", "both"):
         min_count = args.min_count[0] if len(args.min_count) == 1 else args.min_count
         lm_setup.char_ngram(model_dir, data_dir, order=args.order, min_count=min_count, weights=args.weights,

@@ -75,6 +75,30 @@ def word_model(model_dir: Path, data_dir: Path, config, *, weights: Sequence[flo
     return paths[1]
 
 
+def word_weights(model_dir: Path, data_dir: Path, *, weights: Sequence[float], n_dev: int, threads: int | None,
+                 say: Callable[[str], None], dev: Path | None = None) -> Path:
+    """Choose the Transformer's weights against the directory's word model again, on dev clauses
+    as :func:`word_model` does, without rebuilding it (after a change to the lattice's search,
+    say); only the weights and their dev tables in the word n-gram's file change."""
+    from pinhan.data.model_dir import ModelDir
+    from pinhan.lm.ngram import WordNgram
+
+    path = ModelDir(model_dir).word_ngram
+    if not path.is_file():
+        raise DataError(f"{model_dir} has no word model to weigh (build one: pinhan lm --kind words)")
+    if len(weights) < 2:
+        raise DataError("give at least two --word-weights to choose from")
+    items = dev_clauses(data_dir, n_dev, dev)
+    model = load(model_dir, threads=threads, config=OFF)
+    chosen, tables = {}, {}
+    for mode, weight, table in tune_words(model, items, weights):
+        chosen["model" if mode == "accurate" else "head"], tables[mode] = weight, table
+        say("\n" + format_table(mode, table, f"{len(items)} clauses of {dev or data_dir / 'dev.jsonl'}", "Transformer weight"))
+    WordNgram.update_info(path, {"model_weight": chosen["model"], "head_weight": chosen["head"], "dev_tables": tables})
+    say(f"\nwrote {path}: Transformer weights accurate {chosen['model']:g}, fast {chosen['head']:g}")
+    return path
+
+
 def dev_clauses(data_dir: Path, limit: int, dev: Path | None) -> list[dict]:
     """The dev clauses weights are chosen on: drawn from ``dev`` (a clause file, read and checked
     line by line as a benchmark set is) or else from the data directory's ``dev.jsonl``."""

@@ -59,14 +59,15 @@ class InferenceConfig:
             ``words.safetensors`` from ``pinhan lm``) when it has one, for input made of letters
             and apostrophes; other input (tone digits or marks, fuzzy rules, pass-through text)
             and models without a word model use the character decoder.
-        word_beam: states kept per letter position in the lattice search; also bounds the whole-input
-            paths (one per state at the end). 8 converted 1,500 dev clauses as 16 did, in both
-            modes, at about 3/4 of fast mode's time (RESULTS.md, "Lattice speed").
+        word_beam: states kept per letter position in the lattice search. 8 converted 1,500 dev
+            clauses as 16 did, in both modes, at about 3/4 of fast mode's time (RESULTS.md,
+            "Lattice speed").
         word_abbreviated_beam: the same for input typed with two or more abbreviated syllables
             (``zgwh``; a last syllable only begun does not count): initials leave many more
             readings open, and 8 states lost a point of abbreviated clauses.
-        word_nbest: lattice paths the Transformer rescores (and whole-input candidates offered;
-            at most ``word_beam``).
+        word_nbest: lattice paths the Transformer rescores (and whole-input candidates offered):
+            the N best of the whole graph of kept states, so they may differ anywhere (RESULTS.md,
+            "N best of the whole lattice").
         word_model_weight: accurate mode: weight of the decoder's summed raw logits of a path's
             hanzi against the word n-gram's score; None takes the weight stored with the word
             model (chosen on dev data), 0 ranks by the lattice alone.

@@ -274,6 +274,31 @@ class KneserNeyNgram:
         except (OSError, SafetensorError, KeyError, IndexError, ValueError, TypeError, json.JSONDecodeError) as e:
             raise DataError(f"{path}: cannot read the n-gram model ({e})") from e
 
+    @classmethod
+    def update_info(cls, path: str | Path, changes: dict) -> None:
+        """Change entries of a saved file's ``info`` (its fusion weights, say) and nothing else:
+        the tensors are written back as they were read, byte for byte (a :meth:`load` and
+        :meth:`save` would re-quantize the 8-bit log-probabilities), atomically."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import safe_open, save_file
+
+        from pinhan.model.io import fsync_dir
+
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = json.loads((f.metadata() or {}).get("pinhan", "{}"))
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except (OSError, SafetensorError, ValueError, json.JSONDecodeError) as e:
+            raise DataError(f"{path}: cannot read the n-gram model ({e})") from e
+        if meta.get("format") != cls.FORMAT:
+            raise DataError(f"{path}: not a pinhan {cls.UNIT} n-gram file (format {meta.get('format')!r}, expected {cls.FORMAT})")
+        meta["info"] = {**meta.get("info", {}), **changes}
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(tensors, str(tmp), metadata={"pinhan": json.dumps(meta)})
+        tmp.replace(path)
+        fsync_dir(path.parent)
+
     def nbytes(self) -> int:
         return int(sum(a.nbytes for arrays in (self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma) for a in arrays))
 

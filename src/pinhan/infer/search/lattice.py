@@ -8,9 +8,12 @@ abbreviations and mixed input alike. A letter that no word covers is copied as t
 cost, so every input has a path.
 
 The search runs left to right over letter positions; a state is (position, last two words), and
-each position keeps its ``beam`` best states (Viterbi: a state keeps only its best path). It is
-compiled (:mod:`pinhan.infer.search.lattice_search`); this module builds the arcs and walks the
-back-pointers. A path scores ``sum(log p_ngram(word | two before) + log p(reading | word)
+each position keeps its ``beam`` best states (Viterbi: a state keeps only its best path, and
+remembers every other way in). It is compiled (:mod:`pinhan.infer.search.lattice_search`); this
+module builds the arcs and walks the back-pointers. The N best paths are the best of the whole
+graph of kept states (:func:`~pinhan.infer.search.lattice_search.kbest`), not the best path of
+each final state: those differ only in their last two words, so 窗的隔音不好 could never follow
+床的隔音不好 (both end in 隔音 不好). A path scores ``sum(log p_ngram(word | two before) + log p(reading | word)
 [+ abbreviation penalty])`` plus ``log p(</s> | last two)``.
 """
 
@@ -24,7 +27,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from pinhan.infer.search.lattice_search import (COPY, NO_USER, NgramArrays, SearchTables, UserArrays, final_scores,
-                                                lattice_search, ngram_arrays)
+                                                kbest, lattice_search, ngram_arrays)
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
 from pinhan.pinyin import SYLLABLES
@@ -47,6 +50,7 @@ class LatticeSettings:
     abbreviation_cost: float = -3.0  # added per abbreviated arc: full spellings win when both fit
     completion_cost: float = -4.0  # added to a word whose last syllable the input has only begun (dev: RESULTS.md)
     max_completed: int = 10  # most frequent words taken per completed spelling
+    kbest_pops: int = 20_000  # bound on the N-best extraction's work (partial paths taken from its queue)
 
 
 @dataclass(frozen=True)
@@ -220,16 +224,36 @@ class WordLattice:
         ends, words, costs = (np.concatenate([getattr(a, f) for a in arcs]) for f in ("end", "word", "cost"))
         words = words.astype(np.int64)
         L = len(letters)
+        width = beam or self.settings.beam
         tables = SearchTables(*lattice_search(self.arrays, user, L, starts, ends.astype(np.int64), words,
-                                              costs.astype(np.float64), beam or self.settings.beam, self.lm.BOS))
+                                              costs.astype(np.float64), width, self.lm.BOS))
         k = int(tables.count[L])
         if k == 0:
             return []
-        total = tables.score[L, :k] + final_scores(self.arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
-        order = np.argsort(-total, kind="stable")[:n]
+        final = final_scores(self.arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
+        total = tables.score[L, :k] + final
         readings = [r for a in arcs for r in a.readings]
         abbreviated = [b for a in arcs for b in a.abbreviated]
-        return [self._path(tables, words, readings, abbreviated, L, int(i), float(total[i])) for i in order]
+        best = int(np.argmax(total))  # the first of equal ones
+        paths = [self._path(tables, words, readings, abbreviated, L, best, float(total[best]))]
+        if n == 1:
+            return paths
+        # the other paths: the k best of the whole state graph, not one per final state (which
+        # differ only in their last two words: 床的隔音不好 and 窗的隔音不好 share every state)
+        done, parent, edge, score = kbest(tables.score.reshape(-1), L * width + np.arange(k, dtype=np.int64),
+                                          final.astype(np.float64), tables.edge_to, tables.edge_from,
+                                          tables.edge_score, n + 1, self.settings.kbest_pops)
+        seen = {(paths[0].words, paths[0].spans)}
+        for item in done:
+            chain, at = [], int(item)
+            while edge[at] >= 0:  # the done item holds the first edge, its parent the second, ...
+                chain.append(int(edge[at]))
+                at = int(parent[at])
+            path = self._edge_path(tables, width, words, readings, abbreviated, chain, float(score[item]))
+            if (path.words, path.spans) not in seen and len(paths) < n:
+                seen.add((path.words, path.spans))
+                paths.append(path)
+        return paths
 
     @cached_property
     def arrays(self) -> NgramArrays:
@@ -251,6 +275,15 @@ class WordLattice:
             pos, index = prev, prev_index
         return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(path_readings[::-1]),
                            tuple(path_abbreviated[::-1]), total)
+
+    @staticmethod
+    def _edge_path(tables: SearchTables, width: int, words: np.ndarray, readings: list, abbreviated: list,
+                   chain: list[int], total: float) -> LatticePath:
+        """The path of a chain of state-graph edges, start first (:func:`kbest`)."""
+        arcs = [int(tables.edge_arc[e]) for e in chain]
+        spans = tuple((int(tables.edge_from[e]) // width, int(tables.edge_to[e]) // width) for e in chain)
+        return LatticePath(tuple(int(words[a]) for a in arcs), spans, tuple(readings[a] for a in arcs),
+                           tuple(bool(abbreviated[a]) for a in arcs), total)
 
     def text(self, path: LatticePath, letters: str) -> str:
         """The hanzi of a path (copied letters as typed)."""

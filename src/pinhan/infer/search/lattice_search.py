@@ -15,7 +15,9 @@ The search of :mod:`pinhan.infer.search.lattice` over letter positions: a state 
 last two words); the states reaching a position keep the best path per history and the ``beam``
 best histories. Arcs come flattened, sorted by start and, within a start, by end (``starts[p]``
 is the first arc leaving position p). States are kept in (positions + 1, beam) tables so that
-the caller walks the back-pointers in Python.
+the caller walks the back-pointers in Python. Every candidate that reaches a kept history, not
+only its best, is also kept as an edge of the graph of kept states, in which :func:`kbest` finds
+the N best paths (A* from the end, the Viterbi scores as its exact estimate).
 
 Tie order is fixed: the candidates reaching a position are listed by (source position, source
 state, arc), equal scores keep that order when a history keeps its best path, and equal scores
@@ -181,6 +183,12 @@ class SearchTables(NamedTuple):
     from_pos: np.ndarray  # (L+1, beam) int64 the position the last arc left from
     from_state: np.ndarray  # (L+1, beam) int64 the state there
     from_arc: np.ndarray  # (L+1, beam) int64 the arc (global index)
+    # every candidate that reached a kept history, the best one included: the state graph that
+    # :func:`kbest` walks (node = position * beam + state)
+    edge_to: np.ndarray  # (E,) int64 the node it reaches
+    edge_from: np.ndarray  # (E,) int64 the node it leaves
+    edge_arc: np.ndarray  # (E,) int64 its arc
+    edge_score: np.ndarray  # (E,) float64 its n-gram log-probability plus the arc's cost
 
 
 @numba.njit(cache=True, nogil=True)
@@ -270,6 +278,13 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
     c_score = np.empty(capacity, dtype=np.float64)
     c_from = np.empty((capacity, 3), dtype=np.int64)
     table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
+    # _settle's lists of the candidates of each history: per candidate its history and the next
+    # candidate of that history (-1: the last); per history its first and last candidate
+    c_history, c_next = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+    h_first, h_last = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+    n_edges = 0
+    e_to, e_from = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64)
+    e_arc, e_score = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.float64)
     for pos in range(1, L + 1):
         n = 0
         for src in range(pos):
@@ -308,7 +323,11 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
                     n += 1
         if n == 0:
             continue
-        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos)
+        if len(c_history) < capacity:
+            c_history, c_next = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+            h_first, h_last = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos, c_history, c_next,
+                       h_first, h_last)
         count[pos] = len(kept)
         for i in range(len(kept)):
             j = kept[i]
@@ -316,7 +335,134 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
             from_pos[pos, i], from_state[pos, i], from_arc[pos, i] = c_from[j, 0], c_from[j, 1], c_from[j, 2]
             if pos < L:
                 _remember_contexts(a, prev, word, ctx_int, ctx_gamma, pos, i)
-    return count, prev, word, score, from_pos, from_state, from_arc
+        for i in range(len(kept)):  # every candidate of a kept history is an edge of the state graph
+            j = h_first[c_history[kept[i]]]
+            while j >= 0:
+                if n_edges == len(e_to):
+                    e_to, e_from, e_arc, e_score = _grow_edges(e_to, e_from, e_arc, e_score)
+                src, s = c_from[j, 0], c_from[j, 1]
+                e_to[n_edges], e_from[n_edges] = pos * beam + i, src * beam + s
+                e_arc[n_edges], e_score[n_edges] = c_from[j, 2], c_score[j] - score[src, s]
+                n_edges += 1
+                j = c_next[j]
+    return (count, prev, word, score, from_pos, from_state, from_arc,
+            e_to[:n_edges], e_from[:n_edges], e_arc[:n_edges], e_score[:n_edges])
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow_edges(e_to, e_from, e_arc, e_score):
+    n = len(e_to)
+    to, fr, arc, sc = (np.empty(2 * n, dtype=np.int64), np.empty(2 * n, dtype=np.int64),
+                       np.empty(2 * n, dtype=np.int64), np.empty(2 * n, dtype=np.float64))
+    to[:n], fr[:n], arc[:n], sc[:n] = e_to, e_from, e_arc, e_score
+    return to, fr, arc, sc
+
+
+@numba.njit(cache=True, nogil=True)
+def kbest(score: np.ndarray, final_nodes: np.ndarray, final_score: np.ndarray, edge_to: np.ndarray,
+          edge_from: np.ndarray, edge_score: np.ndarray, k: int, max_pops: int):
+    """The ``k`` best complete paths of the state graph (:class:`SearchTables`), best first.
+
+    A* from the end backwards: a partial path is a suffix from one of ``final_nodes`` (its
+    ``final_score`` is the end-of-input term) back to some node, ranked by its own score plus
+    that node's Viterbi score (``score``, flattened: the best way to reach the node, so the
+    ranking is exact and the first ``k`` suffixes reaching node 0 are the ``k`` best paths).
+    Ties pop in push order. Returns (done, parent, edge, total): the items that reached the start,
+    and per item its parent item (the suffix it extends; -1 for a final node), its edge (-1 for a
+    final node) and its total. A path's edges, start first, are its ``edge`` values walking
+    ``parent`` from a ``done`` item. ``max_pops`` bounds the work on a pathological graph."""
+    n_nodes = len(score)
+    first = np.zeros(n_nodes + 1, dtype=np.int64)  # incoming edges of node v: order[first[v]:first[v + 1]]
+    for e in range(len(edge_to)):
+        first[edge_to[e] + 1] += 1
+    for v in range(n_nodes):
+        first[v + 1] += first[v]
+    order = np.empty(len(edge_to), dtype=np.int64)
+    fill = first[:-1].copy()
+    for e in range(len(edge_to)):  # stable: a node's edges in the order the search met them
+        order[fill[edge_to[e]]] = e
+        fill[edge_to[e]] += 1
+    cap = 1024
+    node = np.empty(cap, dtype=np.int64)
+    suffix = np.empty(cap, dtype=np.float64)
+    parent = np.empty(cap, dtype=np.int64)
+    edge = np.empty(cap, dtype=np.int64)
+    heap = np.empty(cap, dtype=np.int64)  # item ids, a binary max-heap on (priority, -item)
+    prio = np.empty(cap, dtype=np.float64)
+    n_items, n_heap = 0, 0
+    done = np.empty(k, dtype=np.int64)
+    n_done, pops = 0, 0
+    for f in range(len(final_nodes)):
+        node[n_items], suffix[n_items], parent[n_items], edge[n_items] = final_nodes[f], final_score[f], -1, -1
+        prio[n_items] = score[final_nodes[f]] + final_score[f]
+        n_heap = _push(heap, prio, n_heap, n_items)
+        n_items += 1
+    while n_heap > 0 and n_done < k and pops < max_pops:
+        item = heap[0]
+        n_heap = _pop(heap, prio, n_heap)
+        pops += 1
+        v = node[item]
+        if v == 0:
+            done[n_done] = item
+            n_done += 1
+            continue
+        need = n_items + first[v + 1] - first[v]
+        if need > cap:
+            while cap < need:
+                cap *= 2
+            node, suffix, parent, edge, prio, heap = (_resize(node, cap), _resize(suffix, cap), _resize(parent, cap),
+                                                      _resize(edge, cap), _resize(prio, cap), _resize(heap, cap))
+        for j in range(first[v], first[v + 1]):
+            e = order[j]
+            u = edge_from[e]
+            node[n_items], suffix[n_items], parent[n_items], edge[n_items] = u, suffix[item] + edge_score[e], item, e
+            prio[n_items] = score[u] + suffix[n_items]
+            n_heap = _push(heap, prio, n_heap, n_items)
+            n_items += 1
+    return done[:n_done], parent[:n_items], edge[:n_items], prio[:n_items]
+
+
+@numba.njit(cache=True, nogil=True)
+def _resize(a, cap):
+    out = np.empty(cap, dtype=a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _above(prio, i, j) -> bool:
+    """Item i pops before item j: a higher priority, or an equal one pushed earlier."""
+    return prio[i] > prio[j] or (prio[i] == prio[j] and i < j)
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(heap, prio, n, item) -> int:
+    heap[n] = item
+    at = n
+    while at > 0:
+        up = (at - 1) >> 1
+        if not _above(prio, heap[at], heap[up]):
+            break
+        heap[at], heap[up] = heap[up], heap[at]
+        at = up
+    return n + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _pop(heap, prio, n) -> int:
+    n -= 1
+    heap[0] = heap[n]
+    at = 0
+    while True:
+        left, best = 2 * at + 1, at
+        if left < n and _above(prio, heap[left], heap[best]):
+            best = left
+        if left + 1 < n and _above(prio, heap[left + 1], heap[best]):
+            best = left + 1
+        if best == at:
+            return n
+        heap[at], heap[best] = heap[best], heap[at]
+        at = best
 
 
 @numba.njit(cache=True, nogil=True)
@@ -337,9 +483,12 @@ def _grow(c_prev, c_word, c_score, c_from, capacity):
 
 @numba.njit(cache=True, nogil=True)
 def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: int, bits: int,
-            table: np.ndarray, stamps: np.ndarray, stamp: int) -> np.ndarray:
+            table: np.ndarray, stamps: np.ndarray, stamp: int, history: np.ndarray, next_of: np.ndarray,
+            first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Candidate indices kept: the best per history (earliest on ties), then the ``beam`` best
-    of those, by score then history (previous word, word).
+    of those, by score then history (previous word, word). Also lists each history's candidates
+    in order: ``history[i]`` is candidate i's history (numbered in order of first sight),
+    ``first[h]`` a history's first candidate, ``next_of[i]`` the one after i (-1: none).
 
     One pass, no sort: an open-addressing table (``table``/``stamps``, a power of two at least
     twice the candidates; a slot is in use when its stamp is this call's ``stamp``, so nothing
@@ -356,10 +505,13 @@ def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: i
             if stamps[slot] != stamp:  # free: a history not seen at this position yet
                 stamps[slot], table[slot] = stamp, n_best
                 best[n_best] = i
+                history[i], first[n_best], last[n_best], next_of[i] = n_best, i, i, -1
                 n_best += 1
                 break
             j = best[table[slot]]
             if (c_prev[j] << bits) | c_word[j] == key:
+                h = table[slot]
+                history[i], next_of[last[h]], last[h], next_of[i] = h, i, i, -1
                 if c_score[i] > c_score[j]:
                     best[table[slot]] = i
                 break
