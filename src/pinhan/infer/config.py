@@ -74,10 +74,12 @@ class InferenceConfig:
         word_head_weight: the same for fast mode, with the encoder head's logits.
         script: the script of conversion candidates: ``simplified``, ``traditional`` (OpenCC
             applied to every candidate) or ``any`` (as the model gives them; see pinhan.infer.script).
-        word_rescore: accurate mode: the decoder reads this many of the N best (distinct texts,
-            best first); the others keep the lattice's score and rank after them. Each path is a
-            decoder row at every step; 8 scored as 16 on dev clauses at half the time
-            (RESULTS.md, "Word lattice").
+        word_rescore: the Transformer reads this many of the N best (distinct texts, best first;
+            the decoder in accurate mode, the encoder head in fast mode); the others keep the
+            lattice's score and rank after them. In accurate mode each path is a decoder row; 8
+            scored as 16 on dev clauses at half the time (RESULTS.md, "Word lattice"), and fast
+            mode reading all 16 cost a tenth of its time for nothing (RESULTS.md, "N best of the
+            whole lattice").
         word_head_rows: fast mode: the encoder reads at most this many distinct segmentations
             (the best paths' first); paths of other segmentations keep the lattice's score and
             rank after the read ones. 0: every segmentation among the N best. One pass costs

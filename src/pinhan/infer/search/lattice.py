@@ -19,7 +19,7 @@ each final state: those differ only in their last two words, so 窗的隔音不�
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -226,16 +226,15 @@ class WordLattice:
         L = len(letters)
         width = beam or self.settings.beam
         tables = SearchTables(*lattice_search(self.arrays, user, L, starts, ends.astype(np.int64), words,
-                                              costs.astype(np.float64), width, self.lm.BOS))
+                                              costs.astype(np.float64), width, self.lm.BOS, n > 1))
         k = int(tables.count[L])
         if k == 0:
             return []
         final = final_scores(self.arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
         total = tables.score[L, :k] + final
-        readings = [r for a in arcs for r in a.readings]
-        abbreviated = [b for a in arcs for b in a.abbreviated]
+        info = _ArcInfo(arcs, starts)
         best = int(np.argmax(total))  # the first of equal ones
-        paths = [self._path(tables, words, readings, abbreviated, L, best, float(total[best]))]
+        paths = [self._path(tables, words, info, L, best, float(total[best]))]
         if n == 1:
             return paths
         # the other paths: the k best of the whole state graph, not one per final state (which
@@ -249,7 +248,7 @@ class WordLattice:
             while edge[at] >= 0:  # the done item holds the first edge, its parent the second, ...
                 chain.append(int(edge[at]))
                 at = int(parent[at])
-            path = self._edge_path(tables, width, words, readings, abbreviated, chain, float(score[item]))
+            path = self._edge_path(tables, width, words, info, chain, float(score[item]))
             if (path.words, path.spans) not in seen and len(paths) < n:
                 seen.add((path.words, path.spans))
                 paths.append(path)
@@ -261,8 +260,7 @@ class WordLattice:
         return ngram_arrays(self.lm)
 
     @staticmethod
-    def _path(tables: SearchTables, words: np.ndarray, readings: list, abbreviated: list, pos: int, index: int,
-              total: float) -> LatticePath:
+    def _path(tables: SearchTables, words: np.ndarray, info: _ArcInfo, pos: int, index: int, total: float) -> LatticePath:
         """Walk the back-pointers from state ``index`` at ``pos`` to the start."""
         path_words, spans, path_readings, path_abbreviated = [], [], [], []
         while pos > 0:
@@ -270,24 +268,38 @@ class WordLattice:
                                      int(tables.from_arc[pos, index]))
             path_words.append(int(words[arc]))
             spans.append((prev, pos))
-            path_readings.append(readings[arc])
-            path_abbreviated.append(bool(abbreviated[arc]))
+            reading, abbreviated = info[arc]
+            path_readings.append(reading)
+            path_abbreviated.append(abbreviated)
             pos, index = prev, prev_index
         return LatticePath(tuple(path_words[::-1]), tuple(spans[::-1]), tuple(path_readings[::-1]),
                            tuple(path_abbreviated[::-1]), total)
 
     @staticmethod
-    def _edge_path(tables: SearchTables, width: int, words: np.ndarray, readings: list, abbreviated: list,
-                   chain: list[int], total: float) -> LatticePath:
+    def _edge_path(tables: SearchTables, width: int, words: np.ndarray, info: _ArcInfo, chain: list[int],
+                   total: float) -> LatticePath:
         """The path of a chain of state-graph edges, start first (:func:`kbest`)."""
-        arcs = [int(tables.edge_arc[e]) for e in chain]
-        spans = tuple((int(tables.edge_from[e]) // width, int(tables.edge_to[e]) // width) for e in chain)
-        return LatticePath(tuple(int(words[a]) for a in arcs), spans, tuple(readings[a] for a in arcs),
-                           tuple(bool(abbreviated[a]) for a in arcs), total)
+        arcs = tables.edge_arc[chain].tolist()
+        starts, ends = (tables.edge_from[chain] // width).tolist(), (tables.edge_to[chain] // width).tolist()
+        readings, abbreviated = zip(*(info[a] for a in arcs))
+        return LatticePath(tuple(words[arcs].tolist()), tuple(zip(starts, ends)), readings, abbreviated, total)
 
     def text(self, path: LatticePath, letters: str) -> str:
         """The hanzi of a path (copied letters as typed)."""
         return "".join(letters[s:e] if w == COPY else self.lexicon.words[w] for w, (s, e) in zip(path.words, path.spans))
+
+
+class _ArcInfo:
+    """(reading, abbreviated) of an arc by its index in the search's flattened arcs, looked up
+    where a path needs it (a few dozen a search) instead of flattening thousands of lists."""
+
+    def __init__(self, arcs: list[_Arcs], starts: np.ndarray) -> None:
+        self.arcs, self.starts = arcs, starts.tolist()  # starts[p]: index of the first arc leaving p
+
+    def __getitem__(self, arc: int) -> tuple[Reading | None, bool]:
+        start = bisect_right(self.starts, arc) - 1  # the last of equal starts: the position the arc leaves
+        local = arc - self.starts[start]
+        return self.arcs[start].readings[local], bool(self.arcs[start].abbreviated[local])
 
 
 def _remember(cache: dict, limit: int, key, value):

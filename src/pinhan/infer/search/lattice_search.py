@@ -254,10 +254,11 @@ def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
 
 @numba.njit(cache=True, nogil=True)
 def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
-                   words: np.ndarray, costs: np.ndarray, beam: int, bos: int):
+                   words: np.ndarray, costs: np.ndarray, beam: int, bos: int, edges: bool):
     """Viterbi with a beam over letter positions, a user history ``u`` mixed into the arcs'
     n-gram scores (:data:`NO_USER`: none); returns the state tables (:class:`SearchTables` fields
-    in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,)."""
+    in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,);
+    ``edges``: keep the state graph's edges (False: one path is wanted, the tables' own)."""
     L = n_letters
     count = np.zeros(L + 1, dtype=np.int64)
     prev = np.zeros((L + 1, beam), dtype=np.int64)
@@ -278,10 +279,8 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
     c_score = np.empty(capacity, dtype=np.float64)
     c_from = np.empty((capacity, 3), dtype=np.int64)
     table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
-    # _settle's lists of the candidates of each history: per candidate its history and the next
-    # candidate of that history (-1: the last); per history its first and last candidate
-    c_history, c_next = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-    h_first, h_last = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+    c_history = np.empty(capacity, dtype=np.int64)  # per candidate: its history's number in _settle
+    state_of = np.full(capacity, -1, dtype=np.int64)  # per history number: its kept state (-1: none)
     n_edges = 0
     e_to, e_from = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64)
     e_arc, e_score = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.float64)
@@ -324,10 +323,8 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
         if n == 0:
             continue
         if len(c_history) < capacity:
-            c_history, c_next = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-            h_first, h_last = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos, c_history, c_next,
-                       h_first, h_last)
+            c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)
+        kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos, c_history)
         count[pos] = len(kept)
         for i in range(len(kept)):
             j = kept[i]
@@ -335,16 +332,22 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
             from_pos[pos, i], from_state[pos, i], from_arc[pos, i] = c_from[j, 0], c_from[j, 1], c_from[j, 2]
             if pos < L:
                 _remember_contexts(a, prev, word, ctx_int, ctx_gamma, pos, i)
+        if not edges:
+            continue
         for i in range(len(kept)):  # every candidate of a kept history is an edge of the state graph
-            j = h_first[c_history[kept[i]]]
-            while j >= 0:
-                if n_edges == len(e_to):
-                    e_to, e_from, e_arc, e_score = _grow_edges(e_to, e_from, e_arc, e_score)
-                src, s = c_from[j, 0], c_from[j, 1]
-                e_to[n_edges], e_from[n_edges] = pos * beam + i, src * beam + s
-                e_arc[n_edges], e_score[n_edges] = c_from[j, 2], c_score[j] - score[src, s]
-                n_edges += 1
-                j = c_next[j]
+            state_of[c_history[kept[i]]] = i
+        for j in range(n):
+            i = state_of[c_history[j]]
+            if i < 0:
+                continue
+            if n_edges == len(e_to):
+                e_to, e_from, e_arc, e_score = _grow_edges(e_to, e_from, e_arc, e_score)
+            src, s = c_from[j, 0], c_from[j, 1]
+            e_to[n_edges], e_from[n_edges] = pos * beam + i, src * beam + s
+            e_arc[n_edges], e_score[n_edges] = c_from[j, 2], c_score[j] - score[src, s]
+            n_edges += 1
+        for i in range(len(kept)):
+            state_of[c_history[kept[i]]] = -1
     return (count, prev, word, score, from_pos, from_state, from_arc,
             e_to[:n_edges], e_from[:n_edges], e_arc[:n_edges], e_score[:n_edges])
 
@@ -483,12 +486,10 @@ def _grow(c_prev, c_word, c_score, c_from, capacity):
 
 @numba.njit(cache=True, nogil=True)
 def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: int, bits: int,
-            table: np.ndarray, stamps: np.ndarray, stamp: int, history: np.ndarray, next_of: np.ndarray,
-            first: np.ndarray, last: np.ndarray) -> np.ndarray:
+            table: np.ndarray, stamps: np.ndarray, stamp: int, history: np.ndarray) -> np.ndarray:
     """Candidate indices kept: the best per history (earliest on ties), then the ``beam`` best
-    of those, by score then history (previous word, word). Also lists each history's candidates
-    in order: ``history[i]`` is candidate i's history (numbered in order of first sight),
-    ``first[h]`` a history's first candidate, ``next_of[i]`` the one after i (-1: none).
+    of those, by score then history (previous word, word). ``history[i]`` is set to candidate
+    i's history, numbered in order of first sight.
 
     One pass, no sort: an open-addressing table (``table``/``stamps``, a power of two at least
     twice the candidates; a slot is in use when its stamp is this call's ``stamp``, so nothing
@@ -505,13 +506,12 @@ def _settle(c_prev: np.ndarray, c_word: np.ndarray, c_score: np.ndarray, beam: i
             if stamps[slot] != stamp:  # free: a history not seen at this position yet
                 stamps[slot], table[slot] = stamp, n_best
                 best[n_best] = i
-                history[i], first[n_best], last[n_best], next_of[i] = n_best, i, i, -1
+                history[i] = n_best
                 n_best += 1
                 break
             j = best[table[slot]]
             if (c_prev[j] << bits) | c_word[j] == key:
-                h = table[slot]
-                history[i], next_of[last[h]], last[h], next_of[i] = h, i, i, -1
+                history[i] = table[slot]
                 if c_score[i] > c_score[j]:
                     best[table[slot]] = i
                 break

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -68,12 +69,13 @@ def typed_letters(pinyin: str) -> Typed | None:
 class _Option:
     text: str
     score: float
-    pinyin: tuple[str, ...]
+    pinyin: tuple[str, ...] | Callable[[], tuple[str, ...]]  # or how to make it: most options are never shown
     consumed: int
     kind: str
 
     def candidate(self) -> Candidate:
-        return Candidate(self.text, self.score, self.pinyin, self.consumed, self.kind)
+        pinyin = self.pinyin() if callable(self.pinyin) else self.pinyin
+        return Candidate(self.text, self.score, pinyin, self.consumed, self.kind)
 
 
 class WordConverter:
@@ -123,11 +125,11 @@ class WordConverter:
         for path in paths:  # best first: the first path of a text is its best segmentation
             unique.setdefault(path_text(self.lattice, view, path, typed.letters), path)
         weight = self.model_weight if mode == "accurate" else self.head_weight
-        read = list(unique.values())[: self.config.word_rescore] if mode == "accurate" else list(unique.values())
+        read = list(unique.values())[: self.config.word_rescore]
         model = self._model_scores(read, context, mode, view) if weight > 0 else {}
         options, unread = [], set()
         for text, path in unique.items():
-            options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), self._pinyin(path, typed.letters),
+            options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), partial(self._pinyin, path, typed.letters),
                                    len(typed.pinyin), "whole"))
             if weight > 0 and id(path) not in model and COPY not in path.words:
                 unread.add(text)  # not read (word_rescore, word_head_rows): after the paths the model read
