@@ -10,9 +10,9 @@ conversion searches (``words.json.gz``, ``words.safetensors``), with the Transfo
 against it chosen on dev (``--dev`` names another clause file). The word model may also count
 other prepared directories (``--text data/inews=1``: general-domain text, each with a mixture
 weight) and average word-frequency lists into its unigram prior (``--frequencies``; see
-``pinhan.lm.word_build.WordModelConfig``). ``weights`` only chooses the Transformer's weights against the existing word model again (after a
-change to the search). ``InferenceConfig`` settings turn each off
-(``lm_weight=0``, ``words=false``).
+``pinhan.lm.word_build.WordModelConfig``). ``weights`` only chooses the Transformer's weights
+against the directory's word model again (after a change to the search). ``InferenceConfig``
+settings turn each off (``lm_weight=0``, ``words=false``).
 """
 
 from __future__ import annotations

@@ -279,11 +279,8 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
     c_score = np.empty(capacity, dtype=np.float64)
     c_from = np.empty((capacity, 3), dtype=np.int64)
     table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
-    c_history = np.empty(capacity, dtype=np.int64)  # per candidate: its history's number in _settle
-    state_of = np.full(capacity, -1, dtype=np.int64)  # per history number: its kept state (-1: none)
-    n_edges = 0
-    e_to, e_from = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64)
-    e_arc, e_score = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.float64)
+    c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)  # _settle's, _add_edges'
+    n_edges, (e_to, e_from, e_arc, e_score) = 0, _edge_arrays(4096)
     for pos in range(1, L + 1):
         n = 0
         for src in range(pos):
@@ -300,6 +297,7 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
                     capacity *= 2
                 c_prev, c_word, c_score, c_from = _grow(c_prev, c_word, c_score, c_from, capacity)
                 table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)
+                c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)
             for s in range(count[src]):
                 ci = ctx_int[src, s]
                 cg = ctx_gamma[src, s]
@@ -322,8 +320,6 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
                     n += 1
         if n == 0:
             continue
-        if len(c_history) < capacity:
-            c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)
         kept = _settle(c_prev[:n], c_word[:n], c_score[:n], beam, a.bits, table, stamps, pos, c_history)
         count[pos] = len(kept)
         for i in range(len(kept)):
@@ -332,31 +328,47 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
             from_pos[pos, i], from_state[pos, i], from_arc[pos, i] = c_from[j, 0], c_from[j, 1], c_from[j, 2]
             if pos < L:
                 _remember_contexts(a, prev, word, ctx_int, ctx_gamma, pos, i)
-        if not edges:
-            continue
-        for i in range(len(kept)):  # every candidate of a kept history is an edge of the state graph
-            state_of[c_history[kept[i]]] = i
-        for j in range(n):
-            i = state_of[c_history[j]]
-            if i < 0:
-                continue
-            if n_edges == len(e_to):
-                e_to, e_from, e_arc, e_score = _grow_edges(e_to, e_from, e_arc, e_score)
-            src, s = c_from[j, 0], c_from[j, 1]
-            e_to[n_edges], e_from[n_edges] = pos * beam + i, src * beam + s
-            e_arc[n_edges], e_score[n_edges] = c_from[j, 2], c_score[j] - score[src, s]
-            n_edges += 1
-        for i in range(len(kept)):
-            state_of[c_history[kept[i]]] = -1
+        if edges:
+            n_edges, e_to, e_from, e_arc, e_score = _add_edges(pos, beam, kept, n, c_history, c_from, c_score, score,
+                                                               state_of, n_edges, e_to, e_from, e_arc, e_score)
     return (count, prev, word, score, from_pos, from_state, from_arc,
             e_to[:n_edges], e_from[:n_edges], e_arc[:n_edges], e_score[:n_edges])
 
 
 @numba.njit(cache=True, nogil=True)
+def _add_edges(pos, beam, kept, n, c_history, c_from, c_score, score, state_of, n_edges, e_to, e_from, e_arc, e_score):
+    """Every candidate of a kept history at ``pos`` as an edge of the state graph (appended
+    from ``n_edges`` on, the arrays grown as needed); returns the new count and the arrays.
+    ``state_of`` (per history number: its kept state, else -1) is all -1 before and after."""
+    for i in range(len(kept)):
+        state_of[c_history[kept[i]]] = i
+    for j in range(n):
+        i = state_of[c_history[j]]
+        if i < 0:
+            continue
+        if n_edges == len(e_to):
+            e_to, e_from, e_arc, e_score = _grow_edges(e_to, e_from, e_arc, e_score)
+        src, s = c_from[j, 0], c_from[j, 1]
+        e_to[n_edges], e_from[n_edges] = pos * beam + i, src * beam + s
+        e_arc[n_edges], e_score[n_edges] = c_from[j, 2], c_score[j] - score[src, s]
+        n_edges += 1
+    for i in range(len(kept)):
+        state_of[c_history[kept[i]]] = -1
+    return n_edges, e_to, e_from, e_arc, e_score
+
+
+@numba.njit(cache=True, nogil=True)
+def _edge_arrays(n: int):
+    """Empty edge arrays for ``n`` edges: to, from, arc (int64), score (float64)."""
+    return (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.float64))
+
+
+@numba.njit(cache=True, nogil=True)
 def _grow_edges(e_to, e_from, e_arc, e_score):
+    """The edge arrays at twice their length, their contents kept."""
     n = len(e_to)
-    to, fr, arc, sc = (np.empty(2 * n, dtype=np.int64), np.empty(2 * n, dtype=np.int64),
-                       np.empty(2 * n, dtype=np.int64), np.empty(2 * n, dtype=np.float64))
+    to, fr, arc, sc = _edge_arrays(2 * n)
     to[:n], fr[:n], arc[:n], sc[:n] = e_to, e_from, e_arc, e_score
     return to, fr, arc, sc
 
