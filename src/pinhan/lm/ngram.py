@@ -218,11 +218,6 @@ class KneserNeyNgram:
         stored context) and ``last`` (each n-gram's last id), every integer array in the fewest
         bytes that hold it (:func:`_narrow`: 2 bytes a character id, 3 a word id), and
         :meth:`load` rebuilds the keys: 5-6 bytes an n-gram fewer than the keys themselves."""
-        from safetensors.numpy import save_file
-
-        from pinhan.model.io import fsync_dir
-
-        path = Path(path)
         tensors = {}
         for k in range(self.order):
             contexts, runs = np.unique(self.keys[k] >> np.uint64(self.ID_BITS), return_counts=True)
@@ -237,10 +232,7 @@ class KneserNeyNgram:
                 tensors[f"logp.{k}"] = self.logp[k]
         meta = {"format": self.FORMAT, "version": STORAGE_VERSION, "order": self.order, "vocab_size": self.vocab_size,
                 "default_log_gamma": self.default_log_gamma, "info": self.info, **(extra or {})}
-        tmp = path.with_name(path.name + ".tmp")
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"pinhan": json.dumps(meta)})
-        tmp.replace(path)
-        fsync_dir(path.parent)
+        _write(path, tensors, meta)
 
     @classmethod
     def load(cls, path: str | Path):
@@ -280,9 +272,7 @@ class KneserNeyNgram:
         the tensors are written back as they were read, byte for byte (a :meth:`load` and
         :meth:`save` would re-quantize the 8-bit log-probabilities), atomically."""
         from safetensors import SafetensorError
-        from safetensors.numpy import safe_open, save_file
-
-        from pinhan.model.io import fsync_dir
+        from safetensors.numpy import safe_open
 
         path = Path(path)
         try:
@@ -294,13 +284,24 @@ class KneserNeyNgram:
         if meta.get("format") != cls.FORMAT:
             raise DataError(f"{path}: not a pinhan {cls.UNIT} n-gram file (format {meta.get('format')!r}, expected {cls.FORMAT})")
         meta["info"] = {**meta.get("info", {}), **changes}
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata={"pinhan": json.dumps(meta)})
-        tmp.replace(path)
-        fsync_dir(path.parent)
+        _write(path, tensors, meta)
 
     def nbytes(self) -> int:
         return int(sum(a.nbytes for arrays in (self.keys, self.logp, self.ctx_keys, self.ctx_log_gamma) for a in arrays))
+
+
+def _write(path: str | Path, tensors: dict[str, np.ndarray], meta: dict) -> None:
+    """One safetensors file with ``meta`` as its ``pinhan`` metadata, atomically (a temporary
+    name, then a rename)."""
+    from safetensors.numpy import save_file
+
+    from pinhan.model.io import fsync_dir
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"pinhan": json.dumps(meta)})
+    tmp.replace(path)
+    fsync_dir(path.parent)
 
 
 def _quantize(logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

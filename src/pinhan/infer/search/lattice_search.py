@@ -367,10 +367,8 @@ def _edge_arrays(n: int):
 @numba.njit(cache=True, nogil=True)
 def _grow_edges(e_to, e_from, e_arc, e_score):
     """The edge arrays at twice their length, their contents kept."""
-    n = len(e_to)
-    to, fr, arc, sc = _edge_arrays(2 * n)
-    to[:n], fr[:n], arc[:n], sc[:n] = e_to, e_from, e_arc, e_score
-    return to, fr, arc, sc
+    n = 2 * len(e_to)
+    return _resize(e_to, n), _resize(e_from, n), _resize(e_arc, n), _resize(e_score, n)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -439,6 +437,7 @@ def kbest(score: np.ndarray, final_nodes: np.ndarray, final_score: np.ndarray, e
 
 @numba.njit(cache=True, nogil=True)
 def _resize(a, cap):
+    """``a`` (1-d) in a new array of length ``cap``, its values first."""
     out = np.empty(cap, dtype=a.dtype)
     out[: len(a)] = a
     return out
