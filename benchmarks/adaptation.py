@@ -9,6 +9,8 @@ Streams: the dev split of each bundled corpus (``data/bundled/dev.jsonl``: lines
 of People's Daily 1998 and of the product reviews, never trained on; not a benchmark test set),
 its clauses in file order, the first ``--limit`` of each; ``--dev`` names another prepared dev file
 (a fetched source's, ``pinhan prepare manpages --out DIR``: ``--dev DIR/dev.jsonl --streams manpages``).
+``benchmarks/adaptation_streams.sh`` fetches, prepares and runs every stream, among them the two
+texts no training stage reads (the Debian Reference and the Debian Administrator's Handbook).
 Each clause is typed as its toneless pinyin without separators; the text before it on its line is
 the session's context.
 

