@@ -14,6 +14,7 @@ import pytest
 
 from pinhan.infer.search.lattice import LatticeSettings, WordLattice
 from pinhan.infer.search.user_lattice import path_text, segment, user_nbest, user_view
+from pinhan.errors import ConfigError
 from pinhan.infer.user import FILE, UserDataError, UserModel, UserSettings, UserStore
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon
@@ -71,6 +72,40 @@ def test_a_phrase_the_lexicon_lacks_gets_arcs_spelled_and_abbreviated(lattice):
 def test_segment_cuts_committed_text_into_words_read_as_typed(lattice):
     assert segment(lattice, "意大利面", ("yi4", "da4", "li4", "mian4")) == [("意大利", ("yi", "da", "li")), ("面", ("mian",))]
     assert segment(lattice, "我a喜欢", ("wo3", "a", "xi3", "huan1")) == [("我", ("wo",)), ("喜欢", ("xi", "huan"))]
+
+
+def test_a_committed_word_is_raised_above_a_frequent_homophone():
+    """homophone_weight: a word the n-gram rates below its homophone (按键 under 案件) comes first
+    once the user keeps committing it, where the mixture alone, diluted by everything else the
+    user committed, leaves it second; a word committed no more often than the n-gram expects
+    (案件) and a single character get no bonus."""
+    words = [EOS_TEXT, "相关", "案件", "按键", "的", "了"]
+    readings = {"相关": ("xiang1", "guan1"), "案件": ("an4", "jian4"), "按键": ("an4", "jian4"), "的": ("de5",),
+                "了": ("le5",)}
+    ids = {w: i for i, w in enumerate(words)}
+    lexicon = WordLexicon(words, [{}] + [{readings[w]: 5} for w in words[1:]])
+    lines = [[ids[x], ids["案件"]] for x in ("相关", "的", "了")] * 3 + [[ids["按键"]], [ids["的"], ids["了"]]]
+    lattice = WordLattice(lexicon, WordNgram.build([np.array(line + [EOS]) for line in lines], len(words), order=3),
+                          LatticeSettings(beam=8))
+
+    def history(homophone_weight):
+        user = UserModel(UserSettings(homophone_weight=homophone_weight))
+        for _ in range(200):  # much else committed: p_user(按键) is small
+            user.learn([("的", ("de",)), ("了", ("le",))])
+        for _ in range(3):
+            user.learn([("按键", ("an", "jian"))])
+        user.learn([("相关", ("xiang", "guan")), ("案件", ("an", "jian"))])
+        return user
+
+    assert best(lattice, "anjian", history(0.0)) == "案件"
+    user = history(1.0)
+    assert best(lattice, "anjian", user) == "按键"
+    view = user_view(user, lattice)
+    bonus = dict(zip(view.arrays.ids.tolist(), view.arrays.bonus.tolist()))
+    assert bonus[ids["按键"]] > 0.5
+    assert bonus[ids["案件"]] == 0.0 and bonus[ids["的"]] == 0.0
+    with pytest.raises(ConfigError, match="homophone_weight"):
+        UserSettings(homophone_weight=-1)
 
 
 def test_counts_decay_and_the_history_stays_bounded():

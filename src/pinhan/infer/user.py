@@ -69,6 +69,15 @@ class UserSettings:
         max_bigrams: bigrams kept.
         max_phrase_chars: longest phrase learned whole (a phrase picked in pieces); longer
             commits are learned as their words only.
+        homophone_weight: how much a committed word of two or more characters is raised above
+            its homophones, as ``homophone_weight * max(0, log(p_user(w | s) / q(w | s)))``
+            added to its score: ``q`` the word's share of the n-gram's unigram mass among the
+            lexicon's words spelled ``s`` (its toneless spelling), ``p_user`` the user's share
+            of commits spelled ``s``, smoothed toward ``q`` by ``homophone_prior`` pseudo-counts.
+            A committed word the n-gram rates far below a frequent homophone (按键 under 案件,
+            其它 under 其他) comes first where the mixture alone cannot lift it; a word the user
+            commits no more often than the n-gram expects is left as it is. 0: off.
+        homophone_prior: the pseudo-counts of ``p_user(w | s)``'s prior ``q(w | s)``.
     """
 
     weight: float = 0.2
@@ -78,9 +87,11 @@ class UserSettings:
     max_words: int = 20_000
     max_bigrams: int = 50_000
     max_phrase_chars: int = 12
+    homophone_weight: float = 0.5
+    homophone_prior: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("weight", "unigram_prior", "bigram_share", "half_life"):
+        for name in ("weight", "unigram_prior", "bigram_share", "half_life", "homophone_weight", "homophone_prior"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise ConfigError(f"user setting {name} must be a number >= 0, got {value!r}")

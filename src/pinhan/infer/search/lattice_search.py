@@ -226,10 +226,12 @@ class UserArrays(NamedTuple):
     bigram_counts: np.ndarray  # (B,) float64
     prior: float  # the bigram's share in p_user
     bits: int
+    bonus: np.ndarray  # (U,) float64 added to each history word's mixed score (UserSettings.homophone_weight)
 
 
 NO_USER = UserArrays(0.0, 1 << 62, np.float32(0.0), np.zeros(0, dtype=np.int64), np.zeros(0), 1.0,
-                     np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), 1.0, 21)
+                     np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), 1.0, 21,
+                     np.zeros(0))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -249,7 +251,7 @@ def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
     if context > 0.0:
         bigram = _lookup(u.bigram_keys, u.bigram_counts, (prev << u.bits) | word)
         p_user = u.prior * bigram / context + (1.0 - u.prior) * p_user
-    return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user))
+    return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user) + _lookup(u.ids, u.bonus, word))
 
 
 @numba.njit(cache=True, nogil=True)

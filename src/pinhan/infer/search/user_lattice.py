@@ -17,6 +17,7 @@ lexicon's arcs only; the history is applied after it, from a :class:`UserView` b
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
@@ -90,14 +91,50 @@ def _build_view(user: UserModel, lattice: WordLattice) -> UserView:
     keys, ctx = np.array(sorted(pairs), dtype=np.int64), np.array(sorted(contexts), dtype=np.int64)
     a = lattice.arrays
     settings = user.settings
+    bonus = _homophone_bonus(user, lattice, ids, counts) if settings.homophone_weight > 0 else {}
     arrays = UserArrays(
         float(settings.weight), vocab, np.float32(a.gamma0 - a.log_vocab), uni,
         np.array([counts[i] for i in uni], dtype=np.float64), float(sum(counts.values()) + settings.unigram_prior),
         ctx, np.array([contexts[c] for c in ctx], dtype=np.float64),
-        keys, np.array([pairs[k] for k in keys], dtype=np.float64), float(settings.bigram_share), bits)
+        keys, np.array([pairs[k] for k in keys], dtype=np.float64), float(settings.bigram_share), bits,
+        np.array([bonus.get(i, 0.0) for i in uni], dtype=np.float64))
     max_letters = max([len(k) for k in spelled] + [len(k) for k in abbreviated] + [0])
     return UserView(user.version, arrays, vocab, tuple(phrases), tuple(readings), dict(spelled), dict(abbreviated),
                     max_letters)
+
+
+def _homophone_bonus(user: UserModel, lattice: WordLattice, ids: dict[str, int], counts: dict[int, float]) -> dict[int, float]:
+    """word id -> ``homophone_weight * max(0, log(p_user(w | s) / q(w | s)))`` for the history's
+    lexicon words of two or more characters (:class:`~pinhan.infer.user.UserSettings`): ``q`` the
+    word's share of the n-gram's unigram mass among the words spelled ``s``, ``p_user`` the
+    history's share of its counts spelled ``s``, with ``homophone_prior`` pseudo-counts of ``q``."""
+    lexicon, settings = lattice.lexicon, user.settings
+    vocab = len(lexicon)
+    by_spelling: dict[str, list[int]] = defaultdict(list)
+    for text, entry in user.words.items():
+        wid = ids[text]
+        if wid < vocab and len(text) > 1:
+            by_spelling["".join(entry[2])].append(wid)
+    out, prior = {}, settings.homophone_prior
+    for spelling, wids in by_spelling.items():
+        shares = _unigram_shares(lattice, spelling)
+        committed = sum(counts[w] for w in wids)
+        for wid in wids:
+            q = max(shares.get(wid, 0.0), 1e-9)
+            p_user = (counts[wid] + prior * q) / (committed + prior)
+            out[wid] = settings.homophone_weight * max(0.0, math.log(p_user / q))
+    return out
+
+
+@lru_cache(maxsize=65_536)
+def _unigram_shares(lattice: WordLattice, spelling: str) -> dict[int, float]:
+    """word id -> its share of the n-gram's unigram mass among the lexicon's words spelled
+    ``spelling`` (a word it does not store: none). Cached: a history rebuilds its view after every
+    commit, and the shares never change."""
+    homophones, unigram = lattice.lexicon.spelled.get(spelling, ()), lattice.arrays.unigram
+    mass = [math.exp(float(unigram[w])) if unigram[w] == unigram[w] else 0.0 for w in homophones]  # NaN: unstored
+    total = sum(mass)
+    return {w: m / total for w, m in zip(homophones, mass)} if total > 0 else {}
 
 
 @lru_cache(maxsize=65_536)
