@@ -108,6 +108,48 @@ def test_a_committed_word_is_raised_above_a_frequent_homophone():
         UserSettings(homophone_weight=-1)
 
 
+def _normalised(view):
+    """A view's numbers as the search takes them (ratios: free of the counts' units)."""
+    u = view.arrays
+    context = dict(zip(u.ctx_ids.tolist(), u.ctx_totals.tolist()))
+    return (u.ids.tolist(), (u.counts / u.total).tolist(), u.bigram_keys.tolist(),
+            [v / context[k >> u.bits] for k, v in zip(u.bigram_keys.tolist(), u.bigram_counts.tolist())],
+            u.bonus.tolist(), view.phrases, view.spelled, view.abbreviated)
+
+
+def test_a_view_brought_up_to_date_equals_one_built_anew(lattice):
+    """user_view applies only the entries a commit changed (UserModel.changes); after every step of
+    a random history (words, phrases the lexicon lacks, a word read otherwise, pruning) its numbers
+    are those of a view built from nothing, and so are the conversions."""
+    from pinhan.infer.search.user_lattice import _ViewState
+
+    rng = np.random.default_rng(0)
+    user = UserModel(UserSettings(half_life=50.0, max_words=12, max_bigrams=20, homophone_weight=0.5))
+    steps = [[(w, tuple(s.rstrip("12345") for s in READINGS[w]))] for w in WORDS[1:]]
+    steps += [[("依达丽棉", ("yi", "da", "li", "mian"))], [("西安", ("xian", "an"))], [("先", ("xian",)), ("中国", ("zhong", "guo"))]]
+    built_again = 0
+    for n in range(120):
+        step = steps[rng.integers(len(steps))]
+        user.learn(step) if n % 7 else user.add_phrase("".join(t for t, _ in step), tuple(r for _, rs in step for r in rs))
+        before = _VIEWS_STATE(user, lattice)
+        view, fresh = user_view(user, lattice), _ViewState(user, lattice).view
+        built_again += _VIEWS_STATE(user, lattice) is not before
+        ours, theirs = _normalised(view), _normalised(fresh)
+        assert ours[0] == theirs[0] and ours[2] == theirs[2] and ours[5:] == theirs[5:]
+        for a, b in zip(ours[1:5], theirs[1:5]):
+            assert np.allclose(a, b, rtol=1e-9, atol=1e-12)
+        for letters in ("xian", "zhongguowenhua", "yidalimian"):
+            assert [(p.words, round(p.score, 4)) for p in user_nbest(lattice, view, letters, 4)] == \
+                   [(p.words, round(p.score, 4)) for p in user_nbest(lattice, fresh, letters, 4)]
+    assert 0 < built_again < 120  # mostly brought up to date; built again after pruning
+
+
+def _VIEWS_STATE(user, lattice):
+    from pinhan.infer.search.user_lattice import _VIEWS
+
+    return _VIEWS.get(user, {}).get(id(lattice.lexicon))
+
+
 def test_counts_decay_and_the_history_stays_bounded():
     user = UserModel(UserSettings(half_life=2.0, max_words=3, max_bigrams=3))
     user.learn([("西安", ("xi", "an"))])
@@ -116,6 +158,10 @@ def test_counts_decay_and_the_history_stays_bounded():
     for text, reading in [("我", ("wo",)), ("先", ("xian",)), ("安", ("an",))]:
         user.learn([(text, reading)])
     assert len(user.words) == 3 and len(user.bigrams) == 3 and "西安" not in user.words
+    user = UserModel(UserSettings(max_words=20, max_bigrams=20))
+    for n in range(21):  # one past the cap: pruned to nine tenths of it, the oldest first
+        user.learn([(f"词{chr(0x4e00 + n)}", ("ci", "yi"))])
+    assert len(user.words) == 18 and "词一" not in user.words and f"词{chr(0x4e00 + 20)}" in user.words
 
 
 def test_word_lists_import_and_export(tmp_path):

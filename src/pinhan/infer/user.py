@@ -42,6 +42,7 @@ from pinhan.model.io import fsync_dir
 FORMAT = "pinhan-user/1"
 FILE = "user.json"
 START = ""  # the "previous word" of a conversion's first word
+MAX_CHANGES = 100_000  # entries a history lists as changed before its views start again
 STALE_TMP_S = 3600.0
 _APOSTROPHE = "'"  # temporary files older than this are leftovers of a killed save
 
@@ -65,8 +66,9 @@ class UserSettings:
             c(previous) + (1 - share) * c(word) / (total + unigram_prior)`` (the unigram alone after
             a word the history has no bigram after).
         half_life: learned words after which a count weighs half (recency).
-        max_words: words and phrases kept (the least weighty are dropped beyond it).
-        max_bigrams: bigrams kept.
+        max_words: words and phrases kept: beyond it the least weighty are dropped, down to nine
+            tenths of it (one sort per tenth of new words, not one per commit).
+        max_bigrams: bigrams kept, pruned the same way.
         max_phrase_chars: longest phrase learned whole (a phrase picked in pieces); longer
             commits are learned as their words only.
         homophone_weight: how much a committed word of two or more characters is raised above
@@ -107,7 +109,9 @@ class UserSettings:
 
 class UserModel:
     """One user's history (see the module docstring). ``version`` changes with every update, so
-    that views built from it (the lattice's arrays) know when to rebuild."""
+    that views built from it (the lattice's arrays) know when to update; ``changes`` lists the
+    entries touched since ``generation`` began (a view applies only those: a commit costs its own
+    words, not the history's size), and ``generation`` changes when entries are dropped."""
 
     def __init__(self, settings: UserSettings | None = None) -> None:
         self.settings = settings or UserSettings()
@@ -115,6 +119,8 @@ class UserModel:
         self.version = 0
         self.words: dict[str, list] = {}  # text -> [count at its tick, tick, reading]
         self.bigrams: dict[tuple[str, str], list] = {}  # (previous, word) -> [count, tick]
+        self.generation = 0
+        self.changes: list[tuple[str, str | tuple[str, str]]] = []  # ("w", text) / ("b", (previous, text))
 
     def __len__(self) -> int:
         return len(self.words)
@@ -142,6 +148,7 @@ class UserModel:
         self.words.clear()
         self.bigrams.clear()
         self.tick, self.version = 0, self.version + 1
+        self._new_generation()
 
     def weight(self, entry: list) -> float:
         """An entry's count now: aged by the words learned since it was last touched."""
@@ -152,19 +159,32 @@ class UserModel:
         self.version += 1
         entry = self.words.get(text)
         self.words[text] = [(self.weight(entry) if entry else 0.0) + count, self.tick, reading]
+        self._changed("w", text)
 
     def _add_bigram(self, previous: str, text: str, count: float) -> None:
         entry = self.bigrams.get((previous, text))
         self.bigrams[(previous, text)] = [(self.weight(entry) if entry else 0.0) + count, self.tick]
+        self._changed("b", (previous, text))
+
+    def _changed(self, kind: str, key) -> None:
+        self.changes.append((kind, key))
+        if len(self.changes) > MAX_CHANGES:  # a view would rather start again than replay this many
+            self._new_generation()
+
+    def _new_generation(self) -> None:
+        self.generation += 1
+        self.changes = []
 
     def _prune(self) -> None:
-        """Keep the ``max_words`` / ``max_bigrams`` weightiest (ties: the most recent)."""
+        """Past ``max_words`` / ``max_bigrams``, keep the weightiest nine tenths of it (ties: the
+        most recent): a full history sorts once per tenth of its size, not at every commit."""
         for table, cap in ((self.words, self.settings.max_words), (self.bigrams, self.settings.max_bigrams)):
             if len(table) > cap:
-                keep = sorted(table, key=lambda k: (self.weight(table[k]), table[k][1]), reverse=True)[:cap]
+                keep = sorted(table, key=lambda k: (self.weight(table[k]), table[k][1]), reverse=True)[: cap - cap // 10]
                 kept = {k: table[k] for k in keep}
                 table.clear()
                 table.update(kept)
+                self._new_generation()
 
     # --- word lists ---------------------------------------------------------------------------
     def import_words(self, lines: Iterable[str], reader: Callable[[str], Reading] | None = None,

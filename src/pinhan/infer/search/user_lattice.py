@@ -30,7 +30,7 @@ from pinhan.infer.search.lattice_search import COPY, UserArrays
 from pinhan.infer.user import START, Reading, UserModel
 from pinhan.lm.words import EOS, abbreviation, shorten, toneless
 
-_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # UserModel -> {id(lexicon): UserView}
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # UserModel -> {id(lexicon): _ViewState}
 
 
 @dataclass(frozen=True)
@@ -51,79 +51,172 @@ class UserView:
 
 
 def user_view(user: UserModel, lattice: WordLattice) -> UserView:
-    """The history's view for the lattice's lexicon, rebuilt when the history changed."""
-    views = _VIEWS.setdefault(user, {})
-    view = views.get(id(lattice.lexicon))
-    if view is None or view.version != user.version:
-        view = _build_view(user, lattice)
-        views[id(lattice.lexicon)] = view
-    return view
+    """The history's view for the lattice's lexicon, brought up to date when the history changed:
+    by the entries changed since (:attr:`UserModel.changes`), or built again after entries were
+    dropped (a new :attr:`UserModel.generation`) or the clock ran far from the view's."""
+    states = _VIEWS.setdefault(user, {})
+    state = states.get(id(lattice.lexicon))
+    if state is None or state.view.version != user.version:
+        if state is None or not state.update(user):
+            state = _ViewState(user, lattice)
+        states[id(lattice.lexicon)] = state
+    return state.view
 
 
-def _build_view(user: UserModel, lattice: WordLattice) -> UserView:
-    lexicon, lm = lattice.lexicon, lattice.lm
-    vocab = len(lexicon)
-    ids: dict[str, int] = {}
-    phrases, readings = [], []
-    spelled, abbreviated = defaultdict(list), defaultdict(list)
-    for text, entry in user.words.items():
-        reading = entry[2]
+class _ViewState:
+    """What a history's view is made of, kept between its versions.
+
+    Counts are held in the units of a reference tick ``ref``: an entry's weight at ``ref``,
+    ``count * 2 ** ((tick - ref) / half_life)``. The decay ages every entry by the same factor,
+    so every ratio the search takes (``c(w) / total``, ``c(prev, w) / c(prev)``) is the same in
+    these units and an entry nobody touched keeps its number; the unigram prior, which does not
+    decay, is scaled to them instead. Arrays are replaced, never written in place: a view handed
+    out earlier stays as it was."""
+
+    def __init__(self, user: UserModel, lattice: WordLattice) -> None:
+        self.lattice, self.user = lattice, user
+        self.vocab = len(lattice.lexicon)
+        self.generation, self.applied, self.ref = user.generation, len(user.changes), user.tick
+        self.ids: dict[str, int] = {}
+        self.phrases: list[str] = []
+        self.readings: list[Reading] = []
+        self.spelled: dict[str, list[int]] = {}
+        self.abbreviated: dict[str, list[int]] = {}
+        self.groups: dict[str, int] = {}  # toneless spelling -> its group of homophones (homophone_weight)
+        for text, entry in user.words.items():
+            self.ids[text] = self._word_id(text, entry[2])
+        self.uni = np.array(sorted(self.ids.values()), dtype=np.int64)  # (U,) sorted
+        self.counts, self.share = np.zeros(len(self.uni)), np.zeros(len(self.uni))  # (U,) each
+        self.group = np.full(len(self.uni), -1, dtype=np.int64)  # (U,)
+        for text, entry in user.words.items():
+            at = int(np.searchsorted(self.uni, self.ids[text]))
+            self.counts[at] = self._units(entry)
+            self.group[at], self.share[at] = self._homophones(text, entry[2])
+        pairs: dict[int, float] = {}
+        contexts: dict[int, float] = defaultdict(float)
+        for key, entry in user.bigrams.items():
+            packed = self._pair(key)
+            if packed is not None:
+                pairs[packed] = self._units(entry)
+                contexts[packed >> lattice.lm.ID_BITS] += pairs[packed]
+        self.keys = np.array(sorted(pairs), dtype=np.int64)  # (B,) previous << bits | word, sorted
+        self.values = np.array([pairs[k] for k in self.keys.tolist()], dtype=np.float64)  # (B,)
+        self.ctx = np.array(sorted(contexts), dtype=np.int64)  # (C,) sorted
+        self.ctx_totals = np.array([contexts[c] for c in self.ctx.tolist()], dtype=np.float64)  # (C,)
+        self.view = self._view()
+
+    def update(self, user: UserModel) -> bool:
+        """Apply the entries changed since the last version; False where the view must be built
+        again (entries dropped, the clock far from ``ref``, a word whose new reading moved it
+        between the lexicon and the user's own phrases)."""
+        if (user is not self.user or user.generation != self.generation or len(user.changes) < self.applied
+                or user.tick - self.ref > user.settings.half_life / 2):
+            return False
+        changed = user.changes[self.applied:]
+        uni, counts, group, share = self.uni, self.counts.copy(), self.group, self.share
+        for text in dict.fromkeys(key for kind, key in changed if kind == "w"):
+            entry = user.words[text]
+            known = self.ids.get(text)
+            wid = self._word_id(text, entry[2], known)
+            if wid is None:
+                return False
+            at = int(np.searchsorted(uni, wid))
+            if known is not None:
+                counts[at] = self._units(entry)
+                continue
+            self.ids[text] = wid
+            g, q = self._homophones(text, entry[2])
+            uni, counts = np.insert(uni, at, wid), np.insert(counts, at, self._units(entry))
+            group, share = np.insert(group, at, g), np.insert(share, at, q)
+        keys, values, ctx, ctx_totals = self.keys, self.values.copy(), self.ctx, self.ctx_totals.copy()
+        for key in dict.fromkeys(key for kind, key in changed if kind == "b"):
+            packed = self._pair(key)
+            if packed is None:
+                continue
+            value, prev = self._units(user.bigrams[key]), packed >> self.lattice.lm.ID_BITS
+            at = int(np.searchsorted(keys, packed))
+            if at < len(keys) and keys[at] == packed:
+                delta, values[at] = value - values[at], value
+            else:
+                delta = value
+                keys, values = np.insert(keys, at, packed), np.insert(values, at, value)
+            at = int(np.searchsorted(ctx, prev))
+            if at < len(ctx) and ctx[at] == prev:
+                ctx_totals[at] += delta
+            else:
+                ctx, ctx_totals = np.insert(ctx, at, prev), np.insert(ctx_totals, at, delta)
+        self.uni, self.counts, self.group, self.share = uni, counts, group, share
+        self.keys, self.values, self.ctx, self.ctx_totals = keys, values, ctx, ctx_totals
+        self.applied = len(user.changes)
+        self.view = self._view()
+        return True
+
+    # --- pieces -------------------------------------------------------------------------------
+    def _word_id(self, text: str, reading: Reading, known: int | None = None) -> int | None:
+        """The lexicon's id of a word read as the lexicon spells it, else a new id among the
+        user's own phrases; with ``known`` (the id it has): that id, or None where the reading
+        moved it from one kind to the other."""
+        lexicon = self.lattice.lexicon
         wid = lexicon.word_id.get(text)
-        if wid is None or wid == EOS or "".join(reading) not in _spellings(lexicon, wid):
-            wid = vocab + len(phrases)
-            phrases.append(text)
-            readings.append(reading)
-            spelled["".join(reading)].append(wid)
-            abbreviated[abbreviation(reading)].append(wid)
-        ids[text] = wid
-    counts = {ids[t]: user.weight(e) for t, e in user.words.items()}
-    uni = np.array(sorted(counts), dtype=np.int64)
-    bits = lm.ID_BITS
-    pairs: dict[int, float] = {}
-    contexts: dict[int, float] = defaultdict(float)
-    for (previous, text), entry in user.bigrams.items():
-        prev = lm.BOS if previous == START else ids.get(previous)
-        if prev is None or text not in ids:
-            continue
-        weight = user.weight(entry)
-        pairs[(prev << bits) | ids[text]] = weight
-        contexts[prev] += weight
-    keys, ctx = np.array(sorted(pairs), dtype=np.int64), np.array(sorted(contexts), dtype=np.int64)
-    a = lattice.arrays
-    settings = user.settings
-    bonus = _homophone_bonus(user, lattice, ids, counts) if settings.homophone_weight > 0 else {}
-    arrays = UserArrays(
-        float(settings.weight), vocab, np.float32(a.gamma0 - a.log_vocab), uni,
-        np.array([counts[i] for i in uni], dtype=np.float64), float(sum(counts.values()) + settings.unigram_prior),
-        ctx, np.array([contexts[c] for c in ctx], dtype=np.float64),
-        keys, np.array([pairs[k] for k in keys], dtype=np.float64), float(settings.bigram_share), bits,
-        np.array([bonus.get(i, 0.0) for i in uni], dtype=np.float64))
-    max_letters = max([len(k) for k in spelled] + [len(k) for k in abbreviated] + [0])
-    return UserView(user.version, arrays, vocab, tuple(phrases), tuple(readings), dict(spelled), dict(abbreviated),
-                    max_letters)
+        in_lexicon = wid is not None and wid != EOS and "".join(reading) in _spellings(lexicon, wid)
+        if known is not None:
+            return known if (known < self.vocab) == in_lexicon else None
+        if in_lexicon:
+            return wid
+        wid = self.vocab + len(self.phrases)
+        self.phrases.append(text)
+        self.readings.append(reading)
+        for table, key in ((self.spelled, "".join(reading)), (self.abbreviated, abbreviation(reading))):
+            table[key] = table.get(key, []) + [wid]  # a new list: views handed out keep theirs
+        return wid
 
+    def _units(self, entry: list) -> float:
+        """An entry's weight at the reference tick."""
+        return entry[0] * 2.0 ** ((entry[1] - self.ref) / self.user.settings.half_life)
 
-def _homophone_bonus(user: UserModel, lattice: WordLattice, ids: dict[str, int], counts: dict[int, float]) -> dict[int, float]:
-    """word id -> ``homophone_weight * max(0, log(p_user(w | s) / q(w | s)))`` for the history's
-    lexicon words of two or more characters (:class:`~pinhan.infer.user.UserSettings`): ``q`` the
-    word's share of the n-gram's unigram mass among the words spelled ``s``, ``p_user`` the
-    history's share of its counts spelled ``s``, with ``homophone_prior`` pseudo-counts of ``q``."""
-    lexicon, settings = lattice.lexicon, user.settings
-    vocab = len(lexicon)
-    by_spelling: dict[str, list[int]] = defaultdict(list)
-    for text, entry in user.words.items():
-        wid = ids[text]
-        if wid < vocab and len(text) > 1:
-            by_spelling["".join(entry[2])].append(wid)
-    out, prior = {}, settings.homophone_prior
-    for spelling, wids in by_spelling.items():
-        shares = _unigram_shares(lattice, spelling)
-        committed = sum(counts[w] for w in wids)
-        for wid in wids:
-            q = max(shares.get(wid, 0.0), 1e-9)
-            p_user = (counts[wid] + prior * q) / (committed + prior)
-            out[wid] = settings.homophone_weight * max(0.0, math.log(p_user / q))
-    return out
+    def _pair(self, key: tuple[str, str]) -> int | None:
+        previous, text = key
+        lm = self.lattice.lm
+        prev = lm.BOS if previous == START else self.ids.get(previous)
+        return None if prev is None or text not in self.ids else (prev << lm.ID_BITS) | self.ids[text]
+
+    def _homophones(self, text: str, reading: Reading) -> tuple[int, float]:
+        """(group, q) of a word the homophone bonus may raise: its spelling's group and its share
+        q of the n-gram's unigram mass there; (-1, 0) for a single character or a user's phrase."""
+        wid = self.ids[text]
+        if wid >= self.vocab or len(text) < 2:
+            return -1, 0.0
+        spelling = "".join(reading)
+        group = self.groups.setdefault(spelling, len(self.groups))
+        return group, max(_unigram_shares(self.lattice, spelling).get(wid, 0.0), 1e-9)
+
+    def _bonus(self) -> np.ndarray:
+        """(U,) ``homophone_weight * max(0, log(p_user(w | s) / q(w | s)))``: ``p_user`` the word's
+        share of the history's counts spelled ``s``, with ``homophone_prior`` pseudo-counts of
+        ``q`` (:class:`~pinhan.infer.user.UserSettings`); 0 outside a group."""
+        settings = self.user.settings
+        eligible = self.group >= 0
+        bonus = np.zeros(len(self.uni))
+        if settings.homophone_weight <= 0 or not eligible.any():
+            return bonus
+        counts = self.counts[eligible] * 0.5 ** ((self.user.tick - self.ref) / settings.half_life)  # weights now
+        groups, q, prior = self.group[eligible], self.share[eligible], settings.homophone_prior
+        committed = np.bincount(groups, weights=counts, minlength=len(self.groups))
+        p_user = (counts + prior * q) / (committed[groups] + prior)
+        bonus[eligible] = settings.homophone_weight * np.maximum(0.0, np.log(p_user / q))
+        return bonus
+
+    def _view(self) -> UserView:
+        user, a = self.user, self.lattice.arrays
+        settings = user.settings
+        prior = settings.unigram_prior * 2.0 ** ((user.tick - self.ref) / settings.half_life)  # in the counts' units
+        arrays = UserArrays(
+            float(settings.weight), self.vocab, np.float32(a.gamma0 - a.log_vocab), self.uni, self.counts,
+            float(self.counts.sum() + prior), self.ctx, self.ctx_totals, self.keys, self.values,
+            float(settings.bigram_share), self.lattice.lm.ID_BITS, self._bonus())
+        max_letters = max([len(k) for k in self.spelled] + [len(k) for k in self.abbreviated] + [0])
+        return UserView(user.version, arrays, self.vocab, tuple(self.phrases), tuple(self.readings), dict(self.spelled),
+                        dict(self.abbreviated), max_letters)
 
 
 @lru_cache(maxsize=65_536)
