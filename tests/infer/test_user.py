@@ -144,6 +144,29 @@ def test_a_view_brought_up_to_date_equals_one_built_anew(lattice):
     assert 0 < built_again < 120  # mostly brought up to date; built again after pruning
 
 
+def test_a_copy_that_learns_brings_the_originals_view_up_to_date(lattice):
+    """The service learns on a copy (UserModel.copy) and swaps it in: carry_views gives the copy
+    the original's view to update, equal to one built anew, and the original's view stays."""
+    from pinhan.infer.search.user_lattice import _ViewState, carry_views
+
+    user = UserModel()
+    user.learn([("中国", ("zhong", "guo")), ("文化", ("wen", "hua"))])
+    original = user_view(user, lattice)
+    counts = original.arrays.counts.copy()
+    other = user.copy()
+    carry_views(user, other)
+    forked = _VIEWS_STATE(other, lattice)
+    assert forked is not None and forked is not _VIEWS_STATE(user, lattice)
+    other.learn([("西安", ("xi", "an"))])
+    other.add_phrase("依达丽棉", ("yi", "da", "li", "mian"))
+    view = user_view(other, lattice)
+    assert _VIEWS_STATE(other, lattice) is forked  # brought up to date, not built anew
+    assert _normalised(view)[0] == _normalised(_ViewState(other, lattice).view)[0]
+    assert np.allclose(_normalised(view)[1], _normalised(_ViewState(other, lattice).view)[1])
+    assert best(lattice, "yidalimian", other) == "依达丽棉" and "依达丽棉" not in best(lattice, "yidalimian", user)
+    assert user_view(user, lattice) is original and np.array_equal(original.arrays.counts, counts)
+
+
 def _VIEWS_STATE(user, lattice):
     from pinhan.infer.search.user_lattice import _VIEWS
 

@@ -150,6 +150,16 @@ class UserModel:
         self.tick, self.version = 0, self.version + 1
         self._new_generation()
 
+    def copy(self) -> UserModel:
+        """An independent copy: entries, clock, version, generation and changes (so that the
+        copy's views can be brought up to date from the original's)."""
+        other = UserModel(self.settings)
+        other.tick, other.version, other.generation = self.tick, self.version, self.generation
+        other.words = {k: list(v) for k, v in self.words.items()}
+        other.bigrams = {k: list(v) for k, v in self.bigrams.items()}
+        other.changes = list(self.changes)
+        return other
+
     def weight(self, entry: list) -> float:
         """An entry's count now: aged by the words learned since it was last touched."""
         return entry[0] * 0.5 ** ((self.tick - entry[1]) / self.settings.half_life)

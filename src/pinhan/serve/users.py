@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-from pinhan.infer.search.user_lattice import learn_pieces
+from pinhan.infer.search.user_lattice import carry_views, learn_pieces
 from pinhan.infer.user import UserDataError, UserModel, UserSettings, UserStore
 
 log = logging.getLogger("pinhan.serve")
@@ -112,8 +112,7 @@ class UserRegistry:
 
 
 def _copy(user: UserModel) -> UserModel:
-    other = UserModel(user.settings)
-    other.tick, other.version = user.tick, user.version
-    other.words = {k: list(v) for k, v in user.words.items()}
-    other.bigrams = {k: list(v) for k, v in user.bigrams.items()}
+    """A copy to learn on, with the original's lattice views to bring up to date."""
+    other = user.copy()
+    carry_views(user, other)
     return other

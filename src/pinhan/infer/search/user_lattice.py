@@ -17,7 +17,9 @@ lexicon's arcs only; the history is applied after it, from a :class:`UserView` b
 
 from __future__ import annotations
 
+import copy
 import math
+import threading
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
@@ -57,10 +59,20 @@ def user_view(user: UserModel, lattice: WordLattice) -> UserView:
     states = _VIEWS.setdefault(user, {})
     state = states.get(id(lattice.lexicon))
     if state is None or state.view.version != user.version:
-        if state is None or not state.update(user):
+        if state is None or not state.brought_up_to(user):
             state = _ViewState(user, lattice)
         states[id(lattice.lexicon)] = state
     return state.view
+
+
+def carry_views(old: UserModel, new: UserModel) -> None:
+    """Give ``new``, a copy of ``old`` that is about to learn (the service learns on a copy and
+    swaps it in), the views of ``old`` to bring up to date, instead of building its own from
+    nothing; ``old``'s stay as they are. ``new`` must hold ``old``'s entries, generation and
+    changes (:meth:`UserModel.copy`)."""
+    states = _VIEWS.get(old)
+    if states and new.generation == old.generation and new.changes == old.changes:
+        _VIEWS[new] = {key: state.fork(new) for key, state in states.items()}
 
 
 class _ViewState:
@@ -75,6 +87,7 @@ class _ViewState:
 
     def __init__(self, user: UserModel, lattice: WordLattice) -> None:
         self.lattice, self.user = lattice, user
+        self._lock = threading.Lock()
         self.vocab = len(lattice.lexicon)
         self.generation, self.applied, self.ref = user.generation, len(user.changes), user.tick
         self.ids: dict[str, int] = {}
@@ -104,6 +117,11 @@ class _ViewState:
         self.ctx = np.array(sorted(contexts), dtype=np.int64)  # (C,) sorted
         self.ctx_totals = np.array([contexts[c] for c in self.ctx.tolist()], dtype=np.float64)  # (C,)
         self.view = self._view()
+
+    def brought_up_to(self, user: UserModel) -> bool:
+        """:meth:`update` under the state's lock (a fork copies nothing half-updated)."""
+        with self._lock:
+            return self.update(user)
 
     def update(self, user: UserModel) -> bool:
         """Apply the entries changed since the last version; False where the view must be built
@@ -150,6 +168,17 @@ class _ViewState:
         self.applied = len(user.changes)
         self.view = self._view()
         return True
+
+    def fork(self, user: UserModel) -> _ViewState:
+        """This state for a copy of its history: the containers an update extends are copied
+        (the arrays are never written in place, so they are shared)."""
+        with self._lock:
+            other = copy.copy(self)
+            other.ids, other.groups = dict(self.ids), dict(self.groups)
+            other.phrases, other.readings = list(self.phrases), list(self.readings)
+            other.spelled, other.abbreviated = dict(self.spelled), dict(self.abbreviated)
+        other.user, other._lock = user, threading.Lock()
+        return other
 
     # --- pieces -------------------------------------------------------------------------------
     def _word_id(self, text: str, reading: Reading, known: int | None = None) -> int | None:
