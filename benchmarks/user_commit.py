@@ -2,7 +2,9 @@
 lattice's view of the history up to date (the first conversion after a commit waits for it) and
 saving the user file, with ``max_words`` words and ``max_bigrams`` bigrams learned from dev text.
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.user_commit [--dev FILE] [--commits 100]``
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.user_commit [--dev FILE] [--commits 100] [--service]``
+(``--service``: the service's way, ``UserRegistry.learn`` on a copy without a user directory, then
+the view, timed together)
 (medians and maxima in ms over the commits; run old and new code in one sitting to compare).
 """
 
@@ -21,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", type=Path, default=REPO / "data" / "release-general" / "dev.jsonl")
     parser.add_argument("--commits", type=int, default=100)
+    parser.add_argument("--service", action="store_true", help="time UserRegistry.learn + the view instead")
     args = parser.parse_args()
     import pinhan
     from pinhan.infer.search.user_lattice import segment, user_view
@@ -41,6 +44,9 @@ def main() -> None:
     for at in range(0, len(history), 500):  # in long runs: code that sorts at every learn past the caps fills it too
         user.learn(history[at : at + 500])
     user_view(user, lattice)
+    if args.service:
+        service(user, lattice, commits)
+        return
     store = UserStore(tempfile.mkdtemp())
     times: dict[str, list[float]] = {"learn": [], "view": [], "save": []}
     for at in range(0, len(commits), 10):
@@ -57,6 +63,25 @@ def main() -> None:
     for name, values in times.items():
         values = sorted(values)
         print(f"{name}: median {1000 * values[len(values) // 2]:.1f} ms, max {1000 * values[-1]:.1f} ms")
+
+
+def service(user, lattice, commits) -> None:
+    """One commit as the service makes it: learn on a copy, swap it in; then the view."""
+    from pinhan.infer.search.user_lattice import user_view
+    from pinhan.serve.users import UserRegistry
+
+    registry = UserRegistry(10)
+    registry._keep("benchmark-user", user, None)
+    times = []
+    for at in range(0, len(commits), 10):
+        started = time.perf_counter()
+        learned = registry.learn("benchmark-user", lattice, [("".join(t for t, _ in commits[at : at + 3]),
+                                                              [s for _, r in commits[at : at + 3] for s in r])])
+        user_view(learned, lattice)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    print(f"history: {len(user.words):,} words, {len(user.bigrams):,} bigrams; {len(times)} commits")
+    print(f"service learn + view: median {1000 * times[len(times) // 2]:.1f} ms, max {1000 * times[-1]:.1f} ms")
 
 
 if __name__ == "__main__":
