@@ -243,15 +243,15 @@ def _lookup(keys: np.ndarray, values: np.ndarray, key: int) -> float:
 @numba.njit(cache=True, nogil=True)
 def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
     """``lm`` (log p_ngram(word | ...)) mixed with the history (see :class:`UserArrays`)."""
-    count = _lookup(u.ids, u.counts, word)
-    if count == 0.0:
+    at = _first_at_least(u.ids, word, 0, len(u.ids))  # the word's row: its count and its bonus
+    if at == len(u.ids) or u.ids[at] != word or u.counts[at] == 0.0:
         return lm
-    p_user = count / u.total
+    p_user = u.counts[at] / u.total
     context = _lookup(u.ctx_ids, u.ctx_totals, prev)
     if context > 0.0:
         bigram = _lookup(u.bigram_keys, u.bigram_counts, (prev << u.bits) | word)
         p_user = u.prior * bigram / context + (1.0 - u.prior) * p_user
-    return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user) + _lookup(u.ids, u.bonus, word))
+    return np.float32(math.log(math.exp(np.float64(lm)) + u.weight * p_user) + u.bonus[at])
 
 
 @numba.njit(cache=True, nogil=True)

@@ -251,8 +251,8 @@ class _ViewState:
 @lru_cache(maxsize=65_536)
 def _unigram_shares(lattice: WordLattice, spelling: str) -> dict[int, float]:
     """word id -> its share of the n-gram's unigram mass among the lexicon's words spelled
-    ``spelling`` (a word it does not store: none). Cached: a history rebuilds its view after every
-    commit, and the shares never change."""
+    ``spelling`` (a word it does not store: none). Cached: the shares never change, and a view is
+    built again from the whole history after every prune."""
     homophones, unigram = lattice.lexicon.spelled.get(spelling, ()), lattice.arrays.unigram
     mass = [math.exp(float(unigram[w])) if unigram[w] == unigram[w] else 0.0 for w in homophones]  # NaN: unstored
     total = sum(mass)
