@@ -241,11 +241,24 @@ def _lookup(keys: np.ndarray, values: np.ndarray, key: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def user_mix(u: UserArrays, prev: int, word: int, lm) -> np.float32:
-    """``lm`` (log p_ngram(word | ...)) mixed with the history (see :class:`UserArrays`)."""
-    at = _first_at_least(u.ids, word, 0, len(u.ids))  # the word's row: its count and its bonus
-    if at == len(u.ids) or u.ids[at] != word or u.counts[at] == 0.0:
-        return lm
+def history_rows(u: UserArrays, words: np.ndarray) -> np.ndarray:
+    """(A,) each arc's word's row in the history (its count and its bonus), -1 where the history
+    lacks it or counts it 0. Found once per search, not once per state an arc leaves: a call
+    that takes the history's arrays costs more than the mixing itself (2.3 against 0.9 ms a
+    pd1998 clause's search when every arc and state looked its word up)."""
+    rows = np.full(len(words), -1, dtype=np.int64)
+    if u.weight > 0.0:
+        for arc in range(len(words)):
+            at = _first_at_least(u.ids, words[arc], 0, len(u.ids))
+            if at < len(u.ids) and u.ids[at] == words[arc] and u.counts[at] != 0.0:
+                rows[arc] = at
+    return rows
+
+
+@numba.njit(cache=True, nogil=True)
+def user_mix(u: UserArrays, prev: int, word: int, at: int, lm) -> np.float32:
+    """``lm`` (log p_ngram(word | ...)) mixed with the history (see :class:`UserArrays`);
+    ``at``: the word's row in it (:func:`history_rows`)."""
     p_user = u.counts[at] / u.total
     context = _lookup(u.ctx_ids, u.ctx_totals, prev)
     if context > 0.0:
@@ -283,6 +296,7 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
     table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
     c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)  # _settle's, _add_edges'
     n_edges, (e_to, e_from, e_arc, e_score) = 0, _edge_arrays(4096)
+    rows = history_rows(u, words)  # (A,)
     for pos in range(1, L + 1):
         n = 0
         for src in range(pos):
@@ -314,8 +328,8 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
                             lm = u.unknown
                         else:
                             lm = logprob(a, w, ci[0] != 0, cg[0], ci[1], ci[2] != 0, cg[1], word[src, s])
-                        if u.weight > 0.0:
-                            lm = user_mix(u, word[src, s], w, lm)
+                        if rows[arc] >= 0:
+                            lm = user_mix(u, word[src, s], w, rows[arc], lm)
                         c_prev[n], c_word[n] = word[src, s], w
                     c_score[n] = (base + lm) + costs[arc]
                     c_from[n, 0], c_from[n, 1], c_from[n, 2] = src, s, arc

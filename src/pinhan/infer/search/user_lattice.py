@@ -316,18 +316,22 @@ def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...], max_chars:
     n = len(text)
     if len(plain) != n:
         return []
+    # run_end[i]: where the run of read hanzi holding position i ends (a word stays inside one)
+    run_end, end = [0] * n, n
+    for i in range(n - 1, -1, -1):
+        if not (_is_hanzi(text[i]) and plain[i].isalpha()):
+            end = i
+        run_end[i] = end
     best: list[tuple[int, int] | None] = [None] * (n + 1)  # (words so far, where the last word starts)
     best[0] = (0, -1)
     for i in range(n):
         if best[i] is None:
             continue
-        if not (_is_hanzi(text[i]) and plain[i].isalpha()):
+        if run_end[i] == i:  # not a read hanzi
             if best[i + 1] is None or best[i][0] < best[i + 1][0]:
                 best[i + 1] = (best[i][0], -(i + 2))  # skipped
             continue
-        for j in range(i + 1, min(n, i + max_chars) + 1):
-            if not all(plain[m].isalpha() and _is_hanzi(text[m]) for m in range(i, j)):
-                break
+        for j in range(i + 1, min(run_end[i], i + max_chars) + 1):
             wid = lexicon.word_id.get(text[i:j])
             fits = wid is not None and wid != EOS and "".join(plain[i:j]) in _spellings(lexicon, wid)
             if (fits or j == i + 1) and (best[j] is None or best[i][0] + 1 < best[j][0]):
