@@ -7,6 +7,9 @@ Run: ``.venv/bin/python -m benchmarks.keystrokes [--limit 100] [--set pd1998-tes
 (libime needs ``bash benchmarks/engines/install.sh``). Prints a Markdown table with p50 / p95 ms
 and the ratio to libime. pinhan keeps its caches across inputs (as a running input method does:
 arcs of positions already seen are reused); libime's harness converts each input in a fresh state.
+``--settings`` compares inference settings (JSON objects of InferenceConfig fields) in one run:
+each gives a row per mode, measured in turn on a model loaded with them (so no setting finds
+another's caches warm).
 """
 
 from __future__ import annotations
@@ -43,8 +46,13 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=100, help="clauses (default 100)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
     parser.add_argument("--whole", action="store_true", help="whole clauses (with their context), not every prefix")
+    parser.add_argument("--settings", nargs="+", default=["{}"], metavar="JSON",
+                        help="InferenceConfig overrides to compare, e.g. '{}' '{\"context_history\": 0}'")
     args = parser.parse_args()
+    import json
+
     import pinhan
+    from pinhan.infer.config import InferenceConfig
     from benchmarks.engines.peers import EngineUnavailable, load_set, percentile, run_engine
 
     items = load_set(BENCH / f"{args.set}.jsonl", args.limit)
@@ -53,11 +61,15 @@ def main() -> int:
         contexts = [item.get("context", "") for item in items]
     else:
         inputs, contexts = keystrokes(items), None
-    model = pinhan.load(args.model, backend=args.backend, quantize=args.backend == "onnx", threads=1)
-    for text in inputs[:50]:  # warm-up
-        model.convert(text, k=5, mode="fast")
-    rows = {f"pinhan {mode} ({args.backend}{' int8' if args.backend == 'onnx' else ''}, wall)": pinhan_ms(model, inputs, mode, contexts)
-            for mode in ("accurate", "fast")}
+    rows = {}
+    for mode in ("accurate", "fast"):
+        for settings in args.settings:
+            model = pinhan.load(args.model, backend=args.backend, quantize=args.backend == "onnx", threads=1,
+                                config=InferenceConfig(**json.loads(settings)))
+            for text in inputs[:50]:  # warm-up (no context: the contexts' caches stay cold)
+                model.convert(text, k=5, mode="fast")
+            label = f"pinhan {mode} ({args.backend}{' int8' if args.backend == 'onnx' else ''}, wall)"
+            rows[label + ("" if len(args.settings) == 1 else f" {settings}")] = pinhan_ms(model, inputs, mode, contexts)
     try:
         rows["libime (CPU)"] = run_engine("libime", inputs).cpu_ms
     except EngineUnavailable as exc:

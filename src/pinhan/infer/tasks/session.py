@@ -159,7 +159,8 @@ class Session:
     def _convert(self) -> list[Candidate]:
         if not self.buffer:
             return []
-        key = (self.context[-self.model.config.max_context :], self.buffer, self.user.version if self.user else -1)
+        read = max(self.model.config.max_context, self.model.config.context_history)  # what conversion reads of the context
+        key = (self.context[-read:], self.buffer, self.user.version if self.user else -1)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]

@@ -27,6 +27,7 @@ import numpy as np
 from pinhan import ids
 from pinhan.infer.bundle import ModelBundle
 from pinhan.infer.config import InferenceConfig
+from pinhan.infer.context_history import ContextHistories
 from pinhan.infer.inputs import ContextEncoder, P2HRequest, encode_p2h
 from pinhan.infer.results import Candidate
 from pinhan.infer.search.beam import forced_logits
@@ -88,13 +89,18 @@ class WordConverter:
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
         # (reading, abbreviated) -> encoder keys per syllable: the same words come back in every path
         self._word_keys = lru_cache(maxsize=WORD_KEYS_CACHE)(self._reading_keys)
+        self.context_histories = ContextHistories(lattice, contexts.annotator, config.context_history, config.context_weight)
 
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
                 abbreviations: bool = True, user: UserModel | None = None, wide: bool = False) -> list[Candidate]:
         """Candidates for typed letters; ``user``: a history mixed into the lattice's scores
-        (:mod:`pinhan.infer.search.user_lattice`; an empty one changes nothing); ``wide``: input
-        typed as initials, searched with ``word_abbreviated_beam`` states."""
-        view = user_view(user, self.lattice) if user is not None and len(user) else None
+        (:mod:`pinhan.infer.search.user_lattice`); without one (or with an empty one) the
+        context's own words are (:mod:`pinhan.infer.context_history`); ``wide``: input typed as
+        initials, searched with ``word_abbreviated_beam`` states."""
+        if user is not None and len(user):
+            view = user_view(user, self.lattice)
+        else:
+            view = self.context_histories.view(context)
         beam = self.config.word_abbreviated_beam if wide else self.config.word_beam
         if view is None:
             paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations, beam=beam)
