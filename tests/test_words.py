@@ -9,7 +9,7 @@ import pytest
 
 from pinhan.errors import ConfigError, DataError
 from pinhan.lm.ngram import CharNgram, WordNgram
-from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon, abbreviation, shorten
+from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon, abbreviation, erhua_spelling, shorten
 
 
 def lexicon() -> WordLexicon:
@@ -25,6 +25,19 @@ def test_words_are_found_by_spelling_most_read_first_and_a_dictionary_reading_co
     assert [lex.words[w] for w in lex.spelled["xian"]] == ["先", "西安"]
     (_, seen), (_, unseen) = lex.reading_logp(lex.word_id["她"], "ta"), lex.reading_logp(lex.word_id["她"], "chi")
     assert seen > -0.1 and unseen < -4  # the corpus read 她 as ta1 fifty times, never as chi2
+
+
+def test_erhua_is_found_as_hanyu_pinyin_writes_it():
+    """玩儿 is typed wanr (the 儿 suffix as a trailing r), 儿 alone as r after any syllable; a word
+    that only begins with 儿, or reads it otherwise, keeps its spelling only."""
+    words = [EOS_TEXT, "玩儿", "一点儿", "儿", "儿童", "人"]
+    readings = [{}, {("wan2", "er2"): 3}, {("yi4", "dian3", "er5"): 2}, {("er2",): 9}, {("er2", "tong2"): 4}, {("ren2",): 9}]
+    lex = WordLexicon(words, readings)
+    assert [lex.words[w] for w in lex.spelled["wanr"]] == ["玩儿"] and lex.spelled["waner"] == lex.spelled["wanr"]
+    assert [lex.words[w] for w in lex.spelled["yidianr"]] == ["一点儿"]
+    assert [lex.words[w] for w in lex.spelled["r"]] == ["儿"] and "tongr" not in lex.spelled
+    assert erhua_spelling("儿童", "er2 tong2") is None and erhua_spelling("儿", "ren2") is None
+    assert lex.reading_logp(lex.word_id["玩儿"], "wanr") == (("wan2", "er2"), 0.0)
 
 
 def test_abbreviations_find_words_by_their_initials_with_zh_ch_sh_typed_either_way():

@@ -31,6 +31,7 @@ EOS = 0  # the word id that ends a clause
 EOS_TEXT = "</s>"
 READING_PRIOR = 0.5  # added to every reading's count: a dictionary-only reading keeps a small share
 SHORT_FORMS = {"zh": "z", "ch": "c", "sh": "s"}
+ERHUA = "r"  # 儿 as a suffix, typed as Hanyu Pinyin writes it (玩儿 wanr)
 
 Reading = tuple[str, ...]  # toned syllables, one per character: ("zhong1", "guo2")
 
@@ -64,7 +65,9 @@ class WordLexicon:
         if not words or words[EOS] != EOS_TEXT or len(words) != len(rows):
             raise DataError("a word lexicon needs </s> first and one readings table per word")
         self.words, self._rows, self.info = words, rows, info or {}
-        self.spelled = _index((_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid])
+        self.spelled = _index([(_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid]]
+                              + [(key, wid, n) for wid in range(1, len(words)) for r, n in rows[wid]
+                                 if (key := erhua_spelling(words[wid], r)) is not None])
         self.abbreviated = _index((abbreviation(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid])
         self.max_letters = max((len(k) for k in self.spelled), default=1)
         self.max_initials = max((len(k) for k in self.abbreviated), default=1)
@@ -148,6 +151,17 @@ def _syllable_keys(syllable: str) -> tuple[str, str]:
 def _spelling(reading: Reading | str) -> str:
     """The toneless spelling of a reading (a tuple, or stored text ``"zhong1 guo2"``)."""
     return "".join([_syllable_keys(s)[0] for s in (reading.split() if isinstance(reading, str) else reading)])
+
+
+def erhua_spelling(text: str, reading: str) -> str | None:
+    """How Hanyu Pinyin writes a word's 儿 suffix, as a trailing ``r`` (玩儿 ``wanr``, 一点儿
+    ``yidianr``, 儿 alone ``r``, for erhua after any syllable), or None for a word without one.
+    ``reading`` is stored text (``"wan2 er2"``); only a final 儿 read ``er`` qualifies (儿童 does not)."""
+    syllables = reading.split()
+    if not text.endswith("儿") or len(syllables) != len(text) or toneless(syllables[-1]) != "er":
+        return None
+    spelled = "".join([_syllable_keys(s)[0] for s in syllables[:-1]]) + ERHUA
+    return None if spelled == "er" else spelled  # 鹅儿 as "er" would stand among 而, 二, 儿
 
 
 def abbreviation(reading: Reading | list[str] | str) -> str:

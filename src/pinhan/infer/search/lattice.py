@@ -29,7 +29,7 @@ import numpy as np
 from pinhan.infer.search.lattice_search import (COPY, NO_USER, NgramArrays, SearchTables, UserArrays, final_scores,
                                                 kbest, lattice_search, ngram_arrays)
 from pinhan.lm.ngram import WordNgram
-from pinhan.lm.words import EOS, Reading, WordLexicon, shorten
+from pinhan.lm.words import EOS, ERHUA, Reading, WordLexicon, shorten
 from pinhan.pinyin import SYLLABLES
 
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
@@ -48,6 +48,7 @@ class LatticeSettings:
     max_words: int = 40  # most frequent words taken per spelled substring
     max_abbreviated: int = 20  # most frequent words taken per abbreviated substring
     abbreviation_cost: float = -3.0  # added per abbreviated arc: full spellings win when both fit
+    erhua_cost: float = -3.0  # added to 儿 typed as a lone r (erhua the lexicon does not list; 玩儿 is spelled wanr)
     completion_cost: float = -4.0  # added to a word whose last syllable the input has only begun (dev: RESULTS.md)
     max_completed: int = 10  # most frequent words taken per completed spelling
     kbest_pops: int = 20_000  # bound on the N-best extraction's work (partial paths taken from its queue)
@@ -201,7 +202,8 @@ class WordLattice:
         arcs = None
         if ids:
             chosen = [self.lexicon.reading_logp(wid, key, abbreviated) for wid in ids]
-            penalty = self.settings.abbreviation_cost if abbreviated else 0.0
+            penalty = (self.settings.abbreviation_cost if abbreviated
+                       else self.settings.erhua_cost if key == ERHUA else 0.0)
             arcs = _Arcs(np.full(len(ids), len(piece)), np.array(ids, dtype=np.int64),
                          np.array([logp + penalty for _, logp in chosen]), [r for r, _ in chosen], [abbreviated] * len(ids))
         return _remember(self._piece_cache, PIECE_CACHE, cache_key, arcs)
