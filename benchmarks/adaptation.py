@@ -153,6 +153,8 @@ def main() -> None:
                              "`pinhan prepare manpages --out DIR`)")
     parser.add_argument("--settings", nargs="+", type=json.loads, default=[{}],
                         help="learning-on variants, each a JSON object of UserSettings fields (default: {}, UserSettings' own)")
+    parser.add_argument("--config", type=json.loads, default={},
+                        help="InferenceConfig overrides for every row, a JSON object (e.g. {\"context_history\": 0})")
     parser.add_argument("--no-off", action="store_true", help="leave out pinhan's learning-off row")
     parser.add_argument("--no-libime", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
@@ -167,7 +169,13 @@ def main() -> None:
         except (TypeError, PinhanError) as err:
             parser.error(f"--settings {json.dumps(overrides)}: {err}")
 
-    model = pinhan.load(args.model) if args.model else pinhan.load()
+    from pinhan.infer.config import InferenceConfig
+
+    try:
+        config = InferenceConfig(**args.config)
+    except (TypeError, PinhanError) as err:
+        parser.error(f"--config {json.dumps(args.config)}: {err}")
+    model = pinhan.load(args.model, config=config)
     rows = []
     for name in args.streams:
         items = load_stream(name, args.limit, args.skip, args.dev)

@@ -10,7 +10,7 @@ from pinhan.errors import ConfigError
 from pinhan.infer.config import InferenceConfig
 from pinhan.infer.context_history import ContextHistories
 from pinhan.infer.search.lattice import LatticeSettings, WordLattice
-from pinhan.infer.search.user_lattice import path_text, user_nbest
+from pinhan.infer.search.user_lattice import path_text, user_nbest, user_view
 from pinhan.infer.user import UserModel
 from pinhan.lm.ngram import WordNgram
 from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon
@@ -18,7 +18,7 @@ from pinhan.lm.words import EOS, EOS_TEXT, WordLexicon
 WORDS = [EOS_TEXT, "西安", "先", "西", "安", "我", "去", "了"]
 READINGS = {"西安": ("xi1", "an1"), "先": ("xian1",), "西": ("xi1",), "安": ("an1",), "我": ("wo3",), "去": ("qu4",),
             "了": ("le5",)}
-SYLLABLE = {"西": "xi1", "安": "an1", "先": "xian1", "我": "wo3", "去": "qu4", "了": "le5"}
+SYLLABLE = {"西": "xi1", "安": "an1", "先": "xian1", "我": "wo3", "去": "qu4", "了": "le5", "龙": "long2"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,20 @@ def words(word_model_dir):
     return pinhan.load(word_model_dir, config=InferenceConfig(context_weight=1.0))
 
 
-def test_convert_reads_the_context_unless_a_user_history_is_given(words):
+def test_beside_a_user_history_the_context_mixes_in_its_lexicon_words_only(lattice):
+    """A user's own phrases and the context's number from the same id: the context's are left out."""
+    histories = ContextHistories(lattice, annotate, chars=256, weight=1.0)
+    context = histories.arrays("西安，西安，龙。")  # 龙: a hanzi the lexicon lacks, a phrase of the context's own
+    assert histories.view("西安，西安，龙。").phrases == ("龙",)
+    assert len(context.ids) and (context.ids < len(lattice.lexicon)).all()
+    user = UserModel()
+    user.add_phrase("依达", ("yi", "da"))
+    view = user_view(user, lattice)
+    paths = user_nbest(lattice, view, "xianyida", 4, context=context)
+    assert path_text(lattice, view, paths[0], "xianyida") == "西安依达"  # 先 without the context
+
+
+def test_convert_reads_the_context_beside_a_user_history(words):
     pinyin = "shi"
     before = [c.text for c in words.convert(pinyin, k=9, prefixes=False)]
     other = next(t for t in before[1:] if len(t) == 1)
@@ -87,6 +100,7 @@ def test_convert_reads_the_context_unless_a_user_history_is_given(words):
     off = words.with_config(context_history=0)
     assert off.convert(pinyin, context=context, k=9, prefixes=False)[0].text == before[0]
     user = UserModel()
-    user.learn([(before[0], ("shi",))])  # a user's own history is used instead of the context's
-    assert words.convert(pinyin, context=context, k=9, prefixes=False, user=user)[0].text == before[0]
+    user.learn([(before[0], ("shi",))])  # a user's history and then the context's words
+    assert words.convert(pinyin, context=context, k=9, prefixes=False, user=user)[0].text == other
+    assert words.convert(pinyin, k=9, prefixes=False, user=user)[0].text == before[0]
     assert [c.text for c in words.convert(pinyin, k=9, prefixes=False)] == before  # nothing is kept

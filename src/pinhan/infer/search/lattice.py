@@ -211,12 +211,13 @@ class WordLattice:
     # --- search -------------------------------------------------------------------------------
     def nbest(self, letters: str, n: int = 16, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
               *, extra: Mapping[int, Sequence[ExtraArc]] | None = None, user: UserArrays = NO_USER,
-              beam: int | None = None) -> list[LatticePath]:
+              context: UserArrays = NO_USER, beam: int | None = None) -> list[LatticePath]:
         """The ``n`` best paths over ``letters`` (best first; fewer when the lattice has fewer;
         at most ``beam``, the states kept per position: the settings' unless given).
 
         ``extra``: more arcs per start offset (a user's own phrases, :mod:`pinhan.infer.search.user_lattice`),
-        joined after the lexicon's of the same end; ``user``: a history mixed into the n-gram term."""
+        joined after the lexicon's of the same end; ``user``: a history mixed into the n-gram term;
+        ``context``: a second one mixed in after it (lexicon words only: the context's history)."""
         if not letters:
             return []
         arcs = self.arcs(letters, boundaries, abbreviations)
@@ -227,7 +228,7 @@ class WordLattice:
         words = words.astype(np.int64)
         L = len(letters)
         width = beam or self.settings.beam
-        tables = SearchTables(*lattice_search(self.arrays, user, L, starts, ends.astype(np.int64), words,
+        tables = SearchTables(*lattice_search(self.arrays, user, context, L, starts, ends.astype(np.int64), words,
                                               costs.astype(np.float64), width, self.lm.BOS, n > 1))
         k = int(tables.count[L])
         if k == 0:

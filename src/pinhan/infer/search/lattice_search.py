@@ -268,10 +268,11 @@ def user_mix(u: UserArrays, prev: int, word: int, at: int, lm) -> np.float32:
 
 
 @numba.njit(cache=True, nogil=True)
-def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
+def lattice_search(a: NgramArrays, u: UserArrays, c: UserArrays, n_letters: int, starts: np.ndarray, ends: np.ndarray,
                    words: np.ndarray, costs: np.ndarray, beam: int, bos: int, edges: bool):
     """Viterbi with a beam over letter positions, a user history ``u`` mixed into the arcs'
-    n-gram scores (:data:`NO_USER`: none); returns the state tables (:class:`SearchTables` fields
+    n-gram scores, then a second one ``c`` into the result (the context's words, which hold
+    lexicon ids only; :data:`NO_USER`: none); returns the state tables (:class:`SearchTables` fields
     in order). ``starts`` (L+1,) arc offsets per start; ``ends``/``words``/``costs`` (A,);
     ``edges``: keep the state graph's edges (False: one path is wanted, the tables' own)."""
     L = n_letters
@@ -296,7 +297,7 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
     table, stamps = np.zeros(2 * capacity, dtype=np.int64), np.full(2 * capacity, -1, dtype=np.int64)  # _settle's
     c_history, state_of = np.empty(capacity, dtype=np.int64), np.full(capacity, -1, dtype=np.int64)  # _settle's, _add_edges'
     n_edges, (e_to, e_from, e_arc, e_score) = 0, _edge_arrays(4096)
-    rows = history_rows(u, words)  # (A,)
+    rows, context_rows = history_rows(u, words), history_rows(c, words)  # (A,) each
     for pos in range(1, L + 1):
         n = 0
         for src in range(pos):
@@ -330,6 +331,8 @@ def lattice_search(a: NgramArrays, u: UserArrays, n_letters: int, starts: np.nda
                             lm = logprob(a, w, ci[0] != 0, cg[0], ci[1], ci[2] != 0, cg[1], word[src, s])
                         if rows[arc] >= 0:
                             lm = user_mix(u, word[src, s], w, rows[arc], lm)
+                        if context_rows[arc] >= 0:
+                            lm = user_mix(c, word[src, s], w, context_rows[arc], lm)
                         c_prev[n], c_word[n] = word[src, s], w
                     c_score[n] = (base + lm) + costs[arc]
                     c_from[n, 0], c_from[n, 1], c_from[n, 2] = src, s, arc

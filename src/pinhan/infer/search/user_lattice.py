@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from pinhan.infer.search.lattice import LatticePath, WordLattice
-from pinhan.infer.search.lattice_search import COPY, UserArrays
+from pinhan.infer.search.lattice_search import COPY, NO_USER, UserArrays
 from pinhan.infer.user import START, Reading, UserModel
 from pinhan.lm.words import EOS, abbreviation, shorten, toneless
 
@@ -267,12 +267,28 @@ def _spellings(lexicon, wid: int) -> frozenset[str]:
 # --- search -------------------------------------------------------------------------------------
 def user_nbest(lattice: WordLattice, view: UserView, letters: str, n: int = 16,
                boundaries: frozenset[int] = frozenset(), abbreviations: bool = True,
-               beam: int | None = None) -> list[LatticePath]:
+               beam: int | None = None, context: UserArrays = NO_USER) -> list[LatticePath]:
     """:meth:`WordLattice.nbest` with the history: the lexicon's arcs (from the lattice's cache)
-    and the user's phrase arcs, searched with the history mixed into the scores."""
+    and the user's phrase arcs, searched with the history mixed into the scores (and then
+    ``context``, a second history of lexicon words only: :func:`lexicon_arrays`)."""
     return lattice.nbest(letters, n, boundaries, abbreviations,
                          extra=_phrase_arcs(lattice, view, letters, boundaries, abbreviations), user=view.arrays,
-                         beam=beam)
+                         context=context, beam=beam)
+
+
+def lexicon_arrays(view: UserView, lattice: WordLattice) -> UserArrays:
+    """A view's arrays without its own phrases (ids from ``view.vocab`` up), so that they can be
+    mixed in beside another history, whose phrases number from the same id."""
+    u, vocab, bos = view.arrays, view.vocab, lattice.lm.BOS
+    if not view.phrases:
+        return u
+    keep = u.ids < vocab
+    previous, word = u.bigram_keys >> u.bits, u.bigram_keys & ((1 << u.bits) - 1)
+    pairs = ((previous < vocab) | (previous == bos)) & (word < vocab)
+    contexts = (u.ctx_ids < vocab) | (u.ctx_ids == bos)
+    return u._replace(ids=u.ids[keep], counts=u.counts[keep], bonus=u.bonus[keep], ctx_ids=u.ctx_ids[contexts],
+                      ctx_totals=u.ctx_totals[contexts], bigram_keys=u.bigram_keys[pairs],
+                      bigram_counts=u.bigram_counts[pairs])
 
 
 def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries: frozenset[int],

@@ -33,7 +33,7 @@ from pinhan.infer.results import Candidate
 from pinhan.infer.search.beam import forced_logits
 from pinhan.infer.search.constraints import P2HConstraint
 from pinhan.infer.search.lattice import COPY, LatticePath, WordLattice
-from pinhan.infer.search.lattice_search import start_scores
+from pinhan.infer.search.lattice_search import NO_USER, start_scores
 from pinhan.infer.search.user_lattice import UserView, path_text, user_nbest, user_view
 from pinhan.infer.user import UserModel
 
@@ -94,11 +94,13 @@ class WordConverter:
     def convert(self, typed: Typed, context: str, k: int, mode: str, prefixes: bool,
                 abbreviations: bool = True, user: UserModel | None = None, wide: bool = False) -> list[Candidate]:
         """Candidates for typed letters; ``user``: a history mixed into the lattice's scores
-        (:mod:`pinhan.infer.search.user_lattice`); without one (or with an empty one) the
-        context's own words are (:mod:`pinhan.infer.context_history`); ``wide``: input typed as
-        initials, searched with ``word_abbreviated_beam`` states."""
+        (:mod:`pinhan.infer.search.user_lattice`), and so are the context's own words
+        (:mod:`pinhan.infer.context_history`: alone, or after a user's history); ``wide``: input
+        typed as initials, searched with ``word_abbreviated_beam`` states."""
+        context_arrays = None
         if user is not None and len(user):
             view = user_view(user, self.lattice)
+            context_arrays = self.context_histories.arrays(context)
         else:
             view = self.context_histories.view(context)
         beam = self.config.word_abbreviated_beam if wide else self.config.word_beam
@@ -106,7 +108,7 @@ class WordConverter:
             paths = self.lattice.nbest(typed.letters, self.config.word_nbest, typed.boundaries, abbreviations, beam=beam)
         else:
             paths = user_nbest(self.lattice, view, typed.letters, self.config.word_nbest, typed.boundaries, abbreviations,
-                               beam=beam)
+                               beam=beam, context=NO_USER if context_arrays is None else context_arrays)
         whole = self._whole(typed, paths, context, mode, view)
         if not prefixes or not whole:
             return [o.candidate() for o in whole[:k]]
