@@ -59,7 +59,10 @@ class UserSettings:
 
     Args:
         weight: the history's share in the mixture ``log(p_ngram + weight * p_user)`` added to an
-            arc of a word the user committed (others score as without a history).
+            arc of a word the user committed (others score as without a history). 0.05 since
+            the lattice also mixes in the context's own words (``InferenceConfig.context_history``):
+            on four tuning slices 0.05 was at least 0.2 (the weight before) on each, and 0.02 and
+            0.1 lower in sum (benchmarks/RESULTS.md, "The context as a history, and erhua").
         unigram_prior: pseudo-count added to the history's total in ``p_user(word)``: a first
             commit does not make a word certain.
         bigram_share: the bigram's share in ``p_user(word | previous) = share * c(previous, word) /
@@ -82,7 +85,7 @@ class UserSettings:
         homophone_prior: the pseudo-counts of ``p_user(w | s)``'s prior ``q(w | s)``.
     """
 
-    weight: float = 0.2
+    weight: float = 0.05
     unigram_prior: float = 5.0
     bigram_share: float = 0.5
     half_life: float = 20_000.0
