@@ -165,3 +165,21 @@ def test_the_n_best_are_the_best_paths_of_the_whole_lattice(lattice, letters, ea
 def test_one_best_is_the_viterbi_path(lattice):
     for letters in ("woxihuanzhongguowenhua", "xianzgwh", "zhongguoq"):
         assert lattice.nbest(letters, 1)[0] == lattice.nbest(letters, 8)[0]
+
+
+def test_erhua_is_typed_with_a_trailing_r_and_never_completes_a_begun_syllable():
+    words = [EOS_TEXT, "这", "这儿", "儿", "人", "玩儿", "玩"]
+    readings = {"这": ("zhe4",), "这儿": ("zhe4", "er2"), "儿": ("er2",), "人": ("ren2",), "玩儿": ("wan2", "er2"),
+                "玩": ("wan2",)}
+    ids = {w: i for i, w in enumerate(words)}
+    lexicon = WordLexicon(words, [{}] + [{readings[w]: 5} for w in words[1:]])
+    lines = [[ids["这儿"]], [ids["这"], ids["人"]], [ids["玩儿"]], [ids["这"]]]
+    lattice = WordLattice(lexicon, WordNgram.build([np.array(line + [EOS]) for line in lines], len(words), order=3),
+                          LatticeSettings(beam=8))
+    assert texts(lattice, "zher")[0] == "这儿" and texts(lattice, "wanr")[0] == "玩儿"
+    def spelled_or_completed(letters):  # the arcs leaving 0 that are not abbreviations (zh e: 这儿 as initials)
+        arcs = lattice.arcs_at(letters, 0)
+        return [int(w) for w, abbreviated in zip(arcs.word, arcs.abbreviated) if not abbreviated]
+
+    assert ids["这儿"] not in spelled_or_completed("zhe")  # zh + er is not a begun syllable completed
+    assert ids["这儿"] in spelled_or_completed("zhee")  # its full spelling, begun, still is

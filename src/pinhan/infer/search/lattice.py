@@ -177,7 +177,10 @@ class WordLattice:
                 spelled = head + syllable
                 for wid in self.lexicon.spelled.get(spelled, ())[: self.settings.max_completed]:
                     reading, logp = self.lexicon.reading_logp(wid, spelled)
-                    if wid not in seen and reading[-1].rstrip("012345") == syllable:
+                    # the reading must spell exactly this (an erhua key, zher for 这儿, is not
+                    # zh + a begun syllable er)
+                    if (wid not in seen and reading[-1].rstrip("012345") == syllable
+                            and "".join(r.rstrip("012345") for r in reading) == spelled):
                         seen.add(wid)
                         words.append(wid)
                         readings.append(reading)
