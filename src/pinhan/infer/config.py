@@ -73,11 +73,12 @@ class InferenceConfig:
             model (chosen on dev data), 0 ranks by the lattice alone.
         word_head_weight: the same for fast mode, with the encoder head's logits.
         context_history: characters of the context (the text before the cursor, its last ones)
-            learned as a short history that the word lattice mixes in when a conversion has no
-            user history (:mod:`pinhan.infer.context_history`); 0: off. On dev clauses of People's
-            Daily / reviews / internet news, accurate mode: 64 characters +0.26 / +0.24 / +1.81
-            points of character accuracy, 256 +0.29 / +0.35 / +2.99 (RESULTS.md, "The context as a
-            history"). The service accepts contexts of up to 256 characters by default.
+            learned as a short history that the word lattice mixes in, alone or after a user's
+            history (:mod:`pinhan.infer.context_history`); 0: off. On 1,000 dev clauses each of
+            People's Daily / reviews / internet news, accurate mode: the last 64 characters +0.32
+            / +0.20 / +1.99 points of character accuracy, 256 of the whole context +0.45 / +0.33 /
+            +3.12 (512: +0.42 / +0.35 / +3.74; RESULTS.md, "The context as a history, and erhua").
+            The service accepts contexts of up to 256 characters by default.
         context_weight: the context history's share in the lattice's mixture, as
             :class:`~pinhan.infer.user.UserSettings`' ``weight``: 0.1 and 0.2 scored alike on dev
             clauses, 0.4 lower.

@@ -10,25 +10,25 @@ mixes a user's (:mod:`pinhan.infer.search.user_lattice`, weight ``context_weight
 with a user history mixes in both: the user's first, then the context's lexicon words (on dev
 streams the last 256 characters of the text did more than a long history of the same text).
 
-On dev clauses (benchmarks/RESULTS.md, "The context as a history") this raised accurate mode by
-0.3 (People's Daily), 0.3 (reviews) and 1.8-3.0 (internet news) points of character accuracy.
+On dev clauses (benchmarks/RESULTS.md, "The context as a history, and erhua") this raised accurate
+mode by 0.3-0.4 (People's Daily), 0.2-0.3 (reviews) and 2-3 (internet news) points of character
+accuracy.
 Views are kept per context string (an input method sends the same context with every keystroke).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 
+from pinhan.data.annotate import HANZI_RUN
 from pinhan.infer.search.lattice import WordLattice
 from pinhan.infer.search.lattice_search import UserArrays
 from pinhan.infer.search.user_lattice import UserView, lexicon_arrays, segment, user_view
 from pinhan.infer.user import UserModel, UserSettings
 
-_HANZI_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 CACHE_SIZE = 64  # contexts whose views are kept: a few sessions typing at once
 RUN_CACHE_SIZE = 4096  # hanzi runs whose words are kept: a growing context repeats its earlier runs
 
@@ -79,7 +79,7 @@ class ContextHistories:
         """The context's hanzi runs, in order, cut into lexicon words and learned (each run from
         a conversion's start); None when the context holds no hanzi."""
         user = UserModel(self.settings)
-        for run in _HANZI_RUN.findall(context):
+        for run in HANZI_RUN.findall(context):
             words = self._words(run)
             if words:
                 user.learn(words)
