@@ -65,9 +65,7 @@ class WordLexicon:
         if not words or words[EOS] != EOS_TEXT or len(words) != len(rows):
             raise DataError("a word lexicon needs </s> first and one readings table per word")
         self.words, self._rows, self.info = words, rows, info or {}
-        self.spelled = _index([(_spelling(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid]]
-                              + [(key, wid, n) for wid in range(1, len(words)) for r, n in rows[wid]
-                                 if (key := erhua_spelling(words[wid], r)) is not None])
+        self.spelled = _index(_spelled_keys(words, rows))
         self.abbreviated = _index((abbreviation(r), wid, n) for wid in range(1, len(words)) for r, n in rows[wid])
         self.max_letters = max((len(k) for k in self.spelled), default=1)
         self.max_initials = max((len(k) for k in self.abbreviated), default=1)
@@ -91,7 +89,7 @@ class WordLexicon:
         if len(rows) == 1:  # most words: one reading, the whole mass
             return tuple(rows[0][0].split()), 0.0
         total = sum(n for _, n in rows) + READING_PRIOR * len(rows)
-        key = abbreviation if abbreviated else _spelling
+        key = abbreviation if abbreviated else toneless_spelling
         options = [(text, n) for text, n in rows if spelling is None or key(text) == spelling] or rows
         text, n = max(options, key=lambda tn: (tn[1], tuple(tn[0].split())))
         return tuple(text.split()), math.log((n + READING_PRIOR) / total)
@@ -148,7 +146,7 @@ def _syllable_keys(syllable: str) -> tuple[str, str]:
     return plain, SHORT_FORMS.get(first, first)
 
 
-def _spelling(reading: Reading | str) -> str:
+def toneless_spelling(reading: Reading | str) -> str:
     """The toneless spelling of a reading (a tuple, or stored text ``"zhong1 guo2"``)."""
     return "".join([_syllable_keys(s)[0] for s in (reading.split() if isinstance(reading, str) else reading)])
 
@@ -160,8 +158,19 @@ def erhua_spelling(text: str, reading: str) -> str | None:
     syllables = reading.split()
     if not text.endswith("儿") or len(syllables) != len(text) or toneless(syllables[-1]) != "er":
         return None
-    spelled = "".join([_syllable_keys(s)[0] for s in syllables[:-1]]) + ERHUA
+    spelled = toneless_spelling(syllables[:-1]) + ERHUA
     return None if spelled == "er" else spelled  # 鹅儿 as "er" would stand among 而, 二, 儿
+
+
+def _spelled_keys(words: list[str], rows: list[list]) -> Iterable[tuple[str, int, int]]:
+    """(key, word id, count) of every reading's toneless spelling, and of its erhua spelling
+    where it has one, in one pass over the readings."""
+    for wid in range(1, len(words)):
+        for reading, n in rows[wid]:
+            yield toneless_spelling(reading), wid, n
+            erhua = erhua_spelling(words[wid], reading)
+            if erhua is not None:
+                yield erhua, wid, n
 
 
 def abbreviation(reading: Reading | list[str] | str) -> str:

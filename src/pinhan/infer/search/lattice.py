@@ -29,7 +29,7 @@ import numpy as np
 from pinhan.infer.search.lattice_search import (COPY, NO_USER, NgramArrays, SearchTables, UserArrays, final_scores,
                                                 kbest, lattice_search, ngram_arrays)
 from pinhan.lm.ngram import WordNgram
-from pinhan.lm.words import EOS, ERHUA, Reading, WordLexicon, shorten
+from pinhan.lm.words import EOS, ERHUA, Reading, WordLexicon, shorten, toneless_spelling
 from pinhan.pinyin import SYLLABLES
 
 COPY_COST = -30.0  # below any real word: copying wins only where no word spells the letters
@@ -180,7 +180,7 @@ class WordLattice:
                     # the reading must spell exactly this (an erhua key, zher for 这儿, is not
                     # zh + a begun syllable er)
                     if (wid not in seen and reading[-1].rstrip("012345") == syllable
-                            and "".join(r.rstrip("012345") for r in reading) == spelled):
+                            and toneless_spelling(reading) == spelled):
                         seen.add(wid)
                         words.append(wid)
                         readings.append(reading)
