@@ -183,3 +183,23 @@ def test_erhua_is_typed_with_a_trailing_r_and_never_completes_a_begun_syllable()
 
     assert ids["这儿"] not in spelled_or_completed("zhe")  # zh + er is not a begun syllable completed
     assert ids["这儿"] in spelled_or_completed("zhee")  # its full spelling, begun, still is
+
+
+def test_arcs_do_not_depend_on_what_was_converted_before(lattice):
+    """Arcs are cached by the letters their scan reads from a position; an input that shares
+    those letters with an earlier one (another ending, an apostrophe further on, a last syllable
+    begun) must get exactly the arcs a fresh lattice gives it."""
+    inputs = ["zhongguowenhua", "zhongguowenh", "zhongg", "zhonggu", "xian", "xi'an", "xianq", "zgwh", "zhgwh",
+              "woxihuanzhongguo", "woxihuanzhong'guo", "woxihuanzhonggu", "wenhuazhong", "xiqianzhongg", "anxian"]
+    warm = WordLattice(lattice.lexicon, lattice.lm, lattice.settings)
+    for typed in inputs + inputs[::-1]:
+        letters = typed.replace("'", "")
+        boundaries = frozenset(i - n for n, i in enumerate(j for j, c in enumerate(typed) if c == "'"))
+        for abbreviations in (True, False):
+            cold = WordLattice(lattice.lexicon, lattice.lm, lattice.settings)
+            for start in range(len(letters)):
+                got = warm.arcs_at(letters, start, boundaries, abbreviations)
+                want = cold.arcs_at(letters, start, boundaries, abbreviations)
+                assert got.end.tolist() == want.end.tolist() and got.word.tolist() == want.word.tolist()
+                assert got.cost.tolist() == want.cost.tolist() and got.readings == want.readings
+                assert got.abbreviated == want.abbreviated

@@ -97,23 +97,53 @@ class WordLattice:
         """The arcs leaving letter offset ``start`` (abbreviated words too, unless told not). An
         apostrophe inside a word must fall between two of its syllables (xi'an is 西安).
 
-        Cached by what they depend on (the letters a word from here can reach, the apostrophes
-        among them, whether the input ends within reach): typing sends the same beginning again
-        with one more letter, and only the last positions' arcs change."""
+        Cached by what they depend on: the letters the scan for words reads from here (up to
+        the first piece that begins no key), the apostrophes among them, and whether the input
+        ends within reach. Typing sends the same beginning again with one more letter, and only
+        the last positions' arcs change; a new clause shares most of its short reaches (``shi``
+        and one more letter) with earlier ones. Words completed from a last syllable begun at the
+        input's end depend on all the letters left; they are kept apart (per rest of the input)
+        and joined on."""
         window = letters[start : start + max(self.lexicon.max_letters, self.lexicon.max_initials)]
-        near_end = len(letters) - start <= self.lexicon.max_letters
         inside = tuple(b - start for b in sorted(boundaries) if start < b)
-        key = (window, inside, abbreviations, near_end)
+        read, spelled_read = self._reach(window, abbreviations)
+        key = (window[:read], tuple(b for b in inside if b < read), abbreviations)
         arcs = self._start_cache.get(key)
         if arcs is None:
             arcs = _remember(self._start_cache, START_CACHE, key,
-                             self._arcs_from(window, frozenset(inside), abbreviations, near_end))
+                             self._arcs_from(window[:read], frozenset(key[1]), abbreviations))
+        # a completion needs the letters before its begun last syllable to begin a spelled key
+        # (_completion_arcs): only where the spelled scan reaches within a syllable of the end
+        if (len(letters) - start <= self.lexicon.max_letters and not inside
+                and len(window) - min(MAX_SYLLABLE_LETTERS, len(window)) < spelled_read):
+            completed = self._completion_arcs(window)
+            if completed is not None:  # its end, the input's, comes after every other arc's
+                arcs = _join([arcs, completed])
         return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
 
-    def _arcs_from(self, window: str, inside: frozenset[int], abbreviations: bool, near_end: bool) -> _Arcs:
-        """:meth:`arcs_at` for offset 0 of ``window``, uncached. A piece that begins no key of
-        the index ends the scan of longer pieces (most stop within a few syllables)."""
-        parts: list[_Arcs] = []
+    def _reach(self, window: str, abbreviations: bool) -> tuple[int, int]:
+        """How many letters of ``window`` the scan of :meth:`_arcs_from` reads (it stops after
+        the first piece that begins no key of either index), and the length of the first piece
+        that begins no spelled key (``len(window) + 1`` if every piece does)."""
+        alive = [True, abbreviations]
+        spelled_read = len(window) + 1
+        for end in range(1, len(window) + 1):
+            piece = window[:end]
+            for abbreviated in (False, True):
+                if alive[abbreviated] and not self._begins_a_key(piece, abbreviated):
+                    alive[abbreviated] = False
+                    if not abbreviated:
+                        spelled_read = end
+            if not any(alive):
+                return end, spelled_read
+        return len(window), spelled_read
+
+    def _arcs_from(self, window: str, inside: frozenset[int], abbreviations: bool) -> _Arcs:
+        """:meth:`arcs_at` for offset 0 of ``window``, uncached and without completions. A piece
+        that begins no key of the index ends the scan of longer pieces (most stop within a few
+        syllables)."""
+        # the copy arc (keeps every input connected) first: its end, 1, is the nearest
+        parts: list[_Arcs] = [_Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False])]
         alive = [True, abbreviations]  # spelled, abbreviated: some key still begins with the piece
         for end in range(1, len(window) + 1):
             piece = window[:end]
@@ -134,15 +164,7 @@ class WordLattice:
                 parts.append(arcs)
             if not any(alive):
                 break
-        if near_end and not inside:  # the last letters may begin a syllable not typed out yet
-            completed = self._completion_arcs(window)
-            if completed is not None:
-                parts.append(completed)
-        # the copy arc (keeps every input connected) first: its end, 1, is the nearest
-        parts.insert(0, _Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False]))
-        return _Arcs(np.concatenate([p.end for p in parts]), np.concatenate([p.word for p in parts]),
-                     np.concatenate([p.cost for p in parts]), [r for p in parts for r in p.readings],
-                     [a for p in parts for a in p.abbreviated])  # ends ascending: parts come by end
+        return _join(parts)  # ends ascending: parts come by end
 
     def _begins_a_key(self, piece: str, abbreviated: bool) -> bool:
         """Whether some key of the spelled (or abbreviation) index starts with ``piece``.
@@ -306,6 +328,12 @@ class _ArcInfo:
         start = bisect_right(self.starts, arc) - 1  # the last of equal starts: the position the arc leaves
         local = arc - self.starts[start]
         return self.arcs[start].readings[local], bool(self.arcs[start].abbreviated[local])
+
+
+def _join(parts: list[_Arcs]) -> _Arcs:
+    return _Arcs(np.concatenate([p.end for p in parts]), np.concatenate([p.word for p in parts]),
+                 np.concatenate([p.cost for p in parts]), [r for p in parts for r in p.readings],
+                 [a for p in parts for a in p.abbreviated])
 
 
 def _remember(cache: dict, limit: int, key, value):
