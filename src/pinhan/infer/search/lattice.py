@@ -106,52 +106,44 @@ class WordLattice:
         and joined on."""
         window = letters[start : start + max(self.lexicon.max_letters, self.lexicon.max_initials)]
         inside = tuple(b - start for b in sorted(boundaries) if start < b)
-        read, spelled_read = self._reach(window, abbreviations)
+        reach = self._reach(window, abbreviations)
+        read = min(len(window), max(reach))
         key = (window[:read], tuple(b for b in inside if b < read), abbreviations)
         arcs = self._start_cache.get(key)
         if arcs is None:
-            arcs = _remember(self._start_cache, START_CACHE, key,
-                             self._arcs_from(window[:read], frozenset(key[1]), abbreviations))
+            arcs = _remember(self._start_cache, START_CACHE, key, self._arcs_from(window[:read], frozenset(key[1]), reach))
         # a completion needs the letters before its begun last syllable to begin a spelled key
         # (_completion_arcs): only where the spelled scan reaches within a syllable of the end
         if (len(letters) - start <= self.lexicon.max_letters and not inside
-                and len(window) - min(MAX_SYLLABLE_LETTERS, len(window)) < spelled_read):
+                and len(window) - min(MAX_SYLLABLE_LETTERS, len(window)) < reach[0]):
             completed = self._completion_arcs(window)
             if completed is not None:  # its end, the input's, comes after every other arc's
                 arcs = _join([arcs, completed])
         return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
 
     def _reach(self, window: str, abbreviations: bool) -> tuple[int, int]:
-        """How many letters of ``window`` the scan of :meth:`_arcs_from` reads (it stops after
-        the first piece that begins no key of either index), and the length of the first piece
-        that begins no spelled key (``len(window) + 1`` if every piece does)."""
-        alive = [True, abbreviations]
-        spelled_read = len(window) + 1
+        """Per index (spelled, abbreviated), the length of the first piece of ``window`` that
+        begins none of its keys (``len(window) + 1`` if every piece does; 1 for the abbreviated
+        index when abbreviations are off): the scan for words stops there."""
+        reach = [len(window) + 1, len(window) + 1 if abbreviations else 1]
         for end in range(1, len(window) + 1):
             piece = window[:end]
             for abbreviated in (False, True):
-                if alive[abbreviated] and not self._begins_a_key(piece, abbreviated):
-                    alive[abbreviated] = False
-                    if not abbreviated:
-                        spelled_read = end
-            if not any(alive):
-                return end, spelled_read
-        return len(window), spelled_read
+                if reach[abbreviated] > end and not self._begins_a_key(piece, abbreviated):
+                    reach[abbreviated] = end
+            if max(reach) <= end:
+                break
+        return reach[0], reach[1]
 
-    def _arcs_from(self, window: str, inside: frozenset[int], abbreviations: bool) -> _Arcs:
-        """:meth:`arcs_at` for offset 0 of ``window``, uncached and without completions. A piece
-        that begins no key of the index ends the scan of longer pieces (most stop within a few
-        syllables)."""
+    def _arcs_from(self, window: str, inside: frozenset[int], reach: tuple[int, int]) -> _Arcs:
+        """:meth:`arcs_at` for offset 0 of ``window``, uncached and without completions: the words
+        each piece shorter than its index's ``reach`` (:meth:`_reach`) spells or abbreviates."""
         # the copy arc (keeps every input connected) first: its end, 1, is the nearest
         parts: list[_Arcs] = [_Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False])]
-        alive = [True, abbreviations]  # spelled, abbreviated: some key still begins with the piece
-        for end in range(1, len(window) + 1):
+        for end in range(1, min(len(window), max(reach) - 1) + 1):
             piece = window[:end]
             for abbreviated in (False, True):
-                if not alive[abbreviated]:
-                    continue
-                if not self._begins_a_key(piece, abbreviated):
-                    alive[abbreviated] = False
+                if end >= reach[abbreviated]:
                     continue
                 arcs = self._key_arcs(piece, abbreviated)
                 if arcs is None:
@@ -162,8 +154,6 @@ class WordLattice:
                     arcs = _Arcs(arcs.end[keep], arcs.word[keep], arcs.cost[keep], [arcs.readings[i] for i in keep],
                                  [abbreviated] * len(keep))
                 parts.append(arcs)
-            if not any(alive):
-                break
         return _join(parts)  # ends ascending: parts come by end
 
     def _begins_a_key(self, piece: str, abbreviated: bool) -> bool:
