@@ -57,6 +57,17 @@ def test_only_the_last_characters_are_read_and_no_hanzi_gives_no_history(lattice
     assert set(history.words) == {"西安", "我", "去", "了"} and history.words["西安"][2] == ("xi", "an")
 
 
+def test_the_annotator_reads_only_runs_with_a_hanzi_the_lexicon_lacks(lattice):
+    asked = []
+    def counting(text):
+        asked.append(text)
+        return annotate(text)
+    histories = ContextHistories(lattice, counting, chars=256, weight=1.0)
+    history = histories.history("我去了西安，龙去了。")
+    assert asked == ["龙去了"]  # 我去了西安: every hanzi a lexicon word, read as the lexicon reads it
+    assert history.words["西安"][2] == ("xi", "an") and history.words["龙"][2] == ("long",)
+
+
 def test_views_are_kept_per_context_and_bounded(lattice):
     histories = ContextHistories(lattice, annotate, chars=256, weight=1.0, cache_size=2)
     first = histories.view("西安")

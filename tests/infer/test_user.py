@@ -74,6 +74,14 @@ def test_segment_cuts_committed_text_into_words_read_as_typed(lattice):
     assert segment(lattice, "我a喜欢", ("wo3", "a", "xi3", "huan1")) == [("我", ("wo",)), ("喜欢", ("xi", "huan"))]
 
 
+def test_segment_reads_text_whose_typing_is_unknown_as_the_lexicon_does(lattice):
+    """The context before the cursor: each word read as the lexicon most often reads it; a hanzi
+    the lexicon lacks (龙) and other characters are left out, and words never span them."""
+    assert segment(lattice, "意大利面", None) == [("意大利", ("yi", "da", "li")), ("面", ("mian",))]
+    assert segment(lattice, "我龙喜欢，西安", None) == [("我", ("wo",)), ("喜欢", ("xi", "huan")), ("西安", ("xi", "an"))]
+    assert segment(lattice, "西龙安", None) == [("西", ("xi",)), ("安", ("an",))]
+
+
 def test_a_committed_word_is_raised_above_a_frequent_homophone():
     """homophone_weight: a word the n-gram rates below its homophone (按键 under 案件) comes first
     once the user keeps committing it, where the mixture alone, diluted by everything else the

@@ -4,7 +4,8 @@ Text repeats its own names and terms: a news paragraph names 霍金 again two cl
 review says 房间 and 前台 more than once. The decoder reads the context, but at a weight of 0.1 it
 cannot lift a word the n-gram rates far below a homophone. So when a conversion has a context and
 no user history of its own, the context's last ``context_history`` characters are cut into
-lexicon words (each hanzi run read by the bundle's annotator, then :func:`segment`), learned into a
+lexicon words (:func:`segment`, each word read as the lexicon most often reads it; a hanzi the
+lexicon lacks read by the bundle's annotator, as a phrase of the context's own), learned into a
 fresh :class:`~pinhan.infer.user.UserModel`, and the lattice mixes that history in exactly as it
 mixes a user's (:mod:`pinhan.infer.search.user_lattice`, weight ``context_weight``). A conversion
 with a user history mixes in both: the user's first, then the context's lexicon words (on dev
@@ -86,5 +87,11 @@ class ContextHistories:
         return user if len(user) else None
 
     def _run_words(self, run: str) -> list[tuple[str, tuple[str, ...]]]:
-        """One hanzi run cut into lexicon words with toneless readings (:func:`segment`)."""
+        """One hanzi run cut into lexicon words with toneless readings (:func:`segment`); the
+        annotator reads only a run with a hanzi the lexicon lacks."""
+        if all(ch in self.lattice.lexicon.word_id for ch in run):
+            # each word read as the lexicon most often reads it: the annotator's readings chose
+            # the same words on every dev clause, at 0.3 ms more a new context of 113 characters
+            return segment(self.lattice, run, None)
+        # a hanzi the lexicon lacks becomes a phrase of the context's own: it needs its reading
         return segment(self.lattice, run, tuple(syllable or "" for syllable in self.annotate(run)))

@@ -323,19 +323,25 @@ def path_text(lattice: WordLattice, view: UserView | None, path: LatticePath, le
 
 
 # --- learning -----------------------------------------------------------------------------------
-def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...], max_chars: int = 8) -> list[tuple[str, Reading]]:
+def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...] | None, max_chars: int = 8) -> list[tuple[str, Reading]]:
     """Committed text cut into lexicon words that read as it was typed (fewest words; a hanzi the
     lexicon lacks stands alone), with toneless readings; characters that are not hanzi (typed
-    through) are left out."""
+    through) are left out. ``pinyin`` None: text whose typing is unknown (the context before the
+    cursor), each word read as the lexicon most often reads it and a hanzi it lacks left out."""
     lexicon = lattice.lexicon
-    plain = [toneless(p).lower() if p.isascii() and p.isalnum() else "" for p in pinyin]
     n = len(text)
-    if len(plain) != n:
-        return []
+    if pinyin is None:
+        plain = None
+        read = [_is_hanzi(ch) for ch in text]
+    else:
+        plain = [toneless(p).lower() if p.isascii() and p.isalnum() else "" for p in pinyin]
+        if len(plain) != n:
+            return []
+        read = [_is_hanzi(ch) and syllable.isalpha() for ch, syllable in zip(text, plain)]
     # run_end[i]: where the run of read hanzi holding position i ends (a word stays inside one)
     run_end, end = [0] * n, n
     for i in range(n - 1, -1, -1):
-        if not (_is_hanzi(text[i]) and plain[i].isalpha()):
+        if not read[i]:
             end = i
         run_end[i] = end
     best: list[tuple[int, int] | None] = [None] * (n + 1)  # (words so far, where the last word starts)
@@ -347,10 +353,13 @@ def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...], max_chars:
             if best[i + 1] is None or best[i][0] < best[i + 1][0]:
                 best[i + 1] = (best[i][0], -(i + 2))  # skipped
             continue
+        if plain is None and text[i] not in lexicon.word_id:  # no reading of its own: left out, as a word's cost
+            if best[i + 1] is None or best[i][0] + 1 < best[i + 1][0]:
+                best[i + 1] = (best[i][0] + 1, -(i + 2))
         for j in range(i + 1, min(run_end[i], i + max_chars) + 1):
             wid = lexicon.word_id.get(text[i:j])
-            fits = wid is not None and wid != EOS and "".join(plain[i:j]) in _spellings(lexicon, wid)
-            if (fits or j == i + 1) and (best[j] is None or best[i][0] + 1 < best[j][0]):
+            fits = wid is not None and wid != EOS and (plain is None or "".join(plain[i:j]) in _spellings(lexicon, wid))
+            if (fits or (j == i + 1 and plain is not None)) and (best[j] is None or best[i][0] + 1 < best[j][0]):
                 best[j] = (best[i][0] + 1, i)
     out, at = [], n
     while at > 0 and best[at] is not None:
@@ -358,7 +367,10 @@ def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...], max_chars:
         if start < 0:  # a skipped character
             at -= 1
             continue
-        out.append((text[start:at], tuple(plain[start:at])))
+        word = text[start:at]
+        reading = (tuple(plain[start:at]) if plain is not None
+                   else tuple(toneless(s) for s in lexicon.reading_logp(lexicon.word_id[word])[0]))
+        out.append((word, reading))
         at = start
     return out[::-1]
 
