@@ -86,10 +86,12 @@ class InferenceConfig:
             applied to every candidate) or ``any`` (as the model gives them; see pinhan.infer.script).
         word_rescore: accurate mode: the decoder reads this many of the N best (distinct texts,
             best first), a decoder row each; the others keep the lattice's score and rank after
-            them. On dev clauses (1,000 each of People's Daily, reviews, internet news; RESULTS.md,
-            "Fewer decoder rows") 6 converted as 8 did (character accuracy 95.06 / 94.37 / 86.83
-            against 95.01 / 94.35 / 86.71; top-5 alike; short abbreviations alike) at 0.91x the
-            time a clause; 4 (0.85x) lost 0.3-0.8 points of top-5 and of short abbreviations'.
+            them. On 3,000 dev clauses (People's Daily, reviews, internet news) 4 converted as 8
+            did (character accuracy 95.02 / 94.36 / 87.03 against 95.01 / 94.35 / 86.71; 3: 94.97
+            / 94.39 / 87.03, 2: 94.92 / 94.33 / 87.06) at 0.85x the time a clause, top-5 0.3-0.8
+            points lower (RESULTS.md, "Fewer decoder rows").
+        fast_word_rescore: the same for fast mode's encoder head, which costs little per path:
+            4 saved no time there and lost 0.3-0.6 points of top-5 on dev clauses.
         word_head_rows: fast mode: the encoder reads at most this many distinct segmentations
             (the best paths' first); paths of other segmentations keep the lattice's score and
             rank after the read ones. 0: every segmentation among the N best. One pass costs
@@ -157,7 +159,7 @@ class InferenceConfig:
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None
-    word_rescore: int = 6
+    word_rescore: int = 4
     fast_word_rescore: int = 8
     context_history: int = 256
     context_weight: float = 0.1
