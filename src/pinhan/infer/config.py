@@ -84,14 +84,12 @@ class InferenceConfig:
             clauses, 0.4 lower.
         script: the script of conversion candidates: ``simplified``, ``traditional`` (OpenCC
             applied to every candidate) or ``any`` (as the model gives them; see pinhan.infer.script).
-        word_rescore: accurate mode: the decoder reads this many of the N best (distinct texts,
-            best first), a decoder row each; the others keep the lattice's score and rank after
-            them. On 3,000 dev clauses (People's Daily, reviews, internet news) 4 converted as 8
-            did (character accuracy 95.02 / 94.36 / 87.03 against 95.01 / 94.35 / 86.71; 3: 94.97
-            / 94.39 / 87.03, 2: 94.92 / 94.33 / 87.06) at 0.85x the time a clause, top-5 0.3-0.8
-            points lower (RESULTS.md, "Fewer decoder rows").
-        fast_word_rescore: the same for fast mode's encoder head, which costs little per path:
-            4 saved no time there and lost 0.3-0.6 points of top-5 on dev clauses.
+        word_rescore: the Transformer reads this many of the N best (distinct texts, best first;
+            the decoder in accurate mode, the encoder head in fast mode); the others keep the
+            lattice's score and rank after them. In accurate mode each path is a decoder row; 8
+            scored as 16 on dev clauses at half the time (RESULTS.md, "Word lattice"), and fast
+            mode reading all 16 cost a tenth of its time for nothing (RESULTS.md, "N best of the
+            whole lattice").
         word_head_rows: fast mode: the encoder reads at most this many distinct segmentations
             (the best paths' first); paths of other segmentations keep the lattice's score and
             rank after the read ones. 0: every segmentation among the N best. One pass costs
@@ -159,8 +157,7 @@ class InferenceConfig:
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None
-    word_rescore: int = 4
-    fast_word_rescore: int = 8
+    word_rescore: int = 8
     context_history: int = 256
     context_weight: float = 0.1
     script: str = "simplified"
@@ -199,8 +196,7 @@ class InferenceConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")
         for name in ("max_paths", "beam_size", "fast_beam_size", "max_syllables", "max_chars", "max_new_tokens",
-                     "batch_rows", "max_run", "g2p_settled_count", "word_beam", "word_abbreviated_beam", "word_nbest",
-                     "word_rescore", "fast_word_rescore", "predict_k", "predict_rescore"):
+                     "batch_rows", "max_run", "g2p_settled_count", "word_beam", "word_abbreviated_beam", "word_nbest", "word_rescore", "predict_k", "predict_rescore"):
             if not isinstance(getattr(self, name), int):  # counts: a float beam would reach the compiled search
                 raise ConfigError(f"inference setting {name} must be a whole number, got {getattr(self, name)!r}")
             if getattr(self, name) < 1:

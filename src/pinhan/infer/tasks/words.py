@@ -133,14 +133,14 @@ class WordConverter:
         for path in paths:  # best first: the first path of a text is its best segmentation
             unique.setdefault(path_text(self.lattice, view, path, typed.letters), path)
         weight = self.model_weight if mode == "accurate" else self.head_weight
-        read = list(unique.values())[: self.config.word_rescore if mode == "accurate" else self.config.fast_word_rescore]
+        read = list(unique.values())[: self.config.word_rescore]
         model = self._model_scores(read, context, mode, view) if weight > 0 else {}
         options, unread = [], set()
         for text, path in unique.items():
             options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), partial(self._pinyin, path, typed.letters),
                                    len(typed.pinyin), "whole"))
             if weight > 0 and id(path) not in model and COPY not in path.words:
-                unread.add(text)  # not read (word_rescore / fast_word_rescore, word_head_rows): after the paths the model read
+                unread.add(text)  # not read (word_rescore, word_head_rows): after the paths the model read
         return sorted(options, key=lambda o: (o.text in unread, -o.score))  # stable: the lattice's order on ties
 
     def _model_scores(self, paths: list[LatticePath], context: str, mode: str,
