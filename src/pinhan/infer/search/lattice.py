@@ -98,12 +98,11 @@ class WordLattice:
         apostrophe inside a word must fall between two of its syllables (xi'an is 西安).
 
         Cached by what they depend on: the letters the scan for words reads from here (up to
-        the first piece that begins no key), the apostrophes among them, and whether the input
-        ends within reach. Typing sends the same beginning again with one more letter, and only
-        the last positions' arcs change; a new clause shares most of its short reaches (``shi``
-        and one more letter) with earlier ones. Words completed from a last syllable begun at the
-        input's end depend on all the letters left; they are kept apart (per rest of the input)
-        and joined on."""
+        the first piece that begins no key, :meth:`_reach`) and the apostrophes among them.
+        Typing sends the same beginning again with one more letter, and only the last positions'
+        arcs change; a new clause shares most of its short reaches (``shi`` and one more letter)
+        with earlier ones. Words completed from a last syllable begun at the input's end depend
+        on all the letters left: they are cached apart (per rest of the input) and joined on."""
         window = letters[start : start + max(self.lexicon.max_letters, self.lexicon.max_initials)]
         inside = tuple(b - start for b in sorted(boundaries) if start < b)
         reach = self._reach(window, abbreviations)
@@ -111,7 +110,8 @@ class WordLattice:
         key = (window[:read], tuple(b for b in inside if b < read), abbreviations)
         arcs = self._start_cache.get(key)
         if arcs is None:
-            arcs = _remember(self._start_cache, START_CACHE, key, self._arcs_from(window[:read], frozenset(key[1]), reach))
+            arcs = _remember(self._start_cache, START_CACHE, key,
+                             self._arcs_from(window[:read], frozenset(key[1]), reach))
         # a completion needs the letters before its begun last syllable to begin a spelled key
         # (_completion_arcs): only where the spelled scan reaches within a syllable of the end
         if (len(letters) - start <= self.lexicon.max_letters and not inside

@@ -323,11 +323,13 @@ def path_text(lattice: WordLattice, view: UserView | None, path: LatticePath, le
 
 
 # --- learning -----------------------------------------------------------------------------------
-def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...] | None, max_chars: int = 8) -> list[tuple[str, Reading]]:
+def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...] | None,
+            max_chars: int = 8) -> list[tuple[str, Reading]]:
     """Committed text cut into lexicon words that read as it was typed (fewest words; a hanzi the
     lexicon lacks stands alone), with toneless readings; characters that are not hanzi (typed
     through) are left out. ``pinyin`` None: text whose typing is unknown (the context before the
-    cursor), each word read as the lexicon most often reads it and a hanzi it lacks left out."""
+    cursor), each word read as the lexicon most often reads it, a hanzi the lexicon has no word
+    for left out."""
     lexicon = lattice.lexicon
     n = len(text)
     if pinyin is None:
@@ -353,7 +355,9 @@ def segment(lattice: WordLattice, text: str, pinyin: tuple[str, ...] | None, max
             if best[i + 1] is None or best[i][0] < best[i + 1][0]:
                 best[i + 1] = (best[i][0], -(i + 2))  # skipped
             continue
-        if plain is None and text[i] not in lexicon.word_id:  # no reading of its own: left out, as a word's cost
+        if plain is None and text[i] not in lexicon.word_id:
+            # no reading to learn it by: left out, counted as a word (fewest words must not
+            # prefer leaving characters out to reading them in a word: 意 of 意大利)
             if best[i + 1] is None or best[i][0] + 1 < best[i + 1][0]:
                 best[i + 1] = (best[i][0] + 1, -(i + 2))
         for j in range(i + 1, min(run_end[i], i + max_chars) + 1):
