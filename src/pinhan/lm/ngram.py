@@ -6,7 +6,8 @@ classical model's strength, exact memory of frequent character sequences, to a s
 model that has seen the corpus only once or twice.
 
 Lower orders use continuation counts (how many distinct characters precede an n-gram), the
-Kneser-Ney idea that a character seen after many contexts is a better guess for a new one.
+Kneser-Ney idea that a character seen after many contexts is a better guess for a new one. The
+discount is fixed (0.75) or, for the word model, modified Kneser-Ney's three per order.
 
 The model is stored in backoff form so that it can be pruned and queried with numpy alone:
 for every kept n-gram ``h + c`` its interpolated ``log p(c | h)``; for every context ``h`` its
@@ -88,13 +89,16 @@ class KneserNeyNgram:
     # --- build --------------------------------------------------------------------------------
     @classmethod
     def build(cls, lines: Iterable[Sequence[int] | np.ndarray], vocab_size: int, order: int = 4,
-              min_count: int | Sequence[int] = 1, prior_counts: np.ndarray | None = None):
+              min_count: int | Sequence[int] = 1, prior_counts: np.ndarray | None = None, modified: bool = False):
         """Count ``lines`` (each a sequence of ids < vocab_size) and estimate the model.
 
         ``min_count``: an n-gram seen fewer times (continuation count below the top order) is
         pruned; one number applies to every order above 1, a list gives one per order from 2 up.
         Unigrams are always kept. ``prior_counts`` (vocab_size,) are added to the unigram
         (continuation) counts: ids with a prior count are predicted by it even if never counted.
+        ``modified``: modified Kneser-Ney (:func:`_discounts`): above the unigrams, three
+        discounts per order, for n-grams seen once, twice and three times or more, estimated
+        from the order's counts of counts, instead of one fixed discount (0.75).
         """
         if not 1 <= order <= cls.MAX_ORDER:  # ConfigError is a ValueError: `pinhan lm --order 5` prints one line
             raise ConfigError(f"order must be between 1 and {cls.MAX_ORDER}, got {order}")
@@ -134,13 +138,14 @@ class KneserNeyNgram:
             uniq_ctx, first, inverse = np.unique(ctx, return_index=True, return_inverse=True)
             total = np.bincount(inverse, weights=counts[k]).astype(np.float64)
             types = np.bincount(inverse).astype(np.float64)
-            gamma = DISCOUNT * types / total
+            discount = _discounts(counts[k]) if modified and k else np.full(len(counts[k]), DISCOUNT)  # per n-gram
+            gamma = np.bincount(inverse, weights=discount) / total
             if k == 0:
                 below = np.full(len(grams[0]), 1.0 / vocab_size)
             else:
                 suffix = grams[k] & np.uint64((1 << (bits * k)) - 1)
                 below = lower_p[np.searchsorted(grams[k - 1], suffix)]  # every suffix is counted below
-            p = np.maximum(counts[k] - DISCOUNT, 0.0) / total[inverse] + gamma[inverse] * below
+            p = np.maximum(counts[k] - discount, 0.0) / total[inverse] + gamma[inverse] * below
             lower_p = p
             keep = counts[k] >= mins[k] if k else counts[k] > 0  # unigrams: all (a prior count may be < 1)
             keys.append(grams[k][keep])
@@ -152,6 +157,7 @@ class KneserNeyNgram:
             dropped = np.log(gamma[~kept_ctx])
             defaults.append(float(dropped.mean()) if len(dropped) else 0.0)
         info = {f"{cls.UNIT}s": int(n_chars), "lines_counted": len(pieces) // 2, "min_count": mins,
+                "discounts": "modified" if modified else "fixed",
                 "ngrams_counted": [int(len(g)) for g in grams], "ngrams_kept": [int(len(k)) for k in keys]}
         return cls(order, vocab_size, keys, logp, ctx_keys, ctx_gamma, defaults, info)
 
@@ -347,6 +353,20 @@ def _unrun(contexts: np.ndarray, runs: np.ndarray, last: np.ndarray, bits: int) 
     if len(runs) != len(contexts) or int(runs.sum()) != len(last):
         raise ValueError("n-gram runs do not add up to the stored n-grams")
     return (np.repeat(contexts, runs.astype(np.int64)) << np.uint64(bits)) | last.astype(np.uint64)
+
+
+def _discounts(counts: np.ndarray) -> np.ndarray:
+    """Modified Kneser-Ney (Chen & Goodman 1998): one discount for n-grams seen once, one for
+    twice, one for three times or more, each estimated from the order's counts of counts; the
+    fixed discount where those are too few to estimate from (a toy corpus)."""
+    n = [np.count_nonzero(counts == c) for c in (1, 2, 3, 4)]
+    if min(n) == 0:
+        return np.full(len(counts), DISCOUNT)
+    y = n[0] / (n[0] + 2 * n[1])
+    d = [1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2]]
+    if not all(0 < x < c for x, c in zip(d, (1, 2, 3))):
+        return np.full(len(counts), DISCOUNT)
+    return np.where(counts >= 3, d[2], np.where(counts == 2, d[1], d[0]))
 
 
 def _with_prior(grams: np.ndarray, counts: np.ndarray, prior: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
