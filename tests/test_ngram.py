@@ -14,8 +14,11 @@ ID = {c: i for i, c in enumerate(CHARS)}
 V = len(CHARS) + 2  # two ids no line uses
 
 
-def reference_logprob(lines, order, history, char, vocab_size, discount=0.75):
-    """Interpolated Kneser-Ney straight from its definition, with dicts (the packed model must agree)."""
+def reference_logprob(lines, order, history, char, vocab_size, discount=0.75, modified=False):
+    """Interpolated Kneser-Ney straight from its definition, with dicts (the packed model must
+    agree). ``modified``: modified Kneser-Ney (Chen & Goodman): above the unigrams, discounts D1,
+    D2, D3+ per order from its counts of counts; the fixed one where those give no valid
+    discounts (0 < D_c < c)."""
     counts = [Counter() for _ in range(order)]
     for line in lines:
         padded = "\x02" * (order - 1) + line
@@ -27,11 +30,19 @@ def reference_logprob(lines, order, history, char, vocab_size, discount=0.75):
     history = ("\x02" * (order - 1) + history)[len(history):] if order > 1 else ""
     p = 1.0 / vocab_size
     for k in range(order):
+        d = (discount,) * 3  # for n-grams seen once, twice, three times or more
+        if modified and k:
+            n = [sum(1 for c in counts[k].values() if c == i) for i in (1, 2, 3, 4)]
+            y = n[0] / (n[0] + 2 * n[1])
+            estimated = (1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2])
+            d = estimated if all(0 < x < c for x, c in zip(estimated, (1, 2, 3))) else d
         ctx = history[len(history) - k:] if k else ""
-        total = sum(n for g, n in counts[k].items() if g[:-1] == ctx)
+        under = {g: c for g, c in counts[k].items() if g[:-1] == ctx}
+        total = sum(under.values())
         if total:
-            types = sum(1 for g in counts[k] if g[:-1] == ctx)
-            p = max(counts[k].get(ctx + char, 0) - discount, 0) / total + discount * types / total * p
+            seen = under.get(ctx + char, 0)
+            gamma = sum(d[min(c, 3) - 1] for c in under.values()) / total
+            p = (max(seen - d[min(seen, 3) - 1], 0) if seen else 0) / total + gamma * p
     return math.log(p)
 
 
@@ -166,40 +177,6 @@ def test_files_store_context_runs_and_read_the_old_packed_keys(lm, tmp_path):
         CharNgram.load(tmp_path / "v9.safetensors")
 
 
-def modified_reference_logprob(lines, order, history, char, vocab_size):
-    """Interpolated modified Kneser-Ney from its definition (Chen & Goodman): per order above the
-    unigrams, discounts D1, D2, D3+ from that order's counts of counts; the unigrams keep 0.75,
-    and so does an order whose counts of counts give no valid discounts (0 < D_c < c)."""
-    counts = [Counter() for _ in range(order)]
-    for line in lines:
-        padded = "\x02" * (order - 1) + line
-        for i in range(order - 1, len(padded)):
-            counts[-1][padded[i - order + 1 : i + 1]] += 1
-    for k in range(order - 2, -1, -1):
-        for gram in counts[k + 1]:
-            counts[k][gram[1:]] += 1
-    history = ("\x02" * (order - 1) + history)[len(history):] if order > 1 else ""
-    p = 1.0 / vocab_size
-    for k in range(order):
-        if k == 0:
-            discount = lambda c: 0.75  # noqa: E731
-        else:
-            n = [sum(1 for c in counts[k].values() if c == i) for i in (1, 2, 3, 4)]
-            y = n[0] / (n[0] + 2 * n[1])
-            d = (1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2])
-            if not all(0 < x < c for x, c in zip(d, (1, 2, 3))):
-                d = (0.75, 0.75, 0.75)
-            discount = lambda c, d=d: d[min(c, 3) - 1]  # noqa: E731
-        ctx = history[len(history) - k:] if k else ""
-        under = {g: c for g, c in counts[k].items() if g[:-1] == ctx}
-        total = sum(under.values())
-        if total:
-            seen = under.get(ctx + char, 0)
-            gamma = sum(discount(c) for c in under.values()) / total
-            p = (max(seen - discount(seen), 0) if seen else 0) / total + gamma * p
-    return math.log(p)
-
-
 def test_modified_discounts_are_modified_kneser_ney():
     """Three discounts per order, from its counts of counts, where a corpus has them (a toy one
     keeps the fixed discount: tested above)."""
@@ -217,7 +194,7 @@ def test_modified_discounts_are_modified_kneser_ney():
         hist = np.array([[BOS] * 4 + [ids_of[c] for c in history]])
         for char in alphabet:
             got = float(lm.logprob_ids(hist, np.array([ids_of[char]]))[0])
-            assert got == pytest.approx(modified_reference_logprob(lines, 3, history, char, vocab), abs=0.01)
+            assert got == pytest.approx(reference_logprob(lines, 3, history, char, vocab, modified=True), abs=0.01)
             differs |= abs(got - float(fixed.logprob_ids(hist, np.array([ids_of[char]]))[0])) > 0.01
     assert differs
     hist = np.tile(np.array([[BOS] + [ids_of[c] for c in "们去"]]), (vocab, 1))
