@@ -11,7 +11,8 @@ discount is fixed (0.75) or, for the word model, modified Kneser-Ney's three per
 
 The model is stored in backoff form so that it can be pruned and queried with numpy alone:
 for every kept n-gram ``h + c`` its interpolated ``log p(c | h)``; for every context ``h`` its
-``log gamma(h)``, the mass the interpolation hands to the order below (``D * types(h) / total(h)``).
+``log gamma(h)``, the mass the interpolation hands to the order below (the discounts of the n-grams
+under ``h`` over ``total(h)``: ``D * types(h) / total(h)`` with one fixed discount).
 Then ``p(c | h) = p_stored(h + c)`` when kept, else ``gamma(h) * p(c | h[1:])``. Unpruned, this
 is exactly interpolated Kneser-Ney. Pruning drops n-grams seen fewer than ``min_count`` times
 (most are singletons); a context whose n-grams were all dropped gets its order's mean
@@ -137,7 +138,6 @@ class KneserNeyNgram:
             ctx = grams[k] >> np.uint64(bits)
             uniq_ctx, first, inverse = np.unique(ctx, return_index=True, return_inverse=True)
             total = np.bincount(inverse, weights=counts[k]).astype(np.float64)
-            types = np.bincount(inverse).astype(np.float64)
             discount = _discounts(counts[k]) if modified and k else np.full(len(counts[k]), DISCOUNT)  # per n-gram
             gamma = np.bincount(inverse, weights=discount) / total
             if k == 0:
