@@ -211,9 +211,9 @@ def test_an_export_of_an_older_format_is_refused_with_the_way_out(exported, tmp_
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
     manifest = json.loads((copy / "onnx" / MANIFEST).read_text(encoding="utf-8"))
-    manifest["version"] = 1  # before decoder_forced
+    manifest["version"] = 2  # before decoder_tree
     (copy / "onnx" / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(CheckpointError, match="has version 1.*pinhan export"):
+    with pytest.raises(CheckpointError, match="has version 2.*pinhan export"):
         OnnxRunner.load(copy / "onnx")
 
 

@@ -139,26 +139,77 @@ def test_logit_scoring(p2h):
         beam_search(runner, encoded, H2PConstraint([], [], tables), 0, scoring="logits")
 
 
-def test_forced_logits_in_one_pass_equal_the_step_by_step_decoder(api):
-    """Runner.forced_logits (the whole teacher-forced decoder in one call) gives the numbers of
-    start/step/char_logits_at taken one step at a time; -1 targets past a row's end score 0."""
+def _step_by_step(runner, encoded, rows, inputs, targets):
+    """(H, T) raw logits of ``targets`` (0 where -1) from start/step/char_logits_at, a step at a time."""
+    import numpy as np
+
+    state, want = runner.start(encoded, rows), np.zeros(targets.shape)
+    for t in range(targets.shape[1]):
+        hidden, state = runner.step(state, {k: v[:, t] for k, v in inputs.items()})
+        want[:, t] = runner.char_logits_at(hidden, np.maximum(targets[:, t], 0)[:, None])[:, 0]
+    want[targets < 0] = 0.0
+    return want
+
+
+def _two_inputs(api):
     import numpy as np
 
     from pinhan.infer.inputs import encode_h2p
 
-    runner = api.runner
     rng = np.random.default_rng(0)
     runs = [rng.integers(5, 40, size=n) for n in (4, 6)]
-    encoded = runner.encode(encode_h2p(runs, ["", ""], api.g2p_engine.contexts))
+    return api.runner.encode(encode_h2p(runs, ["", ""], api.g2p_engine.contexts)), rng
+
+
+def test_tree_logits_of_chains_equal_the_step_by_step_decoder(api):
+    """Runner.tree_logits over chains (positions 0..T-1, each step attending those before it)
+    gives the numbers of start/step/char_logits_at taken one step at a time."""
+    import numpy as np
+
+    runner = api.runner
+    encoded, rng = _two_inputs(api)
     rows = np.array([0, 1, 1])
     H, T = 3, 5
     inputs = {k: rng.integers(1, 4, size=(H, T)).astype(np.int64) for k in ("chars", "initials", "finals", "tones")}
     targets = rng.integers(5, 40, size=(H, T))
     targets[1, 3:] = -1
-    got = runner.forced_logits(encoded, rows, inputs, targets)
-    state, want = runner.start(encoded, rows), np.zeros((H, T))
-    for t in range(T):
-        hidden, state = runner.step(state, {k: v[:, t] for k, v in inputs.items()})
-        want[:, t] = runner.char_logits_at(hidden, np.maximum(targets[:, t], 0)[:, None])[:, 0]
-    want[targets < 0] = 0.0
+    positions = np.tile(np.arange(T), (H, 1))
+    steps_mask = np.tile(np.tril(np.ones((T, T), dtype=bool)), (H, 1, 1))
+    picks = np.array([(h, t, targets[h, t]) for h in range(H) for t in range(T) if targets[h, t] >= 0])
+    got = runner.tree_logits(encoded, rows, inputs, positions, steps_mask, picks)
+    want = _step_by_step(runner, encoded, rows, inputs, targets)
+    np.testing.assert_allclose(got, [want[h, t] for h, t, _ in picks], atol=1e-4)
+
+
+class _Feed:
+    """A constraint that feeds back a hanzi with readings of its own (what beam.forced_logits asks)."""
+
+    def feed(self, row, step, token):
+        return (token, token % 3 + 1, token % 5 + 1, 1)
+
+
+def test_forced_logits_share_the_steps_of_readings_that_begin_alike(api):
+    """beam.forced_logits packs readings of one encoder row that begin alike into a tree, and
+    scores each reading as the step-by-step decoder does on it alone (rows of two encoder rows,
+    a shorter row, a row equal to another)."""
+    import numpy as np
+
+    from pinhan import ids
+    from pinhan.infer.search.beam import forced_logits
+
+    runner = api.runner
+    encoded, _ = _two_inputs(api)
+    targets = np.array([[7, 8, 9, 10], [7, 8, 11, 12], [7, 8, 9, -1], [7, 8, 11, 12], [7, 8, 9, 10]])
+    rows = np.array([0, 0, 0, 0, 1])
+    feed = _Feed()
+    H, T = targets.shape
+    inputs = {k: np.zeros((H, T), dtype=np.int64) for k in ("chars", "initials", "finals", "tones")}
+    inputs["chars"][:, 0] = ids.BOS
+    for h in range(H):
+        for t in range(1, T):
+            for k, v in zip(inputs, feed.feed(h, t - 1, int(targets[h, t - 1]))):
+                inputs[k][h, t] = v
+    want = _step_by_step(runner, encoded, rows, inputs, targets).sum(axis=1)
+    got = forced_logits(runner, encoded, feed, targets, rows)
     np.testing.assert_allclose(got, want, atol=1e-4)
+    assert got[1] == got[3] and got[0] != got[4]  # the same reading, the same score; another input, another

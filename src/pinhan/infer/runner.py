@@ -62,12 +62,16 @@ class Runner(Protocol):
         """Decoder hanzi head at candidate ids only: (N, C) ids, -1 padding -> (N, C) float32
         logits (-inf at padding). Costs C rows of the output matrix instead of all of them."""
 
-    def forced_logits(self, encoded: Any, rows: np.ndarray, inputs: dict[str, np.ndarray],
-                      targets: np.ndarray) -> np.ndarray:
-        """The decoder teacher-forced over whole rows in one pass: row i reads encoder row
-        ``rows[i]``, is fed ``inputs`` (4 x (N, T) ids: BOS first, then what each step feeds
-        back) and is scored at every step on ``targets`` (N, T) (-1 past its end) -> (N, T)
-        float32 raw hanzi logits (0 past the end). The same numbers as :meth:`step` and
+    def tree_logits(self, encoded: Any, rows: np.ndarray, inputs: dict[str, np.ndarray], positions: np.ndarray,
+                    steps_mask: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        """The decoder teacher-forced over trees of steps in one pass
+        (:meth:`~pinhan.model.transformer.PinhanModel.decode_tree`): tree i reads encoder row
+        ``rows[i]`` ((G,)); its M steps are fed ``inputs`` (4 x (G, M) ids: BOS at a root, else
+        what the parent step fed back) at ``positions`` (G, M), step j attending the steps
+        ``steps_mask[i, j]`` allows ((G, M, M) bool: its ancestors and itself). ``picks`` (K, 3)
+        (tree, step, hanzi id) -> (K,) float32 raw logits of those hanzi at those steps. A
+        reading alone is a chain (positions 0..T-1, a lower-triangular mask); readings that
+        share their beginning share its steps. The same numbers as :meth:`step` and
         :meth:`char_logits_at` step by step, in one call instead of 2T."""
 
     def reorder(self, state: Any, index: np.ndarray) -> Any:
@@ -157,16 +161,18 @@ class TorchRunner:
         return np.where(cands < 0, -np.inf, logits).astype(np.float32)
 
     @torch.inference_mode()
-    def forced_logits(self, encoded: _TorchEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray],
-                      targets: np.ndarray) -> np.ndarray:
-        if targets.shape[1] > self.max_positions:
-            raise ValueError(f"sequence needs {targets.shape[1]} positions, but max_positions is {self.max_positions}")
+    def tree_logits(self, encoded: _TorchEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray], positions: np.ndarray,
+                    steps_mask: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        if positions.size and int(positions.max()) >= self.max_positions:
+            raise ValueError(f"a step at position {int(positions.max())} is past the model's {self.max_positions}")
         index = self._tensor(np.asarray(rows, dtype=np.int64))
-        dec = {k: self._tensor(np.asarray(inputs[k], dtype=np.int64)) for k in STEP_KEYS}  # 4 x (N, T)
-        hidden, _ = self.model.decode(dec, encoded.memory.index_select(0, index), encoded.mask.index_select(0, index))
-        target = self._tensor(np.asarray(targets, dtype=np.int64))  # (N, T)
-        logits = self.model.char_logits(hidden, target.clamp(min=0)[..., None])[..., 0].float()  # (N, T)
-        return torch.where(target >= 0, logits, torch.zeros_like(logits)).cpu().numpy()
+        dec = {k: self._tensor(np.asarray(inputs[k], dtype=np.int64)) for k in STEP_KEYS}  # 4 x (G, M)
+        hidden = self.model.decode_tree(dec, self._tensor(np.asarray(positions, dtype=np.int64)),
+                                        self._tensor(np.asarray(steps_mask, dtype=bool)),
+                                        encoded.memory.index_select(0, index), encoded.mask.index_select(0, index))
+        pick = self._tensor(np.asarray(picks, dtype=np.int64))  # (K, 3)
+        chosen = hidden[pick[:, 0], pick[:, 1]]  # (K, d)
+        return self.model.char_logits(chosen, pick[:, 2:3])[:, 0].float().cpu().numpy()  # (K,)
 
     @torch.inference_mode()
     def reorder(self, state: _TorchState, index: np.ndarray) -> _TorchState:

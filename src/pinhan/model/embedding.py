@@ -84,7 +84,8 @@ class FusedEmbedding(nn.Module):
         return self.dropout(self.enc_norm(x))  # (B, S, d)
 
     def decoder(
-        self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, start: int = 0
+        self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, start: int = 0,
+        positions: Tensor | None = None,
     ) -> Tensor:
         """Embed decoder inputs (the previous output pair at each step, BOS first).
 
@@ -92,14 +93,17 @@ class FusedEmbedding(nn.Module):
             chars, initials, finals, tones: (B, T) long ids.
             start: Position of the first of the T steps (the KV cache length when decoding
                 incrementally).
+            positions: (B, T) long, each step's own position instead (the steps of a tree,
+                :meth:`PinhanModel.decode_tree`: a step's position is its depth); the caller
+                keeps them below ``max_positions``.
 
         Returns:
             (B, T, d) embeddings.
         """
-        T = chars.shape[1]
-        positions = self._positions(start, T, chars.device)  # (T,)
         x = self.tokens(chars, initials, finals, tones)  # (B, T, d)
-        x = x + self.dec_positions(positions)  # (B, T, d) + (T, d)
+        if positions is None:
+            positions = self._positions(start, chars.shape[1], chars.device)  # (T,)
+        x = x + self.dec_positions(positions)  # (B, T, d) + (T, d) or (B, T, d)
         return self.dropout(self.dec_norm(x))  # (B, T, d)
 
     def _positions(self, start: int, length: int, device: torch.device) -> Tensor:

@@ -174,6 +174,7 @@ class DecoderBlock(nn.Module):
         memory: Tensor | None,
         memory_attn_mask: Tensor,
         cache: LayerCache | None = None,
+        steps_mask: Tensor | None = None,
     ) -> tuple[Tensor, LayerCache]:
         """Run T decoder steps.
 
@@ -182,12 +183,19 @@ class DecoderBlock(nn.Module):
             memory: (B, S, d) encoder output; only read when ``cache`` is None.
             memory_attn_mask: (B, 1, 1, S) from :func:`key_padding_mask`.
             cache: This layer's cache of earlier steps, or None on the first call.
+            steps_mask: (B, 1, T, T) bool, the steps each step attends instead of the causal
+                order (a tree of steps: each attends its ancestors and itself); no cache then.
 
         Returns:
             (B, T, d) outputs and the updated cache (earlier steps + these T steps).
         """
-        past = None if cache is None else (cache.self_k, cache.self_v)
-        h, (k, v) = self.self_attn(self.norm1(x), causal=True, past=past)  # (B, T, d)
+        if steps_mask is not None:
+            if cache is not None:
+                raise ValueError("a steps mask reads no cached steps")
+            h, (k, v) = self.self_attn(self.norm1(x), attn_mask=steps_mask)  # (B, T, d)
+        else:
+            past = None if cache is None else (cache.self_k, cache.self_v)
+            h, (k, v) = self.self_attn(self.norm1(x), causal=True, past=past)  # (B, T, d)
         x = x + self.drop(h)
         if cache is None:
             if memory is None:

@@ -213,6 +213,33 @@ class PinhanModel(nn.Module):
             new_layers.append(layer_cache)
         return self.decoder_norm(x), DecoderCache(tuple(new_layers))
 
+    def decode_tree(self, dec: DecoderLike, positions: Tensor, steps_mask: Tensor, memory: Tensor,
+                    memory_mask: Tensor) -> Tensor:
+        """Run the decoder over trees of steps in one pass: the teacher-forced readings of one
+        input that share their first hanzi share those steps (a trie of the readings), and each
+        step attends its ancestors and itself. A chain with ``positions`` 0..T-1 and a
+        lower-triangular mask is :meth:`decode` without a cache.
+
+        Args:
+            dec: :class:`DecoderInputs` or a mapping (keys ``chars, initials, finals, tones``),
+                each (B, T) long: each step's input (BOS at a root, else what its parent fed back).
+            positions: (B, T) long, each step's depth (its position in every reading through it).
+            steps_mask: (B, T, T) bool, True where step i may attend step j (its ancestors and
+                itself; a padding step itself alone).
+            memory: (B, S, d) encoder memory of each tree's input.
+            memory_mask: (B, S) bool, True at real encoder positions.
+
+        Returns:
+            (B, T, d) final decoder states (after the last LayerNorm).
+        """
+        if not isinstance(dec, DecoderInputs):
+            dec = DecoderInputs.from_batch(dec, prefix="")
+        x = self.embed.decoder(dec.chars, dec.initials, dec.finals, dec.tones, positions=positions)  # (B, T, d)
+        attn_mask = key_padding_mask(memory_mask)  # (B, 1, 1, S)
+        for layer in self.decoder_layers:
+            x, _ = layer(x, memory, attn_mask, steps_mask=steps_mask[:, None])  # (B, T, d)
+        return self.decoder_norm(x)
+
     # --- one decoder step on plain tensors ----------------------------------------------------
     def cross_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         """Every decoder layer's cross-attention keys and values of ``memory`` (B, S, d), stacked

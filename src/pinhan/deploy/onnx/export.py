@@ -15,11 +15,12 @@ writes, beside a copy of ``config.json``, ``vocab.json`` and ``lexicon.json``::
                     self_k, self_v (n_layers, N, H, L, dh), cross_k, cross_v (n_layers, N, H, S, dh),
                     memory_mask (N, S) bool
                     -> hidden (N, d), new_self_k, new_self_v (n_layers, N, H, L + 1, dh)
-    decoder_forced.onnx the whole decoder over given inputs, teacher-forced (``PinhanModel.decode``
-                    without a cache): chars, initials, finals, tones (N, T) int64, memory (N, S, d),
-                    memory_mask (N, S) bool, targets (N, T) int64 (-1 = past the row's end)
-                    -> logits (N, T): each step's raw hanzi logit of its target (0 past the end);
-                    scores N given readings in one call where steps take T
+    decoder_tree.onnx   the whole decoder over trees of given steps, teacher-forced
+                    (``PinhanModel.decode_tree``): chars, initials, finals, tones, positions (G, M)
+                    int64, steps_mask (G, M, M) bool (the steps each step attends), memory (G, S, d),
+                    memory_mask (G, S) bool, picks (K, 3) int64 (tree, step, hanzi id)
+                    -> logits (K,): each pick's raw hanzi logit; scores given readings of an
+                    input in one call, the steps they share computed once
     char_head.onnx      hidden (N, d) -> log_probs (N, n_chars)       decoder hanzi head
     syllable_head.onnx  hidden (N, d) -> log_probs (N, n_syllables)   decoder pinyin head
     nar_head.onnx       memory (B, S, d), rows (N,), positions (N,) int64
@@ -68,16 +69,16 @@ from pinhan.model.io import CheckpointError, fsync_dir, load_model
 from pinhan.model.transformer import DecoderInputs, PinhanModel
 
 FORMAT = "pinhan-onnx"
-VERSION = 2  # 2: decoder_forced
+VERSION = 3  # 2: decoder_forced; 3: decoder_tree (shared steps) in its place
 MANIFEST = "onnx.json"
 DEFAULT_OPSET = 18
 COPIED = ModelDir.TABLES  # config, vocabulary, lexicon: what the runner reads beside the graphs
-GRAPHS = ("encoder", "cross_kv", "decoder", "decoder_forced", "char_head", "syllable_head", "nar_head", "char_logits_at", "nar_logits_at")
+GRAPHS = ("encoder", "cross_kv", "decoder", "decoder_tree", "char_head", "syllable_head", "nar_head", "char_logits_at", "nar_logits_at")
 ENCODER_INPUTS = ("chars", "initials", "finals", "tones", "segments", "task")
 STEP_INPUTS = ("chars", "initials", "finals", "tones", "position", "self_k", "self_v", "cross_k", "cross_v",
                "memory_mask")
 STEP_OUTPUTS = ("hidden", "new_self_k", "new_self_v")
-FORCED_INPUTS = ("chars", "initials", "finals", "tones", "memory", "memory_mask", "targets")
+TREE_INPUTS = ("chars", "initials", "finals", "tones", "positions", "steps_mask", "memory", "memory_mask", "picks")
 CACHE_ENV = "PINHAN_CACHE"  # where exports of model directories without one are kept (see cached_export)
 
 
@@ -122,18 +123,19 @@ class DecoderStepGraph(nn.Module):
         return self.model.decode_step(dec, position, self_k, self_v, cross_k, cross_v, memory_mask)
 
 
-class DecoderForcedGraph(nn.Module):
-    """Teacher-forced decoder over whole given rows, scoring each step's target (see the module doc)."""
+class DecoderTreeGraph(nn.Module):
+    """Teacher-forced decoder over trees of steps, scoring the picked hanzi (see the module doc)."""
 
     def __init__(self, model: PinhanModel) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, memory: Tensor,
-                memory_mask: Tensor, targets: Tensor) -> Tensor:
-        hidden, _ = self.model.decode(DecoderInputs(chars, initials, finals, tones), memory, memory_mask)  # (N, T, d)
-        logits = self.model.char_logits(hidden, targets.clamp(min=0)[..., None])[..., 0]  # (N, T)
-        return torch.where(targets >= 0, logits, torch.zeros_like(logits))
+    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, positions: Tensor,
+                steps_mask: Tensor, memory: Tensor, memory_mask: Tensor, picks: Tensor) -> Tensor:
+        hidden = self.model.decode_tree(DecoderInputs(chars, initials, finals, tones), positions, steps_mask, memory,
+                                        memory_mask)  # (G, M, d)
+        chosen = hidden[picks[:, 0], picks[:, 1]]  # (K, d)
+        return self.model.char_logits(chosen, picks[:, 2:3])[:, 0]  # (K,)
 
 
 class CharHeadGraph(nn.Module):
@@ -221,13 +223,16 @@ def _specs(model: PinhanModel) -> dict[str, dict[str, Any]]:
                               "self_k": kv_axes, "self_v": kv_axes,
                               "cross_k": {1: "N", 3: "S"}, "cross_v": {1: "N", 3: "S"},
                               "memory_mask": {0: "N", 1: "S"}}),
-        "decoder_forced": dict(module=DecoderForcedGraph(model),
-                               args=(ids_(N, L + 2), ids_(N, L + 2), ids_(N, L + 2), ids_(N, L + 2), floats(N, S, d),
-                                     torch.tensor([[True] * S, [True, True, True, False, False], [True] * S]),
-                                     torch.tensor([[5, 6, 7, 8], [9, 10, -1, -1], [5, 5, 6, -1]])),
-                               inputs=FORCED_INPUTS, outputs=("logits",),
-                               axes={**{k: {0: "N", 1: "T"} for k in (*FORCED_INPUTS[:4], "targets")},
-                                     "memory": {0: "N", 1: "S"}, "memory_mask": {0: "N", 1: "S"}}),
+        "decoder_tree": dict(module=DecoderTreeGraph(model),
+                             args=(*(ids_(B, L + 2) for _ in range(4)), torch.tensor([[0, 1, 2, 2], [0, 1, 0, 0]]),
+                                   torch.tensor([[[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 0, 1]],
+                                                 [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], dtype=torch.bool),
+                                   floats(B, S, d), torch.tensor([[True] * S, [True, True, True, False, False]]),
+                                   torch.tensor([[0, 0, 5], [0, 1, 6], [0, 2, 7], [0, 3, 8], [1, 0, 9], [1, 1, 6]])),
+                             inputs=TREE_INPUTS, outputs=("logits",),
+                             axes={**{k: {0: "G", 1: "M"} for k in (*TREE_INPUTS[:5],)},
+                                   "steps_mask": {0: "G", 1: "M", 2: "M"}, "memory": {0: "G", 1: "S"},
+                                   "memory_mask": {0: "G", 1: "S"}, "picks": {0: "K"}}),
         "char_head": dict(module=CharHeadGraph(model), args=(floats(N, d),), inputs=("hidden",),
                           outputs=("log_probs",), axes={"hidden": {0: "N"}}),
         "syllable_head": dict(module=SyllableHeadGraph(model), args=(floats(N, d),), inputs=("hidden",),
@@ -379,11 +384,16 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3) -> None:
               runner.syllable_log_probs(want))
         check(f"candidate logits {t}", sessions["char_logits_at"].run(None, {"hidden": hidden, "cands": cands})[0],
               _masked(model.char_logits(want, torch.from_numpy(cands)), cands))
-    inputs = {k: rng.integers(1, 4, (len(rows), 4)).astype(np.int64) for k in FORCED_INPUTS[:4]}
-    targets = np.array([[5, 6, 7, 8], [9, 10, -1, -1], [5, 6, 7, 8], [11, -1, -1, -1], [6, 7, 8, 9]], dtype=np.int64)
-    check("forced decoder", sessions["decoder_forced"].run(
-        None, {**inputs, "memory": memory[rows], "memory_mask": mask[rows], "targets": targets})[0],
-        runner.forced_logits(enc, rows, inputs, targets))
+    trees = np.array([0, 2], dtype=np.int64)  # encoder rows of two trees of 4 steps: 0-1-2 and 0-1-3; 0-1 and 2-3
+    inputs = {k: rng.integers(1, 4, (2, 4)).astype(np.int64) for k in TREE_INPUTS[:4]}
+    depths = np.array([[0, 1, 2, 2], [0, 1, 0, 1]], dtype=np.int64)
+    steps_mask = np.array([[[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 0, 1]],
+                           [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]], dtype=bool)
+    picks = np.array([[0, 0, 5], [0, 1, 6], [0, 2, 7], [0, 3, 8], [1, 1, 9], [1, 3, 10], [1, 2, 6]], dtype=np.int64)
+    check("tree decoder", sessions["decoder_tree"].run(
+        None, {**inputs, "positions": depths, "steps_mask": steps_mask, "memory": memory[trees],
+               "memory_mask": mask[trees], "picks": picks})[0],
+        runner.tree_logits(enc, trees, inputs, depths, steps_mask, picks))
     check("nar candidate logits", sessions["nar_logits_at"].run(
         None, {"memory": memory, "rows": rows, "positions": positions, "cands": cands})[0],
         _masked(model.encoder_char_logits(enc.memory[rows, positions], torch.from_numpy(cands)), cands))

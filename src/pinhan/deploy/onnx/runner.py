@@ -223,15 +223,17 @@ class OnnxRunner:
         feeds = {"hidden": hidden, "cands": np.ascontiguousarray(cands, dtype=np.int64)}
         return self._run["char_logits_at"](self._outputs["char_logits_at"], feeds)[0]  # (N, C), -inf at padding
 
-    def forced_logits(self, encoded: _OnnxEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray],
-                      targets: np.ndarray) -> np.ndarray:
-        if targets.shape[1] > self.max_positions:
-            raise ValueError(f"sequence needs {targets.shape[1]} positions, but the model has {self.max_positions}")
+    def tree_logits(self, encoded: _OnnxEncoded, rows: np.ndarray, inputs: dict[str, np.ndarray], positions: np.ndarray,
+                    steps_mask: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        if positions.size and int(positions.max()) >= self.max_positions:
+            raise ValueError(f"a step at position {int(positions.max())} is past the model's {self.max_positions}")
         rows = np.asarray(rows, dtype=np.int64)
-        feeds = {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in _STEP_IDS}  # 4 x (N, T)
+        feeds = {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in _STEP_IDS}  # 4 x (G, M)
+        feeds["positions"] = np.ascontiguousarray(positions, dtype=np.int64)
+        feeds["steps_mask"] = np.ascontiguousarray(steps_mask, dtype=bool)
         feeds["memory"], feeds["memory_mask"] = np.take(encoded.memory, rows, axis=0), np.take(encoded.mask, rows, axis=0)
-        feeds["targets"] = np.ascontiguousarray(targets, dtype=np.int64)
-        return self._run["decoder_forced"](self._outputs["decoder_forced"], feeds)[0]  # (N, T)
+        feeds["picks"] = np.ascontiguousarray(picks, dtype=np.int64)
+        return self._run["decoder_tree"](self._outputs["decoder_tree"], feeds)[0]  # (K,)
 
     def reorder(self, state: _OnnxState, index: np.ndarray) -> _OnnxState:
         # Row i and row index[i] share an encoder input: only the self-attention history moves.
