@@ -76,6 +76,9 @@ class _Arcs:
     abbreviated: list[bool]
 
 
+_COPY_ARC = _Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False])  # one letter as typed
+
+
 class WordLattice:
     """N-best word paths for typed letters, under a word lexicon and a word n-gram."""
 
@@ -84,8 +87,8 @@ class WordLattice:
             raise ValueError(f"the word n-gram has {lm.vocab_size} words, the lexicon {len(lexicon)}")
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
         self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
-        self._start_cache: dict[tuple, _Arcs] = {}
-        self._begins_cache: dict[tuple[str, bool], bool] = {}
+        self._start_cache: dict[tuple, tuple[_Arcs, ...]] = {}
+        self._begins_cache: dict[str, int] = {}
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -95,7 +98,16 @@ class WordLattice:
     def arcs_at(self, letters: str, start: int, boundaries: frozenset[int] = frozenset(),
                 abbreviations: bool = True) -> _Arcs:
         """The arcs leaving letter offset ``start`` (abbreviated words too, unless told not). An
-        apostrophe inside a word must fall between two of its syllables (xi'an is 西安).
+        apostrophe inside a word must fall between two of its syllables (xi'an is 西安)."""
+        parts = self._parts_at(letters, start, boundaries, abbreviations)
+        arcs = parts[0] if len(parts) == 1 else _join(parts)
+        return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
+
+    def _parts_at(self, letters: str, start: int, boundaries: frozenset[int],
+                  abbreviations: bool) -> tuple[_Arcs, ...]:
+        """:meth:`arcs_at` as the parts it is made of (the copy arc, then the words of each piece,
+        then completions: ends ascending, relative to ``start``), joined only once for a whole
+        search (:meth:`nbest`) instead of once per position.
 
         Cached by what they depend on: the letters the scan for words reads from here (up to
         the first piece that begins no key, :meth:`_reach`) and the apostrophes among them.
@@ -108,18 +120,18 @@ class WordLattice:
         reach = self._reach(window, abbreviations)
         read = min(len(window), max(reach))
         key = (window[:read], tuple(b for b in inside if b < read), abbreviations)
-        arcs = self._start_cache.get(key)
-        if arcs is None:
-            arcs = _remember(self._start_cache, START_CACHE, key,
-                             self._arcs_from(window[:read], frozenset(key[1]), reach))
+        parts = self._start_cache.get(key)
+        if parts is None:
+            parts = _remember(self._start_cache, START_CACHE, key,
+                              self._arcs_from(window[:read], frozenset(key[1]), reach))
         # a completion needs the letters before its begun last syllable to begin a spelled key
         # (_completion_arcs): only where the spelled scan reaches within a syllable of the end
         if (len(letters) - start <= self.lexicon.max_letters and not inside
                 and len(window) - min(MAX_SYLLABLE_LETTERS, len(window)) < reach[0]):
             completed = self._completion_arcs(window)
             if completed is not None:  # its end, the input's, comes after every other arc's
-                arcs = _join([arcs, completed])
-        return _Arcs(arcs.end + start, arcs.word, arcs.cost, arcs.readings, arcs.abbreviated)
+                parts = (*parts, completed)
+        return parts
 
     def _reach(self, window: str, abbreviations: bool) -> tuple[int, int]:
         """Per index (spelled, abbreviated), the length of the first piece of ``window`` that
@@ -127,19 +139,19 @@ class WordLattice:
         index when abbreviations are off): the scan for words stops there."""
         reach = [len(window) + 1, len(window) + 1 if abbreviations else 1]
         for end in range(1, len(window) + 1):
-            piece = window[:end]
-            for abbreviated in (False, True):
-                if reach[abbreviated] > end and not self._begins_a_key(piece, abbreviated):
-                    reach[abbreviated] = end
+            begins = self._begins(window[:end])
+            if reach[0] > end and not begins & 1:
+                reach[0] = end
+            if reach[1] > end and not begins & 2:
+                reach[1] = end
             if max(reach) <= end:
                 break
         return reach[0], reach[1]
 
-    def _arcs_from(self, window: str, inside: frozenset[int], reach: tuple[int, int]) -> _Arcs:
-        """:meth:`arcs_at` for offset 0 of ``window``, uncached and without completions: the words
-        each piece shorter than its index's ``reach`` (:meth:`_reach`) spells or abbreviates."""
-        # the copy arc (keeps every input connected) first: its end, 1, is the nearest
-        parts: list[_Arcs] = [_Arcs(np.array([1]), np.array([COPY]), np.array([COPY_COST]), [None], [False])]
+    def _arcs_from(self, window: str, inside: frozenset[int], reach: tuple[int, int]) -> tuple[_Arcs, ...]:
+        """:meth:`_parts_at` for offset 0 of ``window``, uncached and without completions: the
+        words each piece shorter than its index's ``reach`` (:meth:`_reach`) spells or abbreviates."""
+        parts: list[_Arcs] = [_COPY_ARC]  # keeps every input connected; its end, 1, is the nearest
         for end in range(1, min(len(window), max(reach) - 1) + 1):
             piece = window[:end]
             for abbreviated in (False, True):
@@ -151,23 +163,30 @@ class WordLattice:
                 cut = {b for b in inside if b < end}
                 if cut:  # keep the words whose syllables the apostrophes separate
                     keep = [i for i, r in enumerate(arcs.readings) if cut <= _syllable_starts(piece, r, abbreviated)]
+                    if not keep:
+                        continue
                     arcs = _Arcs(arcs.end[keep], arcs.word[keep], arcs.cost[keep], [arcs.readings[i] for i in keep],
                                  [abbreviated] * len(keep))
                 parts.append(arcs)
-        return _join(parts)  # ends ascending: parts come by end
+        return tuple(parts)  # ends ascending: parts come by end
+
+    def _begins(self, piece: str) -> int:
+        """Which indexes have a key that starts with ``piece``: 1 the spelled, 2 the abbreviated
+        (both bits: 3). Remembered (bounded): the same syllables recur from clause to clause."""
+        known = self._begins_cache.get(piece)
+        if known is None:
+            known = _remember(self._begins_cache, PIECE_CACHE, piece,
+                              self._begins_a_key(piece, False) | 2 * self._begins_a_key(piece, True))
+        return known
 
     def _begins_a_key(self, piece: str, abbreviated: bool) -> bool:
-        """Whether some key of the spelled (or abbreviation) index starts with ``piece``.
-        Remembered (bounded): the same syllables recur from clause to clause, and a bisect over
-        some 400,000 keys was a tenth of a new clause's conversion time."""
-        cache_key = (piece, abbreviated)
-        known = self._begins_cache.get(cache_key)
-        if known is not None:
-            return known
+        """Whether some key of the spelled (or abbreviation) index starts with ``piece`` (a
+        bisect over some 400,000 keys: a tenth of a new clause's time before :meth:`_begins`
+        remembered it)."""
         keys = self._sorted_keys[abbreviated]
         key = shorten(piece) if abbreviated else piece
         at = bisect_left(keys, key)
-        return _remember(self._begins_cache, PIECE_CACHE, cache_key, at < len(keys) and keys[at].startswith(key))
+        return at < len(keys) and keys[at].startswith(key)
 
     @cached_property
     def _sorted_keys(self) -> tuple[list[str], list[str]]:
@@ -183,7 +202,7 @@ class WordLattice:
         words, readings, costs, seen = [], [], [], set()
         for cut in range(1, min(MAX_SYLLABLE_LETTERS, len(rest)) + 1):
             head, begun = rest[:-cut], rest[-cut:]
-            if head and not self._begins_a_key(head, False):  # far from the end: no word spans the rest
+            if head and not self._begins(head) & 1:  # far from the end: no word spans the rest
                 continue
             for syllable in _completions(begun):
                 spelled = head + syllable
@@ -235,13 +254,17 @@ class WordLattice:
         ``context``: a second one mixed in after it (lexicon words only: the context's history)."""
         if not letters:
             return []
-        arcs = self.arcs(letters, boundaries, abbreviations)
-        if extra:
-            arcs = [_joined(a, extra[start]) if extra.get(start) else a for start, a in enumerate(arcs)]
-        starts = np.concatenate([[0], np.cumsum([len(a.word) for a in arcs])]).astype(np.int64)  # (L+1,) by start
-        ends, words, costs = (np.concatenate([getattr(a, f) for a in arcs]) for f in ("end", "word", "cost"))
-        words = words.astype(np.int64)
         L = len(letters)
+        parts = [self._parts_at(letters, start, boundaries, abbreviations) for start in range(L)]
+        if extra:
+            parts = [(_joined(_join(p), extra[start], start),) if extra.get(start) else p for start, p in enumerate(parts)]
+        flat = [part for at in parts for part in at]
+        sizes = [len(part.word) for part in flat]
+        per_start = np.array([sum(len(part.word) for part in at) for at in parts], dtype=np.int64)  # (L,)
+        starts = np.concatenate([[0], np.cumsum(per_start)]).astype(np.int64)  # (L+1,) by start
+        ends = np.concatenate([part.end for part in flat]) + np.repeat(np.arange(L), per_start)  # (A,) absolute
+        words = np.concatenate([part.word for part in flat]).astype(np.int64)  # (A,)
+        costs = np.concatenate([part.cost for part in flat])  # (A,)
         width = beam or self.settings.beam
         tables = SearchTables(*lattice_search(self.arrays, user, context, L, starts, ends.astype(np.int64), words,
                                               costs.astype(np.float64), width, self.lm.BOS, n > 1))
@@ -250,7 +273,7 @@ class WordLattice:
             return []
         final = final_scores(self.arrays, tables.prev[L, :k], tables.word[L, :k], EOS)
         total = tables.score[L, :k] + final
-        info = _ArcInfo(arcs, starts)
+        info = _ArcInfo(flat, sizes)
         best = int(np.argmax(total))  # the first of equal ones
         paths = [self._path(tables, words, info, L, best, float(total[best]))]
         if n == 1:
@@ -311,13 +334,14 @@ class _ArcInfo:
     """(reading, abbreviated) of an arc by its index in the search's flattened arcs, looked up
     where a path needs it (a few dozen a search) instead of flattening thousands of lists."""
 
-    def __init__(self, arcs: list[_Arcs], starts: np.ndarray) -> None:
-        self.arcs, self.starts = arcs, starts.tolist()  # starts[p]: index of the first arc leaving p
+    def __init__(self, parts: list[_Arcs], sizes: list[int]) -> None:
+        self.parts = parts
+        self.firsts = np.concatenate([[0], np.cumsum(sizes)]).tolist()  # firsts[i]: flat index of part i's first arc
 
     def __getitem__(self, arc: int) -> tuple[Reading | None, bool]:
-        start = bisect_right(self.starts, arc) - 1  # the last of equal starts: the position the arc leaves
-        local = arc - self.starts[start]
-        return self.arcs[start].readings[local], bool(self.arcs[start].abbreviated[local])
+        part = bisect_right(self.firsts, arc) - 1  # the last of equal firsts: an empty part holds no arc
+        local = arc - self.firsts[part]
+        return self.parts[part].readings[local], bool(self.parts[part].abbreviated[local])
 
 
 def _join(parts: list[_Arcs]) -> _Arcs:
@@ -335,10 +359,10 @@ def _remember(cache: dict, limit: int, key, value):
     return value
 
 
-def _joined(arcs: _Arcs, extra: Sequence[ExtraArc]) -> _Arcs:
-    """``arcs`` with ``extra`` (absolute ends) joined, still by end; stable: the lexicon's arcs
-    first within an end."""
-    end = np.concatenate([arcs.end, [e for e, *_ in extra]])
+def _joined(arcs: _Arcs, extra: Sequence[ExtraArc], start: int) -> _Arcs:
+    """``arcs`` (ends relative to ``start``) with ``extra`` (absolute ends) joined, still by end;
+    stable: the lexicon's arcs first within an end."""
+    end = np.concatenate([arcs.end, [e - start for e, *_ in extra]])
     order = np.argsort(end, kind="stable")
     readings = list(arcs.readings) + [r for *_, r, _ in extra]
     abbreviated = list(arcs.abbreviated) + [a for *_, a in extra]
