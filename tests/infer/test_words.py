@@ -136,6 +136,22 @@ def test_the_model_reads_only_as_many_paths_as_told_and_unread_ones_rank_after(w
         assert flags == sorted(flags) and not flags[0]  # read ones first
 
 
+def test_fast_mode_reads_the_last_word_head_context_characters_of_the_context(word_model):
+    """The encoder head reads only the context's last word_head_context characters (0: none);
+    accurate mode reads all the model takes."""
+    config = InferenceConfig(word_model_weight=1.0, word_head_weight=1.0, word_head_context=2)
+    words = pinhan.load(word_model, config=config).converter.by_lattice
+    paths = words.lattice.nbest(typed_letters("yinhanghangzhang").letters, 4)
+    assert words._model_scores(paths, "他说我们的", "fast") == words._model_scores(paths, "们的", "fast")
+    assert words._model_scores(paths, "他说我们的", "fast") != words._model_scores(paths, "我的", "fast")
+    assert words._model_scores(paths, "他说我们的", "accurate") != words._model_scores(paths, "们的", "accurate")
+    none = pinhan.load(word_model, config=InferenceConfig(word_model_weight=1.0, word_head_weight=1.0,
+                                                         word_head_context=0)).converter.by_lattice
+    assert none._model_scores(paths, "他说我们的", "fast") == none._model_scores(paths, "", "fast")
+    with pytest.raises(ConfigError, match="word_head_context must be a whole number"):
+        InferenceConfig(word_head_context=2.5)
+
+
 def test_candidates_come_in_the_script_asked_for(word_model):
     """Simplified by default (a traditional form the decoder emits is folded into its simplified
     twin, no duplicates), traditional on request, untouched with "any"; bad names are refused."""

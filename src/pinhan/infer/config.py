@@ -94,6 +94,10 @@ class InferenceConfig:
             (the best paths' first); paths of other segmentations keep the lattice's score and
             rank after the read ones. 0: every segmentation among the N best. One pass costs
             ~1.5 ms and reading every one gained nothing on dev clauses (RESULTS.md, "Word lattice").
+        word_head_context: fast mode: characters of committed context the encoder reads beside
+            the typed input (at most ``max_context``; 0: none). The encoder's time grows with
+            every position it reads; 16 converted dev clauses as 32 did, at 0.7x the encoder
+            time (RESULTS.md, "Fast mode's share of the context").
         g2p_phrases: ``g2p`` takes the reading a phrase of pypinyin's phrase dictionary fixes
             before any model runs (on a cpp-dev fold: 93.7 % -> 96.3 % with the head;
             benchmarks/RESULTS.md, "Polyphones (issue 16)").
@@ -162,6 +166,7 @@ class InferenceConfig:
     context_weight: float = 0.1
     script: str = "simplified"
     word_head_rows: int = 1
+    word_head_context: int = 16
     g2p_phrases: bool = True
     g2p_head: bool = True
     g2p_dictionary_weight: float = 1.0
@@ -201,8 +206,9 @@ class InferenceConfig:
                 raise ConfigError(f"inference setting {name} must be a whole number, got {getattr(self, name)!r}")
             if getattr(self, name) < 1:
                 raise ConfigError(f"inference setting {name} must be at least 1")
-        if not isinstance(self.context_history, int):
-            raise ConfigError(f"inference setting context_history must be a whole number, got {self.context_history!r}")
+        for name in ("context_history", "word_head_context"):
+            if not isinstance(getattr(self, name), int):
+                raise ConfigError(f"inference setting {name} must be a whole number, got {getattr(self, name)!r}")
 
     def ngram_weight(self, setting: str, lm) -> float:
         """The n-gram weight a task uses: the setting's, else the one stored with the n-gram

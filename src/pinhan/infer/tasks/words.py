@@ -167,6 +167,8 @@ class WordConverter:
             return {}
         vocab, runner = self.bundle.vocab, self.bundle.runner
         key_arrays = [np.array(keys, dtype=np.int64).reshape(-1, 3) for keys in segmentations]  # (L_g, 3) each
+        if mode == "fast":  # the encoder's time grows with its positions: the head reads less context
+            context = context[-self.config.word_head_context:] if self.config.word_head_context else ""
         enc = encode_p2h([P2HRequest(k, context) for k in key_arrays], vocab, self.bundle.tables,
                          self.contexts.max_context, self.contexts)
         encoded = runner.encode(enc)
