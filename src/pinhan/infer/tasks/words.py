@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
+from itertools import chain
 
 import numpy as np
 
@@ -116,7 +117,10 @@ class WordConverter:
         margin = self.config.abbreviated_margin if abbreviations else self.config.margin
         first = [o for o in whole if o.score >= best - margin]
         rest = whole[len(first):]
-        options = first + self._prefixes(typed, paths[0], view) + self._first_words(typed, abbreviations) + rest
+        # the words that start the input are looked up only when the options before them leave
+        # room (a long clause's prefixes usually fill k)
+        options = chain(first, self._prefixes(typed, paths[0], view),
+                        _later(lambda: self._first_words(typed, abbreviations)), rest)
         seen, out = set(), []
         for option in options:
             if option.text and option.text not in seen:
@@ -201,15 +205,14 @@ class WordConverter:
         return tuple(out)
 
     # --- prefixes -----------------------------------------------------------------------------
-    def _prefixes(self, typed: Typed, best: LatticePath, view: UserView | None = None) -> list[_Option]:
-        """The best path's first words, longest first (我喜欢, 我 for woxihuanchi)."""
-        out = []
+    def _prefixes(self, typed: Typed, best: LatticePath, view: UserView | None = None) -> Iterator[_Option]:
+        """The best path's first words, longest first (我喜欢, 我 for woxihuanchi), made as
+        they are asked for (a long clause has many; k candidates take a few)."""
         for j in range(len(best.words) - 1, 0, -1):
             part = LatticePath(best.words[:j], best.spans[:j], best.readings[:j], best.abbreviated[:j], best.score)
             if COPY not in part.words:
-                out.append(_Option(self._text(part, view), best.score, self._pinyin(part, typed.letters),
-                                   typed.ends[best.spans[j - 1][1] - 1], "prefix"))
-        return out
+                yield _Option(self._text(part, view), best.score, self._pinyin(part, typed.letters),
+                              typed.ends[best.spans[j - 1][1] - 1], "prefix")
 
     def _first_words(self, typed: Typed, abbreviations: bool) -> list[_Option]:
         """Words, then characters, that start the input, by the n-gram's score."""
@@ -236,3 +239,8 @@ class WordConverter:
         for word, (start, end), reading in zip(path.words, path.spans, path.readings):
             out += list(letters[start:end]) if word == COPY else list(reading)
         return tuple(out)
+
+
+def _later(make: Callable[[], list]) -> Iterator:
+    """The items ``make`` returns, made when the first is asked for."""
+    yield from make()
