@@ -185,11 +185,17 @@ class WordConverter:
             constraint = P2HConstraint([key_arrays[r] for r in rows], self.bundle.index, self.bundle.tables)
             totals = forced_logits(runner, encoded, constraint, targets, rows)
         else:
-            where = [np.flatnonzero(enc["segments"][g] == ids.SEG_TARGET) for g in range(len(key_arrays))]  # per row
+            first = np.argmax(enc["segments"] == ids.SEG_TARGET, axis=1)  # (G,) each row's first typed position
             member, step = np.nonzero(targets >= 0)  # (N,) row-major: each path's characters in order
-            positions = np.array([where[rows[h]][t] for h, t in zip(member, step)], dtype=np.int64)
-            logits = runner.nar_logits_at(encoded, rows[member], positions, targets[member, step][:, None])  # (N, 1)
-            totals = np.bincount(member, weights=logits[:, 0].astype(np.float64), minlength=len(members))
+            at_row, chars = rows[member], targets[member, step]  # (N,) each
+            positions = first[at_row] + step  # (N,)
+            # paths of one segmentation mostly differ in a word or two: each (row, position,
+            # hanzi) is read once
+            width, n_chars = enc["segments"].shape[1], len(vocab.chars)
+            unique, back = np.unique((at_row * width + positions) * n_chars + chars, return_inverse=True)  # (U,), (N,)
+            logits = runner.nar_logits_at(encoded, unique // (width * n_chars), unique // n_chars % width,
+                                          (unique % n_chars)[:, None])  # (U, 1)
+            totals = np.bincount(member, weights=logits[back.reshape(-1), 0].astype(np.float64), minlength=len(members))
         return {id(p): float(t) for (_, p), t in zip(members, totals)}
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
