@@ -88,7 +88,7 @@ class WordLattice:
         self.lexicon, self.lm, self.settings = lexicon, lm, settings or LatticeSettings()
         self._piece_cache: dict[tuple[str, bool | None], _Arcs | None] = {}
         self._start_cache: dict[tuple, tuple[_Arcs, ...]] = {}
-        self._begins_cache: dict[str, int] = {}
+        self._begins_cache: tuple[dict[str, bool], dict[str, bool]] = ({}, {})  # spelled, abbreviated
 
     # --- arcs ---------------------------------------------------------------------------------
     def arcs(self, letters: str, boundaries: frozenset[int] = frozenset(), abbreviations: bool = True) -> list[_Arcs]:
@@ -139,10 +139,10 @@ class WordLattice:
         index when abbreviations are off): the scan for words stops there."""
         reach = [len(window) + 1, len(window) + 1 if abbreviations else 1]
         for end in range(1, len(window) + 1):
-            begins = self._begins(window[:end])
-            if reach[0] > end and not begins & 1:
+            piece = window[:end]
+            if reach[0] > end and not self._begins_a_key(piece, False):
                 reach[0] = end
-            if reach[1] > end and not begins & 2:
+            if reach[1] > end and not self._begins_a_key(piece, True):
                 reach[1] = end
             if max(reach) <= end:
                 break
@@ -170,23 +170,18 @@ class WordLattice:
                 parts.append(arcs)
         return tuple(parts)  # ends ascending: parts come by end
 
-    def _begins(self, piece: str) -> int:
-        """Which indexes have a key that starts with ``piece``: 1 the spelled, 2 the abbreviated
-        (both bits: 3). Remembered (bounded): the same syllables recur from clause to clause."""
-        known = self._begins_cache.get(piece)
-        if known is None:
-            known = _remember(self._begins_cache, PIECE_CACHE, piece,
-                              self._begins_a_key(piece, False) | 2 * self._begins_a_key(piece, True))
-        return known
-
     def _begins_a_key(self, piece: str, abbreviated: bool) -> bool:
-        """Whether some key of the spelled (or abbreviation) index starts with ``piece`` (a
-        bisect over some 400,000 keys: a tenth of a new clause's time before :meth:`_begins`
-        remembered it)."""
-        keys = self._sorted_keys[abbreviated]
-        key = shorten(piece) if abbreviated else piece
-        at = bisect_left(keys, key)
-        return at < len(keys) and keys[at].startswith(key)
+        """Whether some key of the spelled (or abbreviation) index starts with ``piece``.
+        Remembered (bounded), per index: the same syllables recur from clause to clause, and a
+        bisect over some 400,000 keys was a tenth of a new clause's conversion time."""
+        cache = self._begins_cache[abbreviated]
+        known = cache.get(piece)
+        if known is None:
+            keys = self._sorted_keys[abbreviated]
+            key = shorten(piece) if abbreviated else piece
+            at = bisect_left(keys, key)
+            known = _remember(cache, PIECE_CACHE, piece, at < len(keys) and keys[at].startswith(key))
+        return known
 
     @cached_property
     def _sorted_keys(self) -> tuple[list[str], list[str]]:
@@ -202,7 +197,7 @@ class WordLattice:
         words, readings, costs, seen = [], [], [], set()
         for cut in range(1, min(MAX_SYLLABLE_LETTERS, len(rest)) + 1):
             head, begun = rest[:-cut], rest[-cut:]
-            if head and not self._begins(head) & 1:  # far from the end: no word spans the rest
+            if head and not self._begins_a_key(head, False):  # far from the end: no word spans the rest
                 continue
             for syllable in _completions(begun):
                 spelled = head + syllable
