@@ -117,10 +117,9 @@ class WordConverter:
         margin = self.config.abbreviated_margin if abbreviations else self.config.margin
         first = [o for o in whole if o.score >= best - margin]
         rest = whole[len(first):]
-        # the words that start the input are looked up only when the options before them leave
-        # room (a long clause's prefixes usually fill k)
-        options = chain(first, self._prefixes(typed, paths[0], view),
-                        _later(lambda: self._first_words(typed, abbreviations)), rest)
+        # prefixes and first words are made only as far as k needs them (a long clause's
+        # prefixes usually fill k before the first words are looked up)
+        options = chain(first, self._prefixes(typed, paths[0], view), self._first_words(typed, abbreviations), rest)
         seen, out = set(), []
         for option in options:
             if option.text and option.text not in seen:
@@ -220,19 +219,20 @@ class WordConverter:
                 yield _Option(self._text(part, view), best.score, self._pinyin(part, typed.letters),
                               typed.ends[best.spans[j - 1][1] - 1], "prefix")
 
-    def _first_words(self, typed: Typed, abbreviations: bool) -> list[_Option]:
-        """Words, then characters, that start the input, by the n-gram's score."""
+    def _first_words(self, typed: Typed, abbreviations: bool) -> Iterator[_Option]:
+        """Words, then characters, that start the input, by the n-gram's score; looked up when
+        the first is asked for."""
         lattice = self.lattice
         arcs = lattice.arcs_at(typed.letters, 0, typed.boundaries, abbreviations)
         real = arcs.word != COPY
         if not real.any():
-            return []
+            return
         lm = start_scores(lattice.arrays, arcs.word[real].astype(np.int64), lattice.lm.BOS) + arcs.cost[real]
         words = arcs.word[real]
         ends, readings = arcs.end[real], [r for r, keep in zip(arcs.readings, real) if keep]
         order = sorted(range(len(words)), key=lambda i: (len(lattice.lexicon.words[words[i]]) == 1, -lm[i]))
-        return [_Option(lattice.lexicon.words[words[i]], float(lm[i]), tuple(readings[i]), typed.ends[ends[i] - 1], "prefix")
-                for i in order]
+        for i in order:
+            yield _Option(lattice.lexicon.words[words[i]], float(lm[i]), tuple(readings[i]), typed.ends[ends[i] - 1], "prefix")
 
     # --- text ---------------------------------------------------------------------------------
     def _text(self, path: LatticePath, view: UserView | None = None) -> str:
@@ -245,8 +245,3 @@ class WordConverter:
         for word, (start, end), reading in zip(path.words, path.spans, path.readings):
             out += list(letters[start:end]) if word == COPY else list(reading)
         return tuple(out)
-
-
-def _later(make: Callable[[], list]) -> Iterator:
-    """The items ``make`` returns, made when the first is asked for."""
-    yield from make()
