@@ -88,3 +88,18 @@ def test_cli_json_and_report(model_dir, sets, tmp_path, capsys):
     assert (report / "clauses-p2h-by-length.png").stat().st_size > 1000
     assert main(["eval", "--model", str(model_dir), "--set", str(cpp), "--task", "p2h"]) == 2
     assert "task p2h reads clauses sets" in capsys.readouterr().err
+
+
+def test_cli_decoding_settings_reach_the_model_and_the_json(model_dir, sets, tmp_path, capsys):
+    clauses, _ = sets
+    out = tmp_path / "out.json"
+    assert main(["eval", "--model", str(model_dir), "--set", str(clauses), "--json", str(out), "max_context=0", "beam_size=2"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))[0]["settings"] == {"max_context": 0, "beam_size": 2}
+    # a limit the model enforces: item b (5 syllables) is refused, named by its line
+    assert main(["eval", "--model", str(model_dir), "--set", str(clauses), "max_syllables=4"]) == 2
+    assert "clauses.jsonl:2" in capsys.readouterr().err
+    # settings are checked before the model loads
+    assert main(["eval", "--model", str(tmp_path / "no-model"), "--set", str(clauses), "beam_width=2"]) == 2
+    assert "beam_width" in capsys.readouterr().err
+    assert main(["eval", "--model", str(model_dir), "--set", str(clauses), "--json", str(out)]) == 0
+    assert "settings" not in json.loads(out.read_text(encoding="utf-8"))[0]

@@ -1,8 +1,10 @@
 """Evaluate a model: pinhan eval --model DIR --set FILE [--set FILE ...] [--task p2h|h2p|cpp|gen]
 [--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--limit N] [--json OUT]
-[--report DIR]
+[--report DIR] [key=value ...]
 
-Without --task, clause sets run p2h and polyphone sets (cpp-test.jsonl) run cpp. Items run one
+key=value pairs are decoding settings (InferenceConfig fields: word_model_weight=0.35,
+context_history=0, words=false, ...), so that a setting can be tried on a dev set before it is
+chosen; --json records them with the figures. Without --task, clause sets run p2h and polyphone sets (cpp-test.jsonl) run cpp. Items run one
 at a time, so the latency shown is per request. --json writes one object per set and task;
 --report writes report.md with plots (accuracy by length, confusions) and the worst errors.
 """
@@ -12,8 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+EXTRA_ARGS = "overrides"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="decoding settings (InferenceConfig), e.g. word_model_weight=0.35 context_history=0")
     parser.add_argument("--model", help="model directory (default: the default model)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     parser.add_argument("--int8", action="store_true", help="onnx backend: the int8 export")
@@ -30,20 +36,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pinhan.config import parse_overrides, resolve_config
     from pinhan.eval.report import summary_line, write_figures, write_report
     from pinhan.eval.run import evaluate_sets
     from pinhan.eval.sets import read_sets
+    from pinhan.infer.config import InferenceConfig
     from pinhan.loader import load
 
-    sets = read_sets(args.sets, args.limit)  # every set is checked before the model loads
-    model = load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8)
+    # settings and every set are checked before the model loads
+    config = resolve_config(InferenceConfig, None, args.overrides, where="eval")
+    sets = read_sets(args.sets, args.limit)
+    model = load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8, config=config)
     results = []
     for result in evaluate_sets(model, sets, task=args.task, mode=args.mode, abbreviate=args.abbreviate,
                                 segmented=args.segmented, use_context=not args.no_context):
         results.append(result)
         print(summary_line(result), flush=True)
     if args.json:
-        write_figures(results, args.json)
+        write_figures(results, args.json, settings=parse_overrides(args.overrides))
     if args.report:
         print(f"report: {write_report(results, args.report, f'pinhan eval: {model.path}')}")
     return 0

@@ -34,11 +34,13 @@ def summary_line(result: EvalResult) -> str:
     return "  ".join(parts)
 
 
-def write_figures(results: list[EvalResult], path: Path) -> None:
-    """The results' figures as a JSON list (one object per set and task), replaced in one step."""
+def write_figures(results: list[EvalResult], path: Path, settings: dict | None = None) -> None:
+    """The results' figures as a JSON list (one object per set and task), replaced in one step;
+    ``settings``: the decoding settings changed from the defaults, kept with each object (when any)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps([r.summary() for r in results], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    figures = [r.summary() | ({"settings": settings} if settings else {}) for r in results]
+    tmp.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
