@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pinhan.cli import main
-from pinhan.errors import DataError
+from pinhan.errors import ConfigError, DataError
 from pinhan.eval.run import EvalOptions, evaluate, typed_input
 from pinhan.eval.sets import read_set
 
@@ -103,3 +103,16 @@ def test_cli_decoding_settings_reach_the_model_and_the_json(model_dir, sets, tmp
     assert "beam_width" in capsys.readouterr().err
     assert main(["eval", "--model", str(model_dir), "--set", str(clauses), "--json", str(out)]) == 0
     assert "settings" not in json.loads(out.read_text(encoding="utf-8"))[0]
+
+
+def test_context_cut_to_its_last_characters(model_dir, sets, tmp_path, capsys):
+    item = CLAUSES[0]  # context 我们的
+    assert EvalOptions().context(item) == "我们的"
+    assert [EvalOptions(context_chars=n).context(item) for n in (0, 2, 3, 9)] == ["", "们的", "我们的", "我们的"]
+    assert EvalOptions(use_context=False, context_chars=2).context(item) == ""
+    with pytest.raises(ConfigError, match="context_chars must be at least 0"):
+        EvalOptions(context_chars=-1)
+    clauses, _ = sets
+    assert main(["eval", "--model", str(model_dir), "--set", str(clauses), "--context-chars", "2"]) == 0
+    assert main(["eval", "--model", str(tmp_path / "no-model"), "--set", str(clauses), "--context-chars", "-1"]) == 2
+    assert "context_chars must be at least 0, got -1" in capsys.readouterr().err

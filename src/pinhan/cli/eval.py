@@ -1,5 +1,5 @@
 """Evaluate a model: pinhan eval --model DIR --set FILE [--set FILE ...] [--task p2h|h2p|cpp|gen]
-[--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--limit N] [--json OUT]
+[--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--context-chars N] [--limit N] [--json OUT]
 [--report DIR] [key=value ...]
 
 key=value pairs are decoding settings (InferenceConfig fields: word_model_weight=0.35,
@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--abbreviate", action="store_true", help="p2h input as initials (zgwh)")
     parser.add_argument("--segmented", action="store_true", help="p2h syllables joined by apostrophes")
     parser.add_argument("--no-context", action="store_true", help="do not give the model the item's context")
+    parser.add_argument("--context-chars", type=int, metavar="N",
+                        help="give only the last N characters of each item's context (a dev file's whole lines cut as the test sets' are)")
     parser.add_argument("--limit", type=int, help="first N items of each set")
     parser.add_argument("--json", type=Path, help="write the figures here (a JSON list, one object per set)")
     parser.add_argument("--report", type=Path, help="write report.md and plots into this directory")
@@ -38,18 +40,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pinhan.config import parse_overrides, resolve_config
     from pinhan.eval.report import summary_line, write_figures, write_report
-    from pinhan.eval.run import evaluate_sets
+    from pinhan.eval.run import EvalOptions, evaluate_sets
     from pinhan.eval.sets import read_sets
     from pinhan.infer.config import InferenceConfig
     from pinhan.loader import load
 
     # settings and every set are checked before the model loads
     config = resolve_config(InferenceConfig, None, args.overrides, where="eval")
+    EvalOptions(context_chars=args.context_chars)
     sets = read_sets(args.sets, args.limit)
     model = load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8, config=config)
     results = []
     for result in evaluate_sets(model, sets, task=args.task, mode=args.mode, abbreviate=args.abbreviate,
-                                segmented=args.segmented, use_context=not args.no_context):
+                                segmented=args.segmented, use_context=not args.no_context,
+                                context_chars=args.context_chars):
         results.append(result)
         print(summary_line(result), flush=True)
     if args.json:

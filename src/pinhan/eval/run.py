@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pinhan.errors import DataError, InputError
+from pinhan.errors import ConfigError, DataError, InputError
 from pinhan.eval import metrics
 from pinhan.eval.sets import BenchSet, check_task, default_task
 from pinhan.pinyin import PinyinError
@@ -41,6 +41,8 @@ class EvalOptions:
         abbreviate: p2h input as initials only (``zgwh``).
         segmented: p2h syllables joined with apostrophes (``zhong'guo``).
         use_context: give the model the item's context.
+        context_chars: give only the context's last this many characters (None: all of it), as
+            the benchmark sets cut theirs, so that a dev file with whole lines measures alike.
         k: whole-input candidates kept for top-k (p2h).
         samples: gen samples to show.
     """
@@ -50,8 +52,18 @@ class EvalOptions:
     abbreviate: bool = False
     segmented: bool = False
     use_context: bool = True
+    context_chars: int | None = None
     k: int = 10
     samples: int = 5
+
+    def __post_init__(self) -> None:
+        if self.context_chars is not None and self.context_chars < 0:
+            raise ConfigError(f"context_chars must be at least 0, got {self.context_chars}")
+
+    def context(self, item: dict) -> str:
+        """The context the model is given for ``item``."""
+        context = item.get("context", "") if self.use_context else ""
+        return context[max(0, len(context) - self.context_chars):] if self.context_chars is not None else context
 
 
 @dataclass
@@ -109,7 +121,7 @@ def _p2h(model, bench, options):
     candidate_lists, latencies, rows = [], [], []
     for i, item in enumerate(bench.items):
         typed = typed_input(item["pinyin"], options.abbreviate, options.segmented)
-        context = item.get("context", "") if options.use_context else ""
+        context = options.context(item)
         candidates, ms = _timed(lambda: model.convert(
             typed, context=context, k=options.k, mode=options.mode, abbreviations=options.abbreviate, prefixes=False), bench.where(i))
         texts = [c.text for c in candidates]
@@ -133,7 +145,7 @@ def _p2h(model, bench, options):
 def _h2p(model, bench, options):
     preds, golds, rows, latencies = [], [], [], []
     for i, item in enumerate(bench.items):
-        context = item.get("context", "") if options.use_context else ""
+        context = options.context(item)
         text = context + item["hanzi"]
         result, ms = _timed(lambda: model.g2p(text), bench.where(i))
         pinyin = list(result.pinyin[len(context):])  # aligned: one entry per character
@@ -166,7 +178,7 @@ def _gen(model, bench, options):
     total_logp, total_n, oov, top1, top5 = 0.0, 0, 0, 0, 0
     rows, latencies, places = [], [], []
     for i, item in enumerate(bench.items):
-        context = item.get("context", "") if options.use_context else ""
+        context = options.context(item)
         prefix, target = (context, item["hanzi"]) if context else (item["hanzi"][:1], item["hanzi"][1:])
         if not target:
             continue
