@@ -1,12 +1,13 @@
 """Evaluate a model: pinhan eval --model DIR --set FILE [--set FILE ...] [--task p2h|h2p|cpp|gen]
-[--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--context-chars N] [--limit N] [--json OUT]
-[--report DIR] [key=value ...]
+[--mode accurate|fast] [--abbreviate] [--segmented] [--no-context] [--context-chars N]
+[--limit N] [--json OUT] [--report DIR] [key=value ...]
 
 key=value pairs are decoding settings (InferenceConfig fields: word_model_weight=0.35,
 context_history=0, words=false, ...), so that a setting can be tried on a dev set before it is
-chosen; --json records them with the figures. Without --task, clause sets run p2h and polyphone sets (cpp-test.jsonl) run cpp. Items run one
-at a time, so the latency shown is per request. --json writes one object per set and task;
---report writes report.md with plots (accuracy by length, confusions) and the worst errors.
+chosen; --json records them with the figures. Without --task, clause sets run p2h and polyphone
+sets (cpp-test.jsonl) run cpp. Items run one at a time, so the latency shown is per request.
+--json writes one object per set and task; --report writes report.md with plots (accuracy by
+length, confusions) and the worst errors.
 """
 
 from __future__ import annotations
