@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     # settings and every set are checked before the model loads
     config = resolve_config(InferenceConfig, None, args.overrides, where="eval")
-    EvalOptions(context_chars=args.context_chars)
+    EvalOptions(context_chars=args.context_chars)  # made only to refuse a negative count before loading
     sets = read_sets(args.sets, args.limit)
     model = load(args.model, backend=args.backend, threads=args.threads, quantize=args.int8, config=config)
     results = []
