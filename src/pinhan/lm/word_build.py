@@ -152,7 +152,12 @@ class WordModelConfig:
             (:mod:`pinhan.lm.frequencies`), into the unigram prior.
         frequency_words: whether a word that only a frequency list holds joins the lexicon
             (with pypinyin's reading); otherwise the lists only re-rank known words.
-        prior_weight: the prior's total weight as a share of the counted continuation counts.
+        prior_weight: the prior's total weight as a share of the counted continuation counts. A
+            small corpus leans more on the dictionary's counts: the bundled-only recipe takes 0.8
+            (2.7M characters of train text; on dev clauses People's Daily +0.1 to +0.2 points,
+            reviews -0.1 to +0.2, encyclopedia sentences +0.7 against 0.1), the general-domain one
+            keeps 0.1, where 0.4 and 0.8 moved its dev domains by noise (RESULTS.md, "A heavier
+            dictionary prior for the bundled-only word model").
         sources_cache: where ``pinhan fetch`` put the frequency lists.
         modified_discounts: modified Kneser-Ney's discounts (three per order, from the counts of
             counts) instead of one fixed discount. On 1,000 dev clauses each (RESULTS.md, "Modified
