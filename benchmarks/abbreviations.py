@@ -4,7 +4,8 @@ gold hanzi of those syllables is the first candidate (top-1) or among the first 
 (top-5); pinhan (both modes, candidates as ``convert`` lists them) and libime (fcitx5's
 candidate list, ``LIBIME_TOPK=5``) on the same inputs, in one run.
 
-Run: ``.venv/bin/python -m benchmarks.abbreviations [--model DIR] [--limit 500]`` (libime needs
+Run: ``.venv/bin/python -m benchmarks.abbreviations [--model DIR] [--limit N]`` (every item of both
+sets unless ``--limit``: a few minutes on 2 cores; libime needs
 ``bash benchmarks/engines/install.sh``). Prints a Markdown table.
 """
 
@@ -30,7 +31,7 @@ def initials(syllables: list[str]) -> str:
     return "".join(out)
 
 
-def cases(limit: int) -> list[tuple[str, int, str, str]]:
+def cases(limit: int | None) -> list[tuple[str, int, str, str]]:
     """(set, length, typed, gold) for every item long enough, the first ``limit`` items a set."""
     from benchmarks.engines.peers import load_set
 
@@ -81,7 +82,7 @@ def table(rows: dict[str, tuple[list[list[str]], list[float]]], data: list[tuple
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model directory (default: the default model)")
-    parser.add_argument("--limit", type=int, default=500, help="items per set (default 500)")
+    parser.add_argument("--limit", type=int, default=None, help="the first N items of each set (default: all, as the issue asks)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
     args = parser.parse_args()
     import pinhan
