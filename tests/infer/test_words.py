@@ -136,6 +136,24 @@ def test_the_model_reads_only_as_many_paths_as_told_and_unread_ones_rank_after(w
         assert flags == sorted(flags) and not flags[0]  # read ones first
 
 
+def test_fast_mode_reads_every_segmentation_of_input_typed_as_initials(word_model):
+    """word_abbreviated_head_rows (0: all) bounds the encoder rows for initials instead of
+    word_head_rows: paths whose initials were read differently (a typed z as zh) are all scored."""
+    config = dict(word_head_weight=1.0, word_head_rows=1, word_nbest=16, word_rescore=16)
+    words = pinhan.load(word_model, config=InferenceConfig(**config)).converter.by_lattice
+    typed = typed_letters("zgwh")
+    paths = words.lattice.nbest(typed.letters, 16)
+    keys = {words._keys(p) for p in paths}
+    assert len(keys) > 1  # z read as z (在) and as zh (中): several encoder rows
+    read_all = words._model_scores(paths, "", "fast", wide=True)
+    assert len(read_all) == len(paths)
+    assert len({words._keys(p) for p in paths if id(p) in words._model_scores(paths, "", "fast")}) == 1
+    one = pinhan.load(word_model, config=InferenceConfig(**config, word_abbreviated_head_rows=1)).converter.by_lattice
+    assert len({one._keys(p) for p in paths if id(p) in one._model_scores(paths, "", "fast", wide=True)}) == 1
+    with pytest.raises(ConfigError, match="word_abbreviated_head_rows"):
+        InferenceConfig(word_abbreviated_head_rows=1.5)
+
+
 def test_fast_mode_reads_the_last_word_head_context_characters_of_the_context(word_model):
     """The encoder head reads only the context's last word_head_context characters (0: none);
     accurate mode reads all the model takes."""

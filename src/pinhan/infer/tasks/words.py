@@ -110,7 +110,7 @@ class WordConverter:
         else:
             paths = user_nbest(self.lattice, view, typed.letters, self.config.word_nbest, typed.boundaries, abbreviations,
                                beam=beam, context=NO_USER if context_arrays is None else context_arrays)
-        whole = self._whole(typed, paths, context, mode, view)
+        whole = self._whole(typed, paths, context, mode, view, wide)
         if not prefixes or not whole:
             return [o.candidate() for o in whole[:k]]
         best = whole[0].score
@@ -131,13 +131,13 @@ class WordConverter:
 
     # --- whole input --------------------------------------------------------------------------
     def _whole(self, typed: Typed, paths: list[LatticePath], context: str, mode: str,
-               view: UserView | None = None) -> list[_Option]:
+               view: UserView | None = None, wide: bool = False) -> list[_Option]:
         unique: dict[str, LatticePath] = {}
         for path in paths:  # best first: the first path of a text is its best segmentation
             unique.setdefault(path_text(self.lattice, view, path, typed.letters), path)
         weight = self.model_weight if mode == "accurate" else self.head_weight
         read = list(unique.values())[: self.config.word_rescore]
-        model = self._model_scores(read, context, mode, view) if weight > 0 else {}
+        model = self._model_scores(read, context, mode, view, wide) if weight > 0 else {}
         options, unread = [], set()
         for text, path in unique.items():
             options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), partial(self._pinyin, path, typed.letters),
@@ -147,7 +147,7 @@ class WordConverter:
         return sorted(options, key=lambda o: (o.text in unread, -o.score))  # stable: the lattice's order on ties
 
     def _model_scores(self, paths: list[LatticePath], context: str, mode: str,
-                      view: UserView | None = None) -> dict[int, float]:
+                      view: UserView | None = None, wide: bool = False) -> dict[int, float]:
         """id(path) -> summed raw logits of its hanzi (decoder or encoder head); paths that copy
         letters are not scored (they rank last anyway). All paths share one encoder batch (a row
         per distinct segmentation, padded) and, in accurate mode, one teacher-forced decoder run
@@ -155,7 +155,8 @@ class WordConverter:
         row's end cannot change its earlier steps)."""
         segmentations: dict[tuple, int] = {}  # distinct keys -> encoder row, best paths' first
         members: list[tuple[int, LatticePath]] = []
-        rows_left = self.config.word_head_rows if mode == "fast" and self.config.word_head_rows else len(paths)
+        limit = self.config.word_abbreviated_head_rows if wide else self.config.word_head_rows
+        rows_left = limit if mode == "fast" and limit else len(paths)
         for path in paths:
             if COPY in path.words:
                 continue
