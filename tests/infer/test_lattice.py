@@ -54,6 +54,21 @@ def test_abbreviations_and_their_absence(lattice):
     assert all("中国" not in t for t in texts(lattice, "zgwh", abbreviations=False))
 
 
+def test_abbreviated_syllables_cost_the_same_whatever_words_they_make(lattice):
+    """abbreviation_cost is paid per abbreviated syllable: on initials alone, 中国 as one word and
+    中 + 国 as two pay the same, so the n-gram alone decides between them (a cost per arc would
+    be a cost per word)."""
+    cost = LatticeSettings().abbreviation_cost
+    ids = {w: i for i, w in enumerate(WORDS)}
+    for piece, words in (("zg", ["中国"]), ("z", ["中"]), ("g", ["国"])):
+        arcs = lattice._key_arcs(piece, True)
+        for word in words:
+            at = list(arcs.word).index(ids[word])
+            reading_logp = lattice.lexicon.reading_logp(ids[word], piece, True)[1]
+            assert arcs.cost[at] == pytest.approx(reading_logp + cost * len(piece))
+    assert lattice._key_arcs("zhongguo", False).cost.max() == 0.0  # spelled in full: no cost
+
+
 def test_letters_no_word_spells_are_copied_at_a_cost(lattice):
     best = lattice.nbest("xianq", 1)[0]
     assert lattice.text(best, "xianq") in ("先q", "西安q") and best.words[-1] == COPY

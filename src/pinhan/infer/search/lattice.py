@@ -47,7 +47,10 @@ class LatticeSettings:
     beam: int = 16  # states kept per letter position
     max_words: int = 40  # most frequent words taken per spelled substring
     max_abbreviated: int = 20  # most frequent words taken per abbreviated substring
-    abbreviation_cost: float = -3.0  # added per abbreviated arc: full spellings win when both fit
+    # added per abbreviated syllable (not per arc: a cost per arc is a cost per word, and on initials
+    # alone it ranked idioms like 镞砺括羽 first; dev, RESULTS.md "Names, a reranker"): full
+    # spellings win when both fit
+    abbreviation_cost: float = -3.0
     erhua_cost: float = -3.0  # added to 儿 typed as a lone r (erhua the lexicon does not list; 玩儿 is spelled wanr)
     completion_cost: float = -4.0  # added to a word whose last syllable the input has only begun (dev: RESULTS.md)
     max_completed: int = 10  # most frequent words taken per completed spelling
@@ -231,7 +234,7 @@ class WordLattice:
         arcs = None
         if ids:
             chosen = [self.lexicon.reading_logp(wid, key, abbreviated) for wid in ids]
-            penalty = (self.settings.abbreviation_cost if abbreviated
+            penalty = (self.settings.abbreviation_cost * len(key) if abbreviated  # one initial a syllable
                        else self.settings.erhua_cost if key == ERHUA else 0.0)
             arcs = _Arcs(np.full(len(ids), len(piece)), np.array(ids, dtype=np.int64),
                          np.array([logp + penalty for _, logp in chosen]), [r for r, _ in chosen], [abbreviated] * len(ids))

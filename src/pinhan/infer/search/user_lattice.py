@@ -309,8 +309,8 @@ def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries:
             if abbreviations and len(piece) < 2 * view.max_letters:
                 for wid in view.abbreviated.get(shorten(piece), ()):
                     if "".join(view.readings[wid - view.vocab]) != piece:  # spelled already
-                        out[start].append((end, wid, lattice.settings.abbreviation_cost,
-                                           view.readings[wid - view.vocab], True))
+                        reading = view.readings[wid - view.vocab]
+                        out[start].append((end, wid, lattice.settings.abbreviation_cost * len(reading), reading, True))
     return out
 
 
