@@ -242,8 +242,11 @@ def test_real_recipe_names_pinned_sources_and_the_shipped_steps():
     assert general["DATA"] == ["data/release-general"] and general["SOURCES"] == ["bundled", "B/cpp-dev.jsonl", *GENERAL_CORPORA]
     assert general["WEIGHTS"] == ["{}"] and general["PHASES"] == ["2400:0"]
     assert general["ARGS"] == ["train.lr=5e-4", "train.warmup_steps=100", "train.threads=1", "train.eval_every=600"]
-    # the previous default model's recipe is this one's first two stages
-    assert stages("configs/release-recipe.bundled.sh", "B") == [train, finetune]
+    # the bundled-only recipe is this one's first two stages, then two more fine-tunes on stage 2's data
+    bundled = stages("configs/release-recipe.bundled.sh", "B")
+    assert bundled[:2] == [train, finetune] and [s["NAME"] for s in bundled[2:]] == [["MORE"], ["MORE2"]]
+    assert all(s["DATA"] == finetune["DATA"] and s["SOURCES"] == finetune["SOURCES"] for s in bundled[2:])
+    assert [s["PHASES"] for s in bundled[2:]] == [["4500:0"], ["6000:0"]]
 
 
 def expected_history(recipe: list[dict[str, list[str]]]) -> list[tuple[str, str]]:
