@@ -308,8 +308,8 @@ def _phrase_arcs(lattice: WordLattice, view: UserView, letters: str, boundaries:
                 out[start].append((end, wid, 0.0, view.readings[wid - view.vocab], False))
             if abbreviations and len(piece) < 2 * view.max_letters:
                 for wid in view.abbreviated.get(shorten(piece), ()):
-                    if "".join(view.readings[wid - view.vocab]) != piece:  # spelled already
-                        reading = view.readings[wid - view.vocab]
+                    reading = view.readings[wid - view.vocab]
+                    if "".join(reading) != piece:  # spelled already
                         out[start].append((end, wid, lattice.settings.abbreviation_cost * len(reading), reading, True))
     return out
 
