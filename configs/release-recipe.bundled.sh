@@ -6,6 +6,8 @@
 #   PINHAN_RECIPE=configs/release-recipe.bundled.sh make model
 source configs/release-recipe.sh
 FETCH_SOURCES=()
+# shipped beside the default, not over it (src/pinhan/assets/default_model is the general-domain model)
+SHIP_DIR=runs/bundled-only-model
 # Two more fine-tunes on the same data, each a schedule of its own (10,500 steps, about 160 minutes
 # on one thread): the Transformer was far from trained (its dev loss 1.68 -> 1.54 -> 1.48 over
 # them), and after both the lattice's dev clauses moved up on all four samples (People's Daily

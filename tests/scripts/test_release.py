@@ -247,6 +247,7 @@ def test_real_recipe_names_pinned_sources_and_the_shipped_steps():
     assert bundled[:2] == [train, finetune] and [s["NAME"] for s in bundled[2:]] == [["MORE"], ["MORE2"]]
     assert all(s["DATA"] == finetune["DATA"] and s["SOURCES"] == finetune["SOURCES"] for s in bundled[2:])
     assert [s["PHASES"] for s in bundled[2:]] == [["4500:0"], ["6000:0"]]
+    assert recipe_values("configs/release-recipe.bundled.sh", "B", "SHIP_DIR")["SHIP_DIR"] == ["runs/bundled-only-model"]
 
 
 def expected_history(recipe: list[dict[str, list[str]]]) -> list[tuple[str, str]]:
