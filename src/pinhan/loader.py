@@ -41,7 +41,9 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
             export from ``pinhan export --onnx``, or be one; a model without one is exported
             once into the cache).
         config: limits and decoding settings (:class:`~pinhan.infer.config.InferenceConfig`).
-        threads: intra-op threads (None: the library's default).
+        threads: intra-op threads (None: the library's default), for the network's backend and
+            for numpy's BLAS (the polyphone head runs in numpy; a BLAS that starts its own threads
+            for it stalls behind other busy cores).
         quantize: onnx only: use the int8 (dynamically quantized) export.
     """
     if backend not in BACKENDS:
@@ -53,6 +55,8 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
                                   f"or set {DEFAULT_MODEL_ENV}")
     directory = ModelDir(path).check()
     vocab, lexicon = directory.tables()
+    if threads:
+        _limit_blas_threads(threads)
     runner = _torch_runner(directory, threads, quantize) if backend == "torch" else _onnx_runner(directory, threads, quantize)
     directory.check_sizes(vocab, runner.n_chars, runner.n_syllables)
     config = config or InferenceConfig()
@@ -64,6 +68,14 @@ def load(path: str | os.PathLike | None = None, *, backend: str = "torch", confi
     if config.words:
         bundle.lattice(config.word_beam)  # read the word model (if any) now, not on the first request
     return Pinhan(bundle, config)
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS to ``threads`` threads for the process, as torch.set_num_threads does for torch
+    (threadpoolctl; the limit stays until changed)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def _torch_runner(directory: ModelDir, threads: int | None, quantize: bool):

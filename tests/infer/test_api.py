@@ -82,3 +82,13 @@ def test_a_vocabulary_of_another_model_is_a_clear_error(model_dir, tmp_path):
     (bad / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(CheckpointError, match="does not match the model's vocabulary sizes"):
         pinhan.load(bad)
+
+
+def test_threads_hold_numpys_blas_too(model_dir):
+    """load(threads=1) keeps numpy's BLAS on one thread: the polyphone head's products otherwise
+    start BLAS threads that stall behind busy cores (p95 of g2p 2 -> 5.5 ms beside a training run)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        pinhan.load(model_dir, threads=1)
+        assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}

@@ -10,11 +10,11 @@ import pinhan
 from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead
 
 
-def _head_preferring(vocab, readings, char, syllable, d_model, path):
+def _head_preferring(vocab, readings, char, syllable, d_model, path, window=0):
     """A head whose pair bias makes ``char`` read ``syllable`` whatever the context."""
     pairs = [(vocab.char_id(char), int(s)) for s in readings[char]]
-    head = PolyphoneHead(PolyphoneConfig(d_model, len(vocab.chars), len(vocab.syllables), len(pairs), dim=4, pair_dim=2),
-                         np.array(pairs))
+    head = PolyphoneHead(PolyphoneConfig(d_model, len(vocab.chars), len(vocab.syllables), len(pairs), dim=4, pair_dim=2,
+                                         window=window), np.array(pairs))
     with torch.no_grad():
         head.proj.weight.zero_()
         head.pair_proj.weight.zero_()
@@ -46,6 +46,21 @@ def test_the_head_decides_what_it_was_trained_on(with_head, api):
     assert [got[i] for i in others] == [first[text[i]] for i in others]  # frequency backoff elsewhere
 
 
+def test_a_head_reading_the_neighbours_decides_too(model_dir, api, tmp_path):
+    """A window-1 head reads three encoder states a position; whatever it is told to prefer wins,
+    at the first and last character of a run as inside it."""
+    path = tmp_path / "model"
+    shutil.copytree(model_dir, path)
+    readings = api.bundle.readings
+    rare = [api.vocab.syllables[s] for s in readings["长"]][-1]
+    _head_preferring(api.vocab, readings, "长", rare, api.runner.model.config.d_model, path / "polyphone.safetensors", window=1)
+    model = pinhan.load(path, config=api.config.__class__(g2p_phrases=False))
+    assert model.bundle.polyphone.config.window == 1
+    assert model.bundle.polyphone.config.input_dim == 3 * api.runner.model.config.d_model
+    got = model.g2p("长城很长").pinyin
+    assert got[0] == rare and got[3] == rare
+
+
 def test_phrases_win_over_the_head_and_the_head_can_be_turned_off(with_head, api):
     path, rare = with_head
     model = pinhan.load(path)
@@ -68,6 +83,13 @@ def test_encoder_states_are_what_the_head_reads(api):
     np.testing.assert_allclose(states, memory[[width, width + 3]], atol=1e-5)
     with pytest.raises(pinhan.errors.InputError, match="not readable hanzi"):
         engine.encoder_states([text], [[2]])  # the comma
+    # with one neighbour each side: own state, then the left and the right one; zeros past the run
+    d = memory.shape[-1]
+    wide = engine.encoder_states([text], [[3, 6]], window=1)[0]  # (2, 3d)
+    assert wide.shape == (2, 3 * d)
+    np.testing.assert_allclose(wide[:, :d], states, atol=1e-5)
+    np.testing.assert_allclose(wide[0, d:], np.concatenate([np.zeros(d), memory[width + 1]]), atol=1e-5)  # 长 opens the run
+    np.testing.assert_allclose(wide[1, d:], np.concatenate([memory[width + 2], np.zeros(d)]), atol=1e-5)  # the last 长 ends it
 
 
 def test_cc_cedict_tips_the_head(model_dir, api, tmp_path):

@@ -61,3 +61,21 @@ def test_a_head_for_another_model_or_a_bad_file_is_refused(tmp_path):
 def test_config_is_checked():
     with pytest.raises(CheckpointError, match="dim must be a positive integer"):
         PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0, dim=0)
+
+
+def test_a_head_with_neighbours_reads_wider_states_and_old_files_read_none(tmp_path):
+    torch.manual_seed(0)
+    config = PolyphoneConfig(d_model=8, n_chars=20, n_syllables=12, n_pairs=2, dim=4, pair_dim=2, window=2)
+    assert config.input_dim == 40
+    head = PolyphoneHead(config, np.array([[5, 1], [5, 2]]))
+    head.save(tmp_path / "p.safetensors")
+    scorer = load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    assert scorer.config.window == 2
+    h = torch.randn(40)
+    want = head(h.half().float()[None], torch.tensor([[1, 2]]), torch.tensor(scorer.pair_rows(5, np.array([1, 2]))[None]))[0]
+    np.testing.assert_allclose(scorer.scores(h.numpy().astype(np.float16).astype(np.float32), 5, np.array([1, 2])),
+                               want.detach().numpy(), atol=0.05)
+    # a head written before the window existed has no "window" in its config: it reads one state
+    assert PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0).window == 0
+    with pytest.raises(CheckpointError, match="window must be a whole number >= 0"):
+        PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0, window=-1)

@@ -1,7 +1,9 @@
 """The polyphone head: a softmax over one character's candidate readings only (the g2pW idea),
-read off the frozen shared encoder's state at that character.
+read off the frozen shared encoder's states at that character and its neighbours.
 
-For an encoder state ``h`` (d,) at a hanzi ``c`` with candidate readings ``r_1..r_K``::
+For the encoder states at a hanzi ``c`` with candidate readings ``r_1..r_K``, concatenated as
+``h = [h_i, h_{i-1}, h_{i+1}, ..., h_{i-w}, h_{i+w}]`` (``window`` w neighbours each side, zeros
+beyond the character's run; (d * (2w + 1),))::
 
     score(r) = tanh(h W + b) . S[r]  +  (h U + u) . P[c, r]  +  q[c, r]
 
@@ -48,6 +50,8 @@ class PolyphoneConfig:
         n_pairs: (character, reading) pairs with their own row in ``P`` and ``q``.
         dim: width of the shared reading space (``W``, ``S``).
         pair_dim: width of the per-pair space (``U``, ``P``).
+        window: encoder states of this many neighbours each side join the character's own (the
+            head then reads ``d_model * (2 * window + 1)`` values; 0 in heads written before it).
     """
 
     d_model: int
@@ -56,11 +60,19 @@ class PolyphoneConfig:
     n_pairs: int
     dim: int = 128
     pair_dim: int = 16
+    window: int = 0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_pairs" else 1):
-                raise CheckpointError(f"polyphone head: {name} must be a positive integer, got {value!r}")
+            least = 0 if name in ("n_pairs", "window") else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                kind = "a whole number >= 0" if least == 0 else "a positive integer"
+                raise CheckpointError(f"polyphone head: {name} must be {kind}, got {value!r}")
+
+    @property
+    def input_dim(self) -> int:
+        """Width of what the head reads: the character's state and its neighbours'."""
+        return self.d_model * (2 * self.window + 1)
 
 
 class PolyphoneHead(nn.Module):
@@ -70,8 +82,8 @@ class PolyphoneHead(nn.Module):
         super().__init__()
         self.config = config
         self.register_buffer("pairs", torch.as_tensor(pairs, dtype=torch.long).reshape(-1, 2), persistent=False)
-        self.proj = nn.Linear(config.d_model, config.dim)
-        self.pair_proj = nn.Linear(config.d_model, config.pair_dim)
+        self.proj = nn.Linear(config.input_dim, config.dim)
+        self.pair_proj = nn.Linear(config.input_dim, config.pair_dim)
         self.syllable_emb = nn.Embedding(config.n_syllables, config.dim)
         self.pair_emb = nn.Embedding(config.n_pairs + 1, config.pair_dim)  # last row: a pair never seen
         self.pair_bias = nn.Embedding(config.n_pairs + 1, 1)
@@ -81,7 +93,7 @@ class PolyphoneHead(nn.Module):
 
     def forward(self, h: Tensor, syllables: Tensor, pair_rows: Tensor) -> Tensor:
         """Scores (N, K) of candidates ``syllables`` (N, K) (-1 padding -> -1e9) whose pair rows are
-        ``pair_rows`` (N, K) for states ``h`` (N, d)."""
+        ``pair_rows`` (N, K) for states ``h`` (N, input_dim)."""
         z = torch.tanh(self.proj(h))  # (N, D)
         zp = self.pair_proj(h)  # (N, P)
         shared = (self.syllable_emb(syllables.clamp(min=0)) @ z[:, :, None]).squeeze(-1)  # (N, K)
@@ -117,8 +129,8 @@ class PolyphoneScorer:
     def __init__(self, config: PolyphoneConfig, tensors: dict[str, np.ndarray], recipe: dict | None = None) -> None:
         self.config, self.recipe = config, recipe or {}
         f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
-        self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (d, D), (D,)
-        self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (d, P), (P,)
+        self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (input_dim, D), (D,)
+        self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (input_dim, P), (P,)
         self.syllable_emb, self.pair_emb, self.pair_bias = f32["syllable_emb"], f32["pair_emb"], f32["pair_bias"]
         chars, syllables = tensors["pair_chars"].astype(np.int64), tensors["pair_syllables"].astype(np.int64)
         self._pair_row = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(chars, syllables))}
@@ -131,11 +143,11 @@ class PolyphoneScorer:
 
     def scores(self, h: np.ndarray, char: int, syllables: np.ndarray) -> np.ndarray:
         """Scores (K,) of one character's candidate readings ``syllables`` (K,) from its encoder
-        state ``h`` (d,)."""
+        states ``h`` (input_dim,)."""
         return self.scores_many(h[None], [char], [syllables])[0]
 
     def scores_many(self, h: np.ndarray, chars: list[int], syllables: list[np.ndarray]) -> list[np.ndarray]:
-        """:meth:`scores` for N positions at once: states ``h`` (N, d), one character and its
+        """:meth:`scores` for N positions at once: states ``h`` (N, input_dim), one character and its
         candidates (K_i,) per position -> N score arrays (K_i,). The projections run as one matmul."""
         z = np.tanh(h @ self.proj_w + self.proj_b)  # (N, D)
         zp = h @ self.pair_proj_w + self.pair_proj_b  # (N, P)
@@ -165,7 +177,8 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
     if (config.n_chars, config.n_syllables, config.d_model) != (n_chars, n_syllables, d_model):
         raise CheckpointError(f"{path}: polyphone head made for another model (chars {config.n_chars}, syllables "
                               f"{config.n_syllables}, width {config.d_model}; the model has {n_chars}, {n_syllables}, {d_model})")
-    want = {"proj_w": (d_model, config.dim), "proj_b": (config.dim,), "pair_proj_w": (d_model, config.pair_dim),
+    width = config.input_dim
+    want = {"proj_w": (width, config.dim), "proj_b": (config.dim,), "pair_proj_w": (width, config.pair_dim),
             "pair_proj_b": (config.pair_dim,), "syllable_emb": (n_syllables, config.dim),
             "pair_emb": (config.n_pairs + 1, config.pair_dim), "pair_bias": (config.n_pairs + 1,),
             "pair_chars": (config.n_pairs,), "pair_syllables": (config.n_pairs,)}

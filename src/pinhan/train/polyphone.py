@@ -51,6 +51,8 @@ class PolyphoneTrainConfig:
             the head there; trained on them, the head learnt 得 de2 from 获得 and read 长得 wrong).
         corpus_sentences: train sentences of the bundled corpus the teacher labels (0: none).
         dim: width of the shared reading space; pair_dim: of the per-pair space.
+        window: neighbours each side whose encoder states the head reads beside the character's
+            own (:class:`~pinhan.model.polyphone.PolyphoneConfig`).
         epochs, lr, batch_size, lr_decay: AdamW over the examples; lr times ``lr_decay`` each epoch.
         heldout: the held-out list every sentence is checked against.
     """
@@ -65,6 +67,7 @@ class PolyphoneTrainConfig:
     corpus_sentences: int = 20000
     dim: int = 128
     pair_dim: int = 16
+    window: int = 1
     epochs: int = 6
     lr: float = 3e-3
     lr_decay: float = 0.7
@@ -74,6 +77,8 @@ class PolyphoneTrainConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.dev_fraction < 1:
             raise ConfigError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 0:
+            raise ConfigError(f"window must be a whole number of neighbours >= 0, got {self.window!r}")
         if self.teacher not in (None, "g2pm"):
             raise ConfigError(f"teacher must be g2pm or none, got {self.teacher!r}")
         for name in ("epochs", "batch_size", "dim", "pair_dim"):
@@ -156,7 +161,7 @@ def collect(g2p, texts: list[str], gold: list[tuple[int, str] | None], teacher, 
                     per_char[ch] += 1
                     found[at] = (taught[at], config.teacher_weight)
             labels.append(found)
-        states = g2p.encoder_states(chunk, [sorted(f) for f in labels])
+        states = g2p.encoder_states(chunk, [sorted(f) for f in labels], config.window)
         for text, found, h in zip(chunk, labels, states):
             for row, at in enumerate(sorted(found)):
                 out.states.append(h[row].astype(np.float16))
@@ -193,9 +198,10 @@ def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=p
         cid = g2p.vocab.char_id(ch)
         for s in g2p.readings(ch)[:MAX_CANDIDATES]:
             pairs.setdefault((cid, int(s)), len(pairs))
-    d_model = train.states[0].shape[-1]
+    d_model = train.states[0].shape[-1] // (2 * config.window + 1)
     head = PolyphoneHead(PolyphoneConfig(d_model, len(g2p.vocab.chars), len(g2p.vocab.syllables), len(pairs),
-                                         config.dim, config.pair_dim), np.array(list(pairs), dtype=np.int64).reshape(-1, 2))
+                                         config.dim, config.pair_dim, config.window),
+                         np.array(list(pairs), dtype=np.int64).reshape(-1, 2))
     X, S, R, Y = tensors(train, g2p, pairs)
     W = torch.tensor(train.weights, dtype=torch.float32)
     keep = Y >= 0

@@ -134,7 +134,7 @@ class G2P:
         out = [[int(x[0]) for x in r.readings] for r in part]
         todo = [(k, at) for k, r in enumerate(part) for at, x in enumerate(r.readings)
                 if len(x) > 1 and int(r.chars[at]) in head.trained_chars and int(r.chars[at]) not in self.settled]
-        states = self._states(part, texts, todo)
+        states = self._states(part, texts, todo, head.config.window)
         options = [part[k].readings[at] for k, at in todo]
         all_scores = head.scores_many(states, [int(part[k].chars[at]) for k, at in todo], options) if todo else []
         for (k, at), scores, candidates in zip(todo, all_scores, options):
@@ -146,9 +146,11 @@ class G2P:
             out[k][at] = int(candidates[int(np.argmax(scores))])
         return out
 
-    def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]]) -> np.ndarray:
-        """Encoder states (N, d) at ``wanted`` (run index in ``part``, offset in the run): the runs
-        holding them go through the encoder in groups of similar length (:func:`_length_groups`)."""
+    def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]], window: int = 0) -> np.ndarray:
+        """Encoder states (N, d * (2 * window + 1)) at ``wanted`` (run index in ``part``, offset in
+        the run): the position's own state, then its neighbours' ``-1, +1, ..., -window, +window``
+        (zeros beyond the run). The runs holding them go through the encoder in groups of similar
+        length (:func:`_length_groups`)."""
         rows = sorted({k for k, _ in wanted})
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
@@ -159,11 +161,24 @@ class G2P:
             batch = encode_h2p([part[k].chars for k in group], [contexts[k] for k in group], self.contexts)
             memory = _numpy(self.runner.encode(batch).memory)  # (B, S, d)
             state_of.update((k, memory[j]) for j, k in enumerate(group))
-        return np.stack([state_of[k][width[k] + at] for k, at in wanted])  # (N, d)
+        if window == 0:
+            return np.stack([state_of[k][width[k] + at] for k, at in wanted])  # (N, d)
+        d = next(iter(state_of.values())).shape[-1]
+        out = np.zeros((len(wanted), 2 * window + 1, d), dtype=np.float32)  # (N, 2w + 1, d)
+        for n, (k, at) in enumerate(wanted):
+            memory, first, length = state_of[k], width[k], len(part[k].chars)
+            out[n, 0] = memory[first + at]
+            for step in range(1, window + 1):
+                if at - step >= 0:
+                    out[n, 2 * step - 1] = memory[first + at - step]
+                if at + step < length:
+                    out[n, 2 * step] = memory[first + at + step]
+        return out.reshape(len(wanted), -1)
 
-    def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]]) -> list[np.ndarray]:
-        """Per text, the encoder states (len(positions[i]), d) at the given character offsets
-        (hanzi only), exactly as the polyphone head reads them at inference (training uses this)."""
+    def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]], window: int = 0) -> list[np.ndarray]:
+        """Per text, the encoder states (len(positions[i]), d * (2 * window + 1)) at the given
+        character offsets (hanzi only) with ``window`` neighbours each side, exactly as a polyphone
+        head of that window reads them at inference (training uses this)."""
         runs = [r for i, text in enumerate(texts) for r in self._runs(i, text)]
         wanted, where = [], {}
         for k, r in enumerate(runs):
@@ -174,7 +189,7 @@ class G2P:
         states = []
         for start in range(0, len(wanted), 4 * self.batch_rows):  # bounded memory: batches of positions
             chunk = wanted[start : start + 4 * self.batch_rows]
-            states.extend(self._states(runs, texts, chunk))
+            states.extend(self._states(runs, texts, chunk, window))
         out = []
         for i, offsets in enumerate(positions):
             missing = [at for at in offsets if (i, at) not in where]
