@@ -9,10 +9,11 @@ Each hanzi takes, in order:
    character's train counts, and these are at least ``g2p_settled_count`` (年 ``nian2``: its other
    reading ``ning4`` never occurs in 62,917), without the encoder;
 4. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
-   :mod:`pinhan.model.polyphone`), read off the encoder's state at the character: every run of
-   hanzi holding such a character is one h2p encoder row (``g2p_context`` characters before it
-   are its context) and the rows of a batch go through the encoder together, once; the reading a
-   CC-CEDICT phrase gives the character adds ``g2p_dictionary_weight`` to its score;
+   :mod:`pinhan.model.polyphone`), read off the encoder's states at the character and at the
+   head's ``window`` of neighbours: every run of hanzi holding such a character is one h2p encoder
+   row (``g2p_context`` characters before it are its context) and the rows of a batch go through
+   the encoder together, once; the reading a CC-CEDICT phrase gives the character adds
+   ``g2p_dictionary_weight`` to its score;
 5. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
    character the head was not trained on.
 
