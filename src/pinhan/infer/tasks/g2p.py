@@ -162,8 +162,6 @@ class G2P:
             batch = encode_h2p([part[k].chars for k in group], [contexts[k] for k in group], self.contexts)
             memory = _numpy(self.runner.encode(batch).memory)  # (B, S, d)
             state_of.update((k, memory[j]) for j, k in enumerate(group))
-        if window == 0:
-            return np.stack([state_of[k][width[k] + at] for k, at in wanted])  # (N, d)
         d = next(iter(state_of.values())).shape[-1]
         out = np.zeros((len(wanted), 2 * window + 1, d), dtype=np.float32)  # (N, 2w + 1, d)
         for n, (k, at) in enumerate(wanted):
