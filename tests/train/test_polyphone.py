@@ -63,3 +63,62 @@ def test_positions_a_phrase_fixes_are_not_trained_on(api, model_dir, tmp_path):
     assert isinstance(got, Examples) and got.chars == []
     got = collect(g2p, texts, [(3, "chang2")], None, config, Counter())
     assert got.labels == ["chang2"] and got.weights == [1.0]
+
+
+def test_sentences_are_mined_for_polyphones_short_of_the_cap(tmp_path):
+    """Named corpora give the teacher sentences only while a wanted character is under the cap;
+    held-out lines are dropped and counted, dev / test lines of the split rule never taken."""
+    import gzip
+    from collections import Counter
+
+    from standins import MANPAGE, fake_fetched, heldout_list
+
+    from pinhan.data.clean import Cleaner
+    from pinhan.data.heldout import HeldoutRule
+    from pinhan.data.prepare import hash_split
+    from pinhan.train.polyphone import mine_sentences
+
+    lines = [f"第{n}段：长城很长，行长在{n}号。" for n in "一二三四五六七八九十"] + ["只有别的字的一句话。", "国家博物馆的长廊里。"]
+    page = MANPAGE + "".join(f".PP\n{line}\n" for line in lines)
+    fake_fetched(tmp_path / "cache", "manpages", {"usr/share/man/zh_CN/man1/x.1.gz": gzip.compress(page.encode())})
+    rule = HeldoutRule(heldout_list(tmp_path / "heldout.txt", "国家博物馆的长廊里"))
+    have = Counter({"行": 5})  # 行 is full already: only 长 draws sentences
+    taken, report = mine_sentences(["manpages"], str(tmp_path / "cache"), rule, lambda ch: ch in "长行", have, 4, 0)
+    cleaned = [Cleaner()(line) for line in lines]  # as prepare cleans (full-width colon -> ':')
+    train_lines = [line for line in cleaned[:10] if hash_split(line, 0.05, 0.05) == "train"]
+    assert len(train_lines) >= 2  # the split rule keeps most lines in train
+    assert all(any(s in line for line in train_lines) for s in taken) and all("长" in s for s in taken)
+    assert have["长"] == 6 and have["行"] == 5 + 2  # 3 长 a sentence: the second reaches the cap of 4
+    assert not any("廊" in s or "别的字" in s for s in taken)
+    assert report["manpages"]["dropped_heldout"] == (hash_split(cleaned[-1], 0.05, 0.05) == "train")
+    assert report["manpages"]["taken"] == len(taken) == 2
+    with pytest.raises(ConfigError, match="corpus_sources must be"):
+        PolyphoneTrainConfig(corpus_sources=["wikipedia"])
+
+
+def test_mined_sources_fill_in_the_order_given(tmp_path):
+    """The second source gives sentences only for what the first left short."""
+    import gzip
+    from collections import Counter
+
+    from standins import HELP_PAGE, MANPAGE, fake_fetched, heldout_list
+
+    from pinhan.data.clean import Cleaner
+    from pinhan.data.heldout import HeldoutRule
+    from pinhan.data.prepare import hash_split
+    from pinhan.train.polyphone import mine_sentences
+
+    pages = [f"第{n}段：长城很长的。" for n in "一二三四五六七八九十"]
+    banks = [f"第{n}家银行开在长街的路口。" for n in "一二三四五六七八九十"]
+    cache = tmp_path / "cache"
+    fake_fetched(cache, "manpages", {"usr/share/man/zh_CN/man1/x.1.gz": gzip.compress(
+        (MANPAGE + "".join(f".PP\n{line}\n" for line in pages)).encode())})
+    help_html = HELP_PAGE.replace("</div><footer>", "".join(f"<p>{line}</p>" for line in banks) + "</div><footer>")
+    fake_fetched(cache, "libreoffice-help", {"usr/share/libreoffice/help/zh-CN/text/shared/a.html": help_html})
+    rule = HeldoutRule(heldout_list(tmp_path / "heldout.txt"))
+    have = Counter()
+    taken, report = mine_sentences(["manpages", "libreoffice-help"], str(cache), rule, lambda ch: ch in "长行", have, 4, 0)
+    assert sum(hash_split(Cleaner()(line), 0.05, 0.05) == "train" for line in banks) >= 4
+    # manpages: two sentences fill 长 (2 each); the help pages then fill 行 (1 each), 长 riding along
+    assert report["manpages"]["taken"] == 2 and report["libreoffice-help"]["taken"] == 4
+    assert have["长"] == 8 and have["行"] == 4 and all("银行" in s for s in taken[2:])

@@ -4,7 +4,8 @@
 Gold readings from CPP-format items (``labelled``, default ``../shared/bench/cpp-dev.jsonl``), a
 fixed-seed fold of them held out to measure (``dev_fraction=0`` trains on all), weak readings from
 a teacher (``teacher=g2pm``, needs the ``bench`` extra; ``teacher=null`` for none) on the bundled
-corpus. Settings: :class:`pinhan.train.polyphone.PolyphoneTrainConfig`. Writes
+corpus, and on sentences of fetched corpora that hold polyphones still short of examples
+(``corpus_sources=[inews]``, ``sources_cache=DIR``; ``pinhan fetch inews`` first). Settings: :class:`pinhan.train.polyphone.PolyphoneTrainConfig`. Writes
 ``DIR/polyphone.safetensors`` unless ``--out`` names another file.
 """
 

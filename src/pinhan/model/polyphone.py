@@ -135,11 +135,18 @@ class PolyphoneScorer:
         chars, syllables = tensors["pair_chars"].astype(np.int64), tensors["pair_syllables"].astype(np.int64)
         self._pair_row = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(chars, syllables))}
         self.trained_chars = frozenset(int(c) for c in chars)
+        self._rows_of: dict[tuple[int, bytes], np.ndarray] = {}  # (char, candidates) -> pair rows
 
     def pair_rows(self, char: int, syllables: np.ndarray) -> np.ndarray:
         """Rows of ``P``/``q`` for one character's candidates ((K,) ids -> (K,) rows)."""
-        unseen = self.config.n_pairs
-        return np.array([self._pair_row.get((char, int(s)), unseen) for s in syllables], dtype=np.int64)
+        key = (char, syllables.tobytes())
+        rows = self._rows_of.get(key)
+        if rows is None:  # a character's candidates recur text after text: look them up once
+            unseen = self.config.n_pairs
+            rows = np.array([self._pair_row.get((char, int(s)), unseen) for s in syllables], dtype=np.int64)
+            if len(self._rows_of) < 65536:
+                self._rows_of[key] = rows
+        return rows
 
     def scores(self, h: np.ndarray, char: int, syllables: np.ndarray) -> np.ndarray:
         """Scores (K,) of one character's candidate readings ``syllables`` (K,) from its encoder

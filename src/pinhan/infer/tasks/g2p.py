@@ -141,9 +141,9 @@ class G2P:
         for (k, at), scores, candidates in zip(todo, all_scores, options):
             if self.second_weight > 0:
                 item = part[k].item
-                fixed = self._second(second, item, texts[item])
-                sid = self.vocab.syllable_to_id.get(fixed[part[k].start + at] or "", -1)
-                scores = scores + self.second_weight * (candidates == sid)
+                reading = self._second(second, item, texts[item])[part[k].start + at]
+                if reading is not None:
+                    scores = scores + self.second_weight * (candidates == self.vocab.syllable_to_id.get(reading, -1))
             out[k][at] = int(candidates[int(np.argmax(scores))])
         return out
 
