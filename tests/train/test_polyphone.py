@@ -122,3 +122,12 @@ def test_mined_sources_fill_in_the_order_given(tmp_path):
     # manpages: two sentences fill 长 (2 each); the help pages then fill 行 (1 each), 长 riding along
     assert report["manpages"]["taken"] == 2 and report["libreoffice-help"]["taken"] == 4
     assert have["长"] == 8 and have["行"] == 4 and all("银行" in s for s in taken[2:])
+
+
+def test_an_unfetched_source_is_named_before_any_work(tmp_path, capsys):
+    from pinhan.cli import main
+
+    code = main(["polyphone", "--measure-only", "corpus_sources=[inews]", f"sources_cache={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code != 0 and "source inews is not fetched" in err and "pinhan fetch inews" in err
+    assert "Traceback" not in err

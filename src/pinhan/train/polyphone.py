@@ -303,6 +303,11 @@ def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: st
     from pinhan.infer.config import InferenceConfig
 
     t0 = time.perf_counter()
+    if config.teacher is not None:  # an unfetched source fails now, not after minutes of labelling
+        from pinhan.data.corpora.fetch import source_root
+
+        for name in config.corpus_sources:
+            source_root(name, config.sources_cache)
     g2p = pinhan.load(model_dir, config=InferenceConfig(g2p_head=False)).g2p_engine
     rule = HeldoutRule(config.heldout)
     items = read_labelled(config.labelled)
