@@ -5,8 +5,9 @@ Gold readings from CPP-format items (``labelled``, default ``../shared/bench/cpp
 fixed-seed fold of them held out to measure (``dev_fraction=0`` trains on all), weak readings from
 a teacher (``teacher=g2pm``, needs the ``bench`` extra; ``teacher=null`` for none) on the bundled
 corpus, and on sentences of fetched corpora that hold polyphones still short of examples
-(``corpus_sources=[inews]``, ``sources_cache=DIR``; ``pinhan fetch inews`` first). Settings: :class:`pinhan.train.polyphone.PolyphoneTrainConfig`. Writes
-``DIR/polyphone.safetensors`` unless ``--out`` names another file.
+(``corpus_sources=[inews]``, ``sources_cache=DIR``; ``pinhan fetch inews`` first). Settings:
+:class:`pinhan.train.polyphone.PolyphoneTrainConfig`. Writes ``DIR/polyphone.safetensors`` unless
+``--out`` names another file.
 """
 
 from __future__ import annotations
