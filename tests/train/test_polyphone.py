@@ -131,3 +131,31 @@ def test_an_unfetched_source_is_named_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "source inews is not fetched" in err and "pinhan fetch inews" in err
     assert "Traceback" not in err
+
+
+def test_mined_sentences_become_teacher_examples(api, model_dir, tmp_path, monkeypatch):
+    """train_polyphone feeds mined sentences to the teacher: more weak examples, reported per source."""
+    import gzip
+
+    import pinhan.train.polyphone as polyphone
+    from standins import MANPAGE, fake_fetched, heldout_list
+
+    readings = [api.vocab.syllables[s] for s in api.bundle.readings["长"]]
+    monkeypatch.setattr(polyphone, "teacher_labels",  # a stand-in teacher: 长 read chang2-like, the rest left
+                        lambda name: lambda s: [readings[0] if ch == "长" else None for ch in s])
+    lines = [f"第{n}段：那条河很长，路也很长。" for n in "一二三四五六七八九十"]
+    fake_fetched(tmp_path / "cache", "manpages", {"usr/share/man/zh_CN/man1/x.1.gz": gzip.compress(
+        (MANPAGE + "".join(f".PP\n{line}\n" for line in lines)).encode())})
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("\n".join(json.dumps(it, ensure_ascii=False) for it in _items(api)) + "\n", encoding="utf-8")
+    common = dict(labelled=[str(labelled)], heldout=str(heldout_list(tmp_path / "h.txt")), corpus_sentences=0,
+                  dev_fraction=0.25, epochs=1, skip_fixed=False, sources_cache=str(tmp_path / "cache"))
+    without = polyphone.train_polyphone(str(model_dir), PolyphoneTrainConfig(**common), None, log=lambda s: None)
+    mined = polyphone.train_polyphone(str(model_dir), PolyphoneTrainConfig(corpus_sources=["manpages"], **common),
+                                      None, log=lambda s: None)
+    from pinhan.data.clean import Cleaner
+    from pinhan.data.prepare import hash_split
+
+    in_train = sum(hash_split(Cleaner()(line), 0.05, 0.05) == "train" for line in lines)
+    assert in_train >= 5 and mined["corpus_sources"]["manpages"]["taken"] >= in_train
+    assert mined["train_examples"] == without["train_examples"] + 2 * in_train  # each such line: two 长 the teacher reads
