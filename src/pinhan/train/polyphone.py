@@ -143,12 +143,17 @@ def split_fold(items: list[dict], fraction: float, seed: int) -> tuple[list[dict
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 
 
+def sentences(text: str) -> list[str]:
+    """``text`` cut after each sentence-final mark, keeping the pieces of 6-80 characters."""
+    return [s for s in SENTENCE_END.split(text) if 6 <= len(s) <= 80]
+
+
 def corpus_sentences(limit: int, seed: int) -> list[str]:
     """Sentences (6-80 characters) of the bundled corpus's train lines, shuffled by ``seed``."""
     from pinhan.data.sources import bundled_files, read
 
     found = [s for f in bundled_files() for line in read(f) if line.split == "train" and line.text
-             for s in SENTENCE_END.split(line.text) if 6 <= len(s) <= 80]
+             for s in sentences(line.text)]
     random.Random(seed).shuffle(found)
     return found[:limit]
 
@@ -180,7 +185,7 @@ def mine_sentences(sources: list[str], cache: str, rule: HeldoutRule, wanted, ha
             if rule.hits(text):
                 counts["dropped_heldout"] += 1
                 continue
-            found = [s for s in SENTENCE_END.split(text) if 6 <= len(s) <= 80 and s not in seen]
+            found = [s for s in sentences(text) if s not in seen]
             seen.update(found)  # a stock sentence (a dateline, a boilerplate notice) once
             pool.extend(found)
         counts["sentences"] = len(pool)
