@@ -129,3 +129,20 @@ def test_runs_are_encoded_in_groups_of_similar_length():
     groups = _length_groups(list(lengths), lengths)
     assert sorted(k for g in groups for k in g) == [0, 1, 2, 3, 4]  # every run once
     assert groups == [[0, 2, 4], [1, 3]]  # longest first; 8 and 5 are not padded to 40
+
+
+def test_the_head_decides_where_the_two_phrase_dictionaries_disagree(model_dir, api, tmp_path):
+    """pypinyin reads 上行 in 鹰潭上行至湖沿 as shang4 hang2 (a train going up the line), CC-CEDICT as
+    shang4 xing2: 行 is left to the head, 上 (both agree) stays fixed; without the agreement rule
+    pypinyin's hang2 stands."""
+    text, at = "鹰潭上行至湖沿", 3
+    assert api.g2p_engine.fixed_readings(text) == [None, None, "shang4", None, None, None, None]
+    off = api.with_config(g2p_phrase_agreement=False)
+    assert off.g2p_engine.fixed_readings(text) == [None, None, "shang4", "hang2", None, None, None]
+    path = tmp_path / "model"
+    shutil.copytree(model_dir, path)
+    readings = api.bundle.readings
+    other = next(api.vocab.syllables[s] for s in readings["行"] if api.vocab.syllables[s] not in ("hang2", "xing2"))
+    _head_preferring(api.vocab, readings, "行", other, api.runner.model.config.d_model, path / "polyphone.safetensors")
+    assert pinhan.load(path).g2p(text).readings[at] == other
+    assert pinhan.load(path, config=off.config).g2p(text).readings[at] == "hang2"

@@ -107,6 +107,12 @@ class InferenceConfig:
         g2p_phrases: ``g2p`` takes the reading a phrase of pypinyin's phrase dictionary fixes
             before any model runs (on a cpp-dev fold: 93.7 % -> 96.3 % with the head;
             benchmarks/RESULTS.md, "Polyphones (issue 16)").
+        g2p_phrase_agreement: a pypinyin phrase fixes a character's reading only where CC-CEDICT's
+            phrases (matched the same way) give it no other: where the two dictionaries disagree
+            (差价 ``cha4`` / ``cha1``, 类似 ``si4`` / ``shi4``) the head decides. On cpp-dev they
+            disagree at 83 of the 4,645 labelled characters pypinyin fixes (pypinyin right at 46,
+            CC-CEDICT at 34); two folds 96.70 / 96.96 % -> 96.91 / 97.12 % (RESULTS.md,
+            "Polyphones, sixth part").
         g2p_head: ``g2p`` decides the remaining polyphones with the model directory's polyphone
             head (``polyphone.safetensors``) when it has one; False (or no head): the h2p decoder.
         g2p_dictionary_weight: bonus added to the head's score (log-odds against its best) of the
@@ -175,6 +181,7 @@ class InferenceConfig:
     word_abbreviated_head_rows: int = 0
     word_head_context: int = 16
     g2p_phrases: bool = True
+    g2p_phrase_agreement: bool = True
     g2p_head: bool = True
     g2p_dictionary_weight: float = 1.0
     g2p_settled_share: float = 1.0
@@ -197,7 +204,8 @@ class InferenceConfig:
                 if self.script not in ("simplified", "traditional", "any"):
                     raise ConfigError(f"inference setting script must be simplified, traditional or any, got {self.script!r}")
                 continue
-            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_head", "g2p_dictionary_tones"):
+            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_phrase_agreement", "g2p_head",
+                          "g2p_dictionary_tones"):
                 if not isinstance(getattr(self, f.name), bool):
                     raise ConfigError(f"inference setting {f.name} must be true or false, got {getattr(self, f.name)!r}")
                 continue

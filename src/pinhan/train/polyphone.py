@@ -217,7 +217,7 @@ def collect(g2p, texts: list[str], gold: list[tuple[int, str] | None], teacher, 
         chunk, labels = texts[start : start + batch], []
         for text, g in zip(chunk, gold[start : start + batch]):
             taught = teacher(text) if teacher is not None else [None] * len(text)
-            fixed = g2p.bundle.phrases.fixed(text) if config.skip_fixed else [None] * len(text)
+            fixed = g2p.fixed_readings(text) if config.skip_fixed else [None] * len(text)
             found = {}
             for at, ch in enumerate(text):
                 options = [g2p.vocab.syllables[s] for s in g2p.readings(ch)[:MAX_CANDIDATES]]

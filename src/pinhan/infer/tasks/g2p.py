@@ -4,7 +4,10 @@ Each hanzi takes, in order:
 
 1. its only reading, when the lexicon (or pypinyin, for a hanzi outside the vocabulary) has one;
 2. the reading a phrase of pypinyin's phrase dictionary fixes (``g2p_phrases``,
-   :class:`~pinhan.lm.phrases.PhraseReadings`; forward maximum matching);
+   :class:`~pinhan.lm.phrases.PhraseReadings`; forward maximum matching), unless CC-CEDICT's
+   phrases, matched the same way, give the character another reading (``g2p_phrase_agreement``):
+   two dictionaries that disagree leave the choice to the head (差价: pypinyin ``cha4``,
+   CC-CEDICT ``cha1``);
 3. its most frequent reading when that reading has at least ``g2p_settled_share`` of the
    character's train counts, and these are at least ``g2p_settled_count`` (年 ``nian2``: its other
    reading ``ning4`` never occurs in 62,917), without the encoder;
@@ -28,7 +31,7 @@ passed through, one entry per character.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -68,6 +71,7 @@ class G2P:
         self.max_chars, self.batch_rows = config.max_chars, config.batch_rows
         self.max_run = max(1, min(config.max_run, runner.max_positions - 1))
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
+        self.phrase_agreement = config.g2p_phrase_agreement
         self.second_weight = config.g2p_dictionary_weight
         self.use_dictionary_tones = config.g2p_dictionary_tones
         shares = bundle.lexicon.top_shares(config.g2p_settled_count)
@@ -95,11 +99,11 @@ class G2P:
                 raise InputError(f"text must be a string, got {type(text).__name__}")
             if len(text) > self.max_chars:
                 raise InputError(f"text has {len(text)} characters; the limit is {self.max_chars} (max_chars)")
-        runs = [run for i, text in enumerate(texts) for run in self._runs(i, text)]
+        second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
+        runs = [run for i, text in enumerate(texts) for run in self._runs(i, text, second)]
         head = self.bundle.polyphone if self.use_head else None
         ambiguous = [r for r in runs if any(len(x) > 1 for x in r.readings)]
         chosen = {(r.item, r.start): [int(x[0]) for x in r.readings] for r in runs}  # first = most frequent
-        second: dict[int, list[str | None]] = {}  # text -> CC-CEDICT's readings, computed once per text
         decide = partial(self._decide_with_head, second=second) if head is not None else self._decide_with_decoder
         for start in range(0, len(ambiguous), self.batch_rows):
             part = ambiguous[start : start + self.batch_rows]
@@ -120,6 +124,19 @@ class G2P:
             results.append(G2PResult(text, _styled(text, written, tones), tuple(hanzi), tuple(poly),
                                      _styled(text, toned, tones)))
         return results
+
+    def fixed_readings(self, text: str, second: Callable[[], list[str | None]] | None = None) -> list[str | None]:
+        """Per character of ``text``, the reading the phrase dictionary fixes (None: left open), as
+        g2p's second step takes it (the polyphone head is trained on the open positions only).
+        ``second``: gives CC-CEDICT's readings of ``text`` (cached by the caller), asked only
+        when the first dictionary fixed something."""
+        if not self.use_phrases:
+            return [None] * len(text)
+        fixed = self.bundle.phrases.fixed(text)
+        if self.phrase_agreement and any(f is not None for f in fixed):
+            other = self.bundle.second_phrases.fixed(text) if second is None else second()
+            fixed = [None if f is not None and o is not None and o != f else f for f, o in zip(fixed, other)]
+        return fixed
 
     def _second(self, cache: dict[int, list[str | None]], item: int, text: str) -> list[str | None]:
         """CC-CEDICT's reading per character of ``text`` (None outside its words), once per text."""
@@ -204,8 +221,9 @@ class G2P:
         hyps, _ = beam_search(self.runner, self.runner.encode(enc), constraint, len(part), beam_size=1)
         return [h[0].tokens + [int(x[0]) for x in r.readings[len(h[0].tokens):]] for r, h in zip(part, hyps)]
 
-    def _runs(self, item: int, text: str) -> list[_Run]:
-        fixed = self.bundle.phrases.fixed(text) if self.use_phrases else [None] * len(text)
+    def _runs(self, item: int, text: str, second: dict[int, list[str | None]] | None = None) -> list[_Run]:
+        cache = {} if second is None else second
+        fixed = self.fixed_readings(text, lambda: self._second(cache, item, text))
         runs, start = [], None
         for at in range(len(text) + 1):
             readable = at < len(text) and len(self.readings(text[at])) > 0
