@@ -99,3 +99,16 @@ def test_pinyin_is_written_with_dictionary_tones_and_readings_keep_the_lexical_t
     plain = api.with_config(g2p_dictionary_tones=False).g2p(text)
     assert plain.pinyin == plain.readings == result.readings
     assert api.g2p(text, tones="mark").pinyin[3] == "shang"
+
+
+def test_a_separable_verb_reads_as_the_phrase_it_makes_with_its_object(api):
+    """还了书 reads 还 as 还书 does (huan2); not where 行 belongs to the word before it (进行了规定)
+    or the character after the particle repeats the verb (查了查); off, the head decides."""
+    engine = api.g2p_engine
+    assert len(engine.readings("还")) > 1
+    assert engine.fixed_readings("他还了书") == [None, "huan2", None, None]
+    assert engine.fixed_readings("他还过书") == [None, "huan2", None, None]
+    assert engine.fixed_readings("方面进行了规定")[3] is None
+    assert engine.fixed_readings("查了查")[0] is None
+    assert api.with_config(g2p_separable=False).g2p_engine.fixed_readings("他还了书") == [None] * 4
+    assert api.g2p("他还了书").readings[1] == "huan2"

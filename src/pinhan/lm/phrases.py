@@ -77,6 +77,10 @@ class PhraseReadings:
     def __contains__(self, word: str) -> bool:
         return word in self._phrases
 
+    def readings(self, word: str) -> tuple[str | None, ...] | None:
+        """The phrase's reading per character (None where it lists several), None if no phrase."""
+        return self._phrases.get(word)
+
     def fixed(self, text: str) -> list[str | None]:
         """One entry per character of ``text``: the reading a matched phrase fixes, else None."""
         out: list[str | None] = [None] * len(text)
