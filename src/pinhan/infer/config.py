@@ -111,7 +111,7 @@ class InferenceConfig:
             phrases (matched the same way) give it no other: where the two dictionaries disagree
             (差价 ``cha4`` / ``cha1``, 类似 ``si4`` / ``shi4``) the head decides. On cpp-dev they
             disagree at 83 of the 4,645 labelled characters pypinyin fixes (pypinyin right at 46,
-            CC-CEDICT at 34); two folds 96.70 / 96.96 % -> 96.91 / 97.12 % (RESULTS.md,
+            CC-CEDICT at 34); three folds 5,552 -> 5,559 right of 5,730, none worse (RESULTS.md,
             "Polyphones, sixth part").
         g2p_separable: a polyphonic verb left open before 了 / 过 takes its reading in the phrase
             it makes with the character after them (还了书 as 还书 ``huan2``; not where the

@@ -127,8 +127,9 @@ class G2P:
         return results
 
     def fixed_readings(self, text: str, second: Callable[[], list[str | None]] | None = None) -> list[str | None]:
-        """Per character of ``text``, the reading the phrase dictionary fixes (None: left open), as
-        g2p's second step takes it (the polyphone head is trained on the open positions only).
+        """Per character of ``text``, the reading g2p's second step fixes (None: left open): a
+        pypinyin phrase's where CC-CEDICT does not disagree, a separable verb's (the polyphone
+        head is trained on the open positions only).
         ``second``: gives CC-CEDICT's readings of ``text`` (cached by the caller), asked only
         when the first dictionary fixed something."""
         if not self.use_phrases:
