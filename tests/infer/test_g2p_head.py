@@ -10,7 +10,7 @@ import pinhan
 from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead
 
 
-def _head_preferring(vocab, readings, char, syllable, d_model, path, window=0):
+def _head_preferring(vocab, readings, char, syllable, d_model, path, window=0, memory=None):
     """A head whose pair bias makes ``char`` read ``syllable`` whatever the context."""
     pairs = [(vocab.char_id(char), int(s)) for s in readings[char]]
     head = PolyphoneHead(PolyphoneConfig(d_model, len(vocab.chars), len(vocab.syllables), len(pairs), dim=4, pair_dim=2,
@@ -19,7 +19,7 @@ def _head_preferring(vocab, readings, char, syllable, d_model, path, window=0):
         head.proj.weight.zero_()
         head.pair_proj.weight.zero_()
         head.pair_bias.weight[[k for k, (_, s) in enumerate(pairs) if vocab.syllables[s] == syllable][0]] = 5.0
-    head.save(path)
+    head.save(path, memory=memory)
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +146,31 @@ def test_the_head_decides_where_the_two_phrase_dictionaries_disagree(model_dir, 
     _head_preferring(api.vocab, readings, "行", other, api.runner.model.config.d_model, path / "polyphone.safetensors")
     assert pinhan.load(path).g2p(text).readings[at] == other
     assert pinhan.load(path, config=off.config).g2p(text).readings[at] == "hang2"
+
+
+def test_the_memory_of_labelled_neighbours_wins_over_phrases_and_the_head(model_dir, api, tmp_path):
+    """Labelled examples that read 长 before 城 otherwise than both phrase dictionaries do (twice,
+    always the same) give it that reading, where the phrase would win over the head; the memory is
+    off with g2p_memory false, and without the head."""
+    from pinhan.model.reading_memory import ReadingMemory
+
+    vocab, readings = api.vocab, api.bundle.readings
+    text = "长城很长"
+    phrase = api.g2p_engine.fixed_readings(text)[0]
+    assert phrase is not None
+    labelled = next(vocab.syllables[s] for s in readings["长"] if vocab.syllables[s] != phrase)
+    ids_of = [vocab.char_id(ch) for ch in text]
+    memory = ReadingMemory.build([(ids_of[:2], 0, vocab.syllable_to_id[labelled])] * 2, min_count=2)
+    path = tmp_path / "model"
+    shutil.copytree(model_dir, path)
+    _head_preferring(vocab, readings, "长", labelled, api.runner.model.config.d_model, path / "polyphone.safetensors",
+                     memory=memory)
+    model = pinhan.load(path)
+    assert len(model.bundle.polyphone.memory) == 1
+    got = model.g2p(text).readings
+    assert got[0] == labelled and got[3] == labelled  # 很长: no remembered neighbour, the head's reading
+    Config = api.config.__class__
+    assert pinhan.load(path, config=Config(g2p_memory=False)).g2p(text).readings[0] == phrase
+    assert pinhan.load(path, config=Config(g2p_phrases=False)).g2p(text).readings[0] == labelled  # without phrases too
+    no_head = pinhan.load(path, config=Config(g2p_head=False))
+    assert no_head.g2p_engine.fixed_readings(text)[0] == phrase  # training's view: never the memory

@@ -27,6 +27,8 @@ def test_labelled_items_are_checked_and_folds_are_fixed(tmp_path):
     assert split_fold(items, 0.2, 1) == split_fold(items, 0.2, 1) and len(split_fold(items, 0.2, 1)[1]) == 2
     with pytest.raises(ConfigError, match="teacher must be"):
         PolyphoneTrainConfig(teacher="pypinyin")
+    with pytest.raises(ConfigError, match="memory_min_count must be a whole number"):
+        PolyphoneTrainConfig(memory_min_count=-1)
 
 
 def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
@@ -50,6 +52,13 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     assert loaded.bundle.polyphone is not None
     for item in _items(api, 3):
         assert loaded.g2p(item["sentence"]).pinyin[item["index"]] == item["pinyin"]
+    # the train items' neighbours of 长 (城 after it, 行 before, 说 after, 江 after) each held 6 times
+    assert report["memory_entries"] == 4 and len(loaded.bundle.polyphone.memory) == 4
+    chars = [api.vocab.char_id(ch) for ch in "行长说"]
+    assert api.vocab.syllables[loaded.bundle.polyphone.memory.vote(chars, 1)] == _items(api, 2)[1]["pinyin"]
+    assert main(args + ["memory_min_count=0", "epochs=1"]) == 0
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["memory_entries"] == 0
+    assert pinhan.load(model).bundle.polyphone.memory is None
 
 
 def test_positions_a_phrase_fixes_are_not_trained_on(api, model_dir, tmp_path):

@@ -118,6 +118,12 @@ class InferenceConfig:
             character before makes a word with it, as 进行了规定). On 14,635 inews lines it
             changed 26 of the head's readings, 21 to the right one; it changed no reading of the
             three cpp-dev folds (RESULTS.md, "Polyphones, sixth part").
+        g2p_memory: a polyphone whose neighbour is one that the head's labelled examples hold
+            beside it (at least twice, always with the same reading) takes that reading, over a
+            phrase's and the head's (呵叻 ``he1``, 吡咯 ``luo4``: the polyphone head's
+            :class:`~pinhan.model.reading_memory.ReadingMemory`; only with ``g2p_head``). On three
+            cpp-dev folds it changed 28 readings, 24 to the gold one (RESULTS.md, "Polyphones,
+            seventh part").
         g2p_head: ``g2p`` decides the remaining polyphones with the model directory's polyphone
             head (``polyphone.safetensors``) when it has one; False (or no head): the h2p decoder.
         g2p_dictionary_weight: bonus added to the head's score (log-odds against its best) of the
@@ -188,6 +194,7 @@ class InferenceConfig:
     g2p_phrases: bool = True
     g2p_phrase_agreement: bool = True
     g2p_separable: bool = True
+    g2p_memory: bool = True
     g2p_head: bool = True
     g2p_dictionary_weight: float = 1.0
     g2p_settled_share: float = 1.0
@@ -210,7 +217,7 @@ class InferenceConfig:
                 if self.script not in ("simplified", "traditional", "any"):
                     raise ConfigError(f"inference setting script must be simplified, traditional or any, got {self.script!r}")
                 continue
-            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_phrase_agreement", "g2p_separable", "g2p_head",
+            if f.name in ("words", "gen_words", "g2p_phrases", "g2p_phrase_agreement", "g2p_separable", "g2p_memory", "g2p_head",
                           "g2p_dictionary_tones"):
                 if not isinstance(getattr(self, f.name), bool):
                     raise ConfigError(f"inference setting {f.name} must be true or false, got {getattr(self, f.name)!r}")

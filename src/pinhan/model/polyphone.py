@@ -13,9 +13,12 @@ seen shares the row ``n_pairs`` (zeros unless trained). Everything is vocabulary
 layer knows no characters.
 
 The file (``polyphone.safetensors`` in a model directory) describes itself: its safetensors
-metadata holds ``format``, ``version``, the sizes and the recipe that made it. Inference runs in
-numpy (:class:`PolyphoneScorer`), so the torch and the onnxruntime backends share it: the ONNX
-export needs no extra graph, the head reads the encoder memory either backend returns.
+metadata holds ``format``, ``version``, the sizes and the recipe that made it. It may also carry
+the :class:`~pinhan.model.reading_memory.ReadingMemory` of the gold examples the head was trained
+on (tensors ``memory_keys`` (M, 3), ``memory_syllables`` (M,), ``memory_counts`` (M,); files
+without them load with no memory). Inference runs in numpy (:class:`PolyphoneScorer`), so the
+torch and the onnxruntime backends share it: the ONNX export needs no extra graph, the head reads
+the encoder states either backend returns.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from safetensors.numpy import save_file
 from torch import Tensor, nn
 
 from pinhan.model.io import CheckpointError
+from pinhan.model.reading_memory import ReadingMemory
 
 FORMAT = "pinhan-polyphone"
 VERSION = 1
 TENSORS = ("proj_w", "proj_b", "pair_proj_w", "pair_proj_b", "syllable_emb", "pair_emb", "pair_bias",
            "pair_chars", "pair_syllables")
+MEMORY_TENSORS = ("memory_keys", "memory_syllables", "memory_counts")  # optional
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,9 @@ class PolyphoneHead(nn.Module):
         own = (self.pair_emb(pair_rows) @ zp[:, :, None]).squeeze(-1) + self.pair_bias(pair_rows).squeeze(-1)  # (N, K)
         return (shared + own).masked_fill(syllables < 0, -1e9)
 
-    def save(self, path: str | os.PathLike, recipe: dict | None = None) -> None:
-        """Write the head as float16 safetensors (ids int32) with its config in the metadata,
-        through a temporary file renamed into place."""
+    def save(self, path: str | os.PathLike, recipe: dict | None = None, memory: ReadingMemory | None = None) -> None:
+        """Write the head as float16 safetensors (ids int32) with its config in the metadata, and
+        ``memory`` beside it if given, through a temporary file renamed into place."""
         def half(t: Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float16)  # safetensors writes raw buffers
 
@@ -114,6 +119,9 @@ class PolyphoneHead(nn.Module):
             "pair_chars": self.pairs[:, 0].numpy().astype(np.int32),
             "pair_syllables": self.pairs[:, 1].numpy().astype(np.int32),
         }
+        if memory is not None:
+            tensors.update(memory_keys=memory.keys.astype(np.int32).reshape(-1, 3),
+                           memory_syllables=memory.syllables.astype(np.int32), memory_counts=memory.counts.astype(np.int32))
         meta = {"format": FORMAT, "version": str(VERSION), "config": json.dumps(asdict(self.config)),
                 "recipe": json.dumps(recipe or {}, ensure_ascii=False)}
         path = Path(path)
@@ -128,6 +136,8 @@ class PolyphoneScorer:
 
     def __init__(self, config: PolyphoneConfig, tensors: dict[str, np.ndarray], recipe: dict | None = None) -> None:
         self.config, self.recipe = config, recipe or {}
+        self.memory = ReadingMemory(tensors["memory_keys"], tensors["memory_syllables"], tensors["memory_counts"]) \
+            if "memory_keys" in tensors else None  # gold readings beside a neighbour (None: a file without one)
         f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
         self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (input_dim, D), (D,)
         self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (input_dim, P), (P,)
@@ -196,4 +206,22 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
         (tensors["pair_syllables"] >= 0).all() and (tensors["pair_syllables"] < n_syllables).all()
     if not pairs_ok:
         raise CheckpointError(f"{path}: a (character, reading) pair lies outside the vocabulary")
+    _check_memory(path, tensors, n_chars, n_syllables)
     return PolyphoneScorer(config, tensors, recipe)
+
+
+def _check_memory(path: Path, tensors: dict[str, np.ndarray], n_chars: int, n_syllables: int) -> None:
+    """The optional reading memory: all three tensors or none, of matching shapes, ids in range."""
+    present = [name for name in MEMORY_TENSORS if name in tensors]
+    if not present:
+        return
+    if len(present) != len(MEMORY_TENSORS):
+        raise CheckpointError(f"{path}: reading memory incomplete (has {', '.join(present)}; needs {', '.join(MEMORY_TENSORS)})")
+    keys, syllables, counts = (tensors[name] for name in MEMORY_TENSORS)
+    m = len(syllables)
+    if keys.shape != (m, 3) or syllables.shape != (m,) or counts.shape != (m,):
+        raise CheckpointError(f"{path}: reading memory tensors of shapes {keys.shape}, {syllables.shape}, {counts.shape}; "
+                              f"want (M, 3), (M,), (M,)")
+    if m and not ((keys[:, [0, 2]] >= 0).all() and (keys[:, [0, 2]] < n_chars).all() and np.isin(keys[:, 1], (0, 1)).all()
+                  and (syllables >= 0).all() and (syllables < n_syllables).all() and (counts >= 1).all()):
+        raise CheckpointError(f"{path}: a reading memory entry lies outside the vocabulary")

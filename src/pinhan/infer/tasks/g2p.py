@@ -73,6 +73,7 @@ class G2P:
         self.max_run = max(1, min(config.max_run, runner.max_positions - 1))
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
         self.phrase_agreement, self.separable = config.g2p_phrase_agreement, config.g2p_separable
+        self.use_memory = config.g2p_memory and config.g2p_head
         self.second_weight = config.g2p_dictionary_weight
         self.use_dictionary_tones = config.g2p_dictionary_tones
         shares = bundle.lexicon.top_shares(config.g2p_settled_count)
@@ -128,19 +129,40 @@ class G2P:
 
     def fixed_readings(self, text: str, second: Callable[[], list[str | None]] | None = None) -> list[str | None]:
         """Per character of ``text``, the reading g2p's second step fixes (None: left open): a
-        pypinyin phrase's where CC-CEDICT does not disagree, a separable verb's (the polyphone
-        head is trained on the open positions only).
+        pypinyin phrase's where CC-CEDICT does not disagree, a separable verb's, and over both
+        the reading the polyphone head's memory gives beside a neighbour (the head is trained on
+        the open positions only; training loads g2p without the head, so without its memory).
         ``second``: gives CC-CEDICT's readings of ``text`` (cached by the caller), asked only
         when the first dictionary fixed something."""
-        if not self.use_phrases:
-            return [None] * len(text)
-        fixed = self.bundle.phrases.fixed(text)
-        if self.phrase_agreement and any(f is not None for f in fixed):
-            other = self.bundle.second_phrases.fixed(text) if second is None else second()
-            fixed = [None if f is not None and o is not None and o != f else f for f, o in zip(fixed, other)]
-        if self.separable and ("了" in text or "过" in text):
-            fixed = self._separable(text, fixed)
+        fixed: list[str | None] = [None] * len(text)
+        if self.use_phrases:
+            fixed = self.bundle.phrases.fixed(text)
+            if self.phrase_agreement and any(f is not None for f in fixed):
+                other = self.bundle.second_phrases.fixed(text) if second is None else second()
+                fixed = [None if f is not None and o is not None and o != f else f for f, o in zip(fixed, other)]
+            if self.separable and ("了" in text or "过" in text):
+                fixed = self._separable(text, fixed)
+        if self.use_memory:
+            fixed = self._remembered(text, fixed)
         return fixed
+
+    def _remembered(self, text: str, fixed: list[str | None]) -> list[str | None]:
+        """``fixed`` with each polyphone whose neighbours the head's labelled examples agree on
+        (:class:`~pinhan.model.reading_memory.ReadingMemory`) given that reading."""
+        head = self.bundle.polyphone
+        memory = head.memory if head is not None else None
+        if memory is None or not len(memory):
+            return fixed
+        chars = [self.vocab.char_id(ch) for ch in text]
+        out = list(fixed)
+        for at, ch in enumerate(text):
+            options = self.readings(ch)
+            if len(options) < 2:
+                continue
+            reading = memory.vote(chars, at)
+            if reading is not None and (options == reading).any():
+                out[at] = self.vocab.syllables[reading]
+        return out
 
     def _separable(self, text: str, fixed: list[str | None]) -> list[str | None]:
         """Separable verbs (离合词): a polyphone X left open before 了 / 过 and a character Y takes
