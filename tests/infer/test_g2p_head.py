@@ -159,8 +159,8 @@ def test_the_memory_of_labelled_neighbours_wins_over_phrases_and_the_head(model_
     phrase = api.g2p_engine.fixed_readings(text)[0]
     assert phrase is not None
     labelled = next(vocab.syllables[s] for s in readings["长"] if vocab.syllables[s] != phrase)
-    ids_of = [vocab.char_id(ch) for ch in text]
-    memory = ReadingMemory.build([(ids_of[:2], 0, vocab.syllable_to_id[labelled])] * 2, min_count=2)
+    memory = ReadingMemory.build([(vocab.char_id("长"), vocab.syllable_to_id[labelled], None, vocab.char_id("城"))] * 2,
+                                 min_count=2)
     path = tmp_path / "model"
     shutil.copytree(model_dir, path)
     _head_preferring(vocab, readings, "长", labelled, api.runner.model.config.d_model, path / "polyphone.safetensors",

@@ -9,8 +9,9 @@ from pinhan.model.io import CheckpointError
 from pinhan.model.polyphone import PolyphoneConfig, PolyphoneHead, load_polyphone
 from pinhan.model.reading_memory import LEFT, RIGHT, ReadingMemory
 
-# char ids: 10 = the polyphone, 11 / 12 / 13 neighbours; readings 7 and 8
-EXAMPLES = [([11, 10, 12], 1, 7), ([11, 10, 13], 1, 7), ([13, 10], 1, 8), ([12, 10, 11], 1, 8), ([10, 12], 0, 7)]
+# (char, reading, left neighbour, right neighbour): 10 = the polyphone, 11 / 12 / 13 neighbours,
+# readings 7 and 8; None: no key on that side (no neighbour, or none the caller counts)
+EXAMPLES = [(10, 7, 11, 12), (10, 7, 11, 13), (10, 8, 13, None), (10, 8, 12, 11), (10, 7, None, 12)]
 
 
 def test_only_keys_held_often_enough_and_never_contradicted_are_kept():
@@ -20,7 +21,7 @@ def test_only_keys_held_often_enough_and_never_contradicted_are_kept():
     # 11 on the right once; 13 on the right once (7); 12 on the left once (8)
     assert table == {(10, LEFT, 11): (7, 2), (10, RIGHT, 12): (7, 2)}
     assert len(ReadingMemory.build(EXAMPLES, min_count=1)) == 6
-    contradicted = ReadingMemory.build(EXAMPLES + [([11, 10], 1, 8)], min_count=2)
+    contradicted = ReadingMemory.build(EXAMPLES + [(10, 8, 11, None)], min_count=2)
     assert (10, LEFT, 11) not in {tuple(k) for k in contradicted.keys}  # 7, 7 and 8: no longer unanimous
 
 
@@ -31,7 +32,9 @@ def test_neighbours_vote_and_disagreeing_sides_do_not():
     assert memory.vote([11, 10, 13], 1) is None  # 7 on the left, 8 on the right
     assert memory.vote([5, 10, 5], 1) is None and memory.vote([10], 0) is None
     assert memory.vote([ids.UNK, 10, 12], 1) == 7
-    assert ReadingMemory.build([([ids.UNK, 10], 1, 7)] * 3).vote([ids.UNK, 10], 1) is None  # unknown characters make no key
+    assert len(ReadingMemory.build([(10, 7, ids.UNK, None), (ids.UNK, 7, 11, 12)] * 3)) == 0  # unknown characters make no key
+    only_right = ReadingMemory.build([(10, 7, None, 12)] * 2)
+    assert len(only_right) == 1 and only_right.vote([12, 10, 12], 1) == 7 and only_right.vote([12, 10], 1) is None
     with pytest.raises(ValueError, match="2 keys, 1 readings"):
         ReadingMemory(np.zeros((2, 3)), np.zeros(1))
 

@@ -118,11 +118,11 @@ class InferenceConfig:
             character before makes a word with it, as 进行了规定). On 14,635 inews lines it
             changed 26 of the head's readings, 21 to the right one; it changed no reading of the
             three cpp-dev folds (RESULTS.md, "Polyphones, sixth part").
-        g2p_memory: a polyphone whose neighbour is one that the head's labelled examples hold
-            beside it (at least twice, always with the same reading) takes that reading, over a
-            phrase's and the head's (呵叻 ``he1``, 吡咯 ``luo4``: the polyphone head's
+        g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside
+            it in a word (at least twice, always with the same reading) takes that reading, over
+            a phrase's and the head's (闷热 ``men1``, 挣脱 ``zheng1``: the polyphone head's
             :class:`~pinhan.model.reading_memory.ReadingMemory`; only with ``g2p_head``). On three
-            cpp-dev folds it changed 28 readings, 24 to the gold one (RESULTS.md, "Polyphones,
+            cpp-dev folds it changed 21 readings, all to the gold one (RESULTS.md, "Polyphones,
             seventh part").
         g2p_head: ``g2p`` decides the remaining polyphones with the model directory's polyphone
             head (``polyphone.safetensors``) when it has one; False (or no head): the h2p decoder.

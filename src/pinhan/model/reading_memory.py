@@ -8,9 +8,10 @@ examples, the reading they give it, where at least ``min_count`` examples hold t
 them agree. At g2p time a polyphone takes the reading its neighbours vote for, when they vote for
 exactly one (a left neighbour saying one reading and a right one another: no vote).
 
-On three cpp-dev folds (the other 80 % as the labelled examples, ``min_count`` 2) it changed 28
-of 5,730 readings, 24 to the gold one: 12 the head gave, 12 a pypinyin phrase fixed
-(benchmarks/RESULTS.md, "Polyphones, seventh part").
+Which neighbours make keys is the caller's choice (training takes those the character makes a
+dictionary word with: 的 before 处理 says nothing about 处所). On three cpp-dev folds (the other 80 %
+as the labelled examples, ``min_count`` 2) such a memory changed 21 of 5,730 readings, all to the
+gold one (benchmarks/RESULTS.md, "Polyphones, seventh part").
 
 Keys and readings are vocabulary ids (the model layer knows no characters); unknown characters
 (``ids.UNK``) make no key.
@@ -57,13 +58,17 @@ class ReadingMemory:
         self._table = {(int(c), int(side), int(n)): int(s) for (c, side, n), s in zip(keys, syllables)}
 
     @classmethod
-    def build(cls, examples: Iterable[tuple[Sequence[int], int, int]], min_count: int = 2) -> ReadingMemory:
-        """From gold examples (char ids of the sentence, offset, reading's syllable id): the keys
-        held by at least ``min_count`` examples that all give the same reading."""
+    def build(cls, examples: Iterable[tuple[int, int, int | None, int | None]], min_count: int = 2) -> ReadingMemory:
+        """From gold examples (char id, reading's syllable id, the left and the right neighbour's
+        char id, None for a neighbour that makes no key): the keys held by at least
+        ``min_count`` examples that all give the same reading."""
         seen: dict[tuple[int, int, int], Counter] = defaultdict(Counter)
-        for chars, at, syllable in examples:
-            for key in _keys(chars, at):
-                seen[key][int(syllable)] += 1
+        for char, syllable, left, right in examples:
+            if int(char) == ids.UNK:
+                continue
+            for side, neighbour in ((LEFT, left), (RIGHT, right)):
+                if neighbour is not None and int(neighbour) != ids.UNK:
+                    seen[(int(char), side, int(neighbour))][int(syllable)] += 1
         kept = sorted((key, next(iter(c)), c.total()) for key, c in seen.items()
                       if len(c) == 1 and c.total() >= max(1, min_count))
         return cls(np.array([k for k, _, _ in kept], dtype=np.int64).reshape(-1, 3),
