@@ -60,6 +60,22 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     assert main(args + ["memory_min_count=0", "epochs=1"]) == 0
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["memory_entries"] == 0
     assert pinhan.load(model).bundle.polyphone.memory is None
+    # --memory-only gives the head its memory back and leaves its weights as they are
+    from safetensors.numpy import load_file
+
+    before = load_file(str(model / "polyphone.safetensors"))
+    assert main(args + ["--memory-only"]) == 0
+    after = load_file(str(model / "polyphone.safetensors"))
+    assert all((after[k] == v).all() for k, v in before.items()) and len(after) == len(before) + 3
+    head = pinhan.load(model).bundle.polyphone
+    assert len(head.memory) == 3 and head.recipe["memory_entries"] == 3 and head.recipe["train_items"] == 18  # the training recipe stays
+
+
+def test_memory_only_needs_a_head(model_dir, tmp_path, capsys):
+    from pinhan.cli import main
+
+    assert main(["polyphone", "--model", str(model_dir), "--out", str(tmp_path / "none.safetensors"), "--memory-only"]) != 0
+    assert "none.safetensors: no polyphone head to give a memory" in capsys.readouterr().err
 
 
 def test_positions_a_phrase_fixes_are_not_trained_on(api, model_dir, tmp_path):

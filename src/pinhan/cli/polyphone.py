@@ -8,6 +8,10 @@ corpus, and on sentences of fetched corpora that hold polyphones still short of 
 (``corpus_sources=[inews]``, ``sources_cache=DIR``; ``pinhan fetch inews`` first). Settings:
 :class:`pinhan.train.polyphone.PolyphoneTrainConfig`. Writes ``DIR/polyphone.safetensors`` unless
 ``--out`` names another file.
+
+``--memory-only`` trains nothing: it rebuilds the head's reading memory (what the labelled items
+agree on beside a neighbour, ``memory_min_count``) from ``labelled`` and puts it in the existing
+head file, its weights untouched.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="yaml file of PolyphoneTrainConfig settings")
     parser.add_argument("--out", help="where to write the head (default: MODEL/polyphone.safetensors)")
     parser.add_argument("--measure-only", action="store_true", help="train and report, write nothing")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="rebuild only the existing head's reading memory from the labelled items")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", help="write the report here")
     parser.set_defaults(overrides=[])
@@ -33,15 +39,21 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from pinhan.config import resolve_config
+    from pinhan.errors import ConfigError
     from pinhan.data.model_dir import ModelDir
     from pinhan.loader import default_model_dir
-    from pinhan.train.polyphone import PolyphoneTrainConfig, train_polyphone
+    from pinhan.train.polyphone import PolyphoneTrainConfig, refresh_memory, train_polyphone
 
     torch.set_num_threads(args.threads)
     config = resolve_config(PolyphoneTrainConfig, args.config, args.overrides, where="polyphone")
     model = Path(args.model) if args.model else default_model_dir()
     out = None if args.measure_only else (args.out or str(ModelDir(model).polyphone))
-    report = train_polyphone(str(model), config, out)
+    if args.memory_only:
+        if out is None:
+            raise ConfigError("--memory-only writes the head file; it cannot go with --measure-only")
+        report = refresh_memory(str(model), config, out)
+    else:
+        report = train_polyphone(str(model), config, out)
     print(json.dumps({k: v for k, v in report.items() if k != "config"}, ensure_ascii=False))
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

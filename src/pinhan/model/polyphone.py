@@ -210,6 +210,32 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
     return PolyphoneScorer(config, tensors, recipe)
 
 
+def rewrite_memory(path: str | os.PathLike, memory: ReadingMemory | None, recipe: dict) -> None:
+    """Give the head file at ``path`` another reading memory (None: none), its weights as they
+    are, its recipe updated with ``recipe``; through a temporary file renamed into place."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            meta = dict(fh.metadata() or {})
+            tensors = {k: fh.get_tensor(k) for k in fh.keys() if k not in MEMORY_TENSORS}
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r})")
+    try:
+        old = json.loads(meta.get("recipe") or "{}")
+    except ValueError:
+        old = {}
+    meta["recipe"] = json.dumps({**old, **recipe}, ensure_ascii=False)
+    if memory is not None:
+        tensors.update(memory_keys=memory.keys.astype(np.int32).reshape(-1, 3),
+                       memory_syllables=memory.syllables.astype(np.int32), memory_counts=memory.counts.astype(np.int32))
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def _check_memory(path: Path, tensors: dict[str, np.ndarray], n_chars: int, n_syllables: int) -> None:
     """The optional reading memory: all three tensors or none, of matching shapes, ids in range."""
     present = [name for name in MEMORY_TENSORS if name in tensors]
