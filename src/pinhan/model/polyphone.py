@@ -120,8 +120,7 @@ class PolyphoneHead(nn.Module):
             "pair_syllables": self.pairs[:, 1].numpy().astype(np.int32),
         }
         if memory is not None:
-            tensors.update(memory_keys=memory.keys.astype(np.int32).reshape(-1, 3),
-                           memory_syllables=memory.syllables.astype(np.int32), memory_counts=memory.counts.astype(np.int32))
+            tensors.update(memory.tensors())
         meta = {"format": FORMAT, "version": str(VERSION), "config": json.dumps(asdict(self.config)),
                 "recipe": json.dumps(recipe or {}, ensure_ascii=False)}
         path = Path(path)
@@ -136,8 +135,7 @@ class PolyphoneScorer:
 
     def __init__(self, config: PolyphoneConfig, tensors: dict[str, np.ndarray], recipe: dict | None = None) -> None:
         self.config, self.recipe = config, recipe or {}
-        self.memory = ReadingMemory(tensors["memory_keys"], tensors["memory_syllables"], tensors["memory_counts"]) \
-            if "memory_keys" in tensors else None  # gold readings beside a neighbour (None: a file without one)
+        self.memory = ReadingMemory.from_tensors(tensors)  # gold readings beside a neighbour (None: a file without one)
         f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
         self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (input_dim, D), (D,)
         self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (input_dim, P), (P,)
@@ -178,12 +176,7 @@ class PolyphoneScorer:
 def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int) -> PolyphoneScorer:
     """Read ``polyphone.safetensors``, checked against the model it belongs to."""
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
+    meta, tensors = _read(path)
     if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
         raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r}, version {meta.get('version')!r})")
     try:
@@ -214,12 +207,8 @@ def rewrite_memory(path: str | os.PathLike, memory: ReadingMemory | None, recipe
     """Give the head file at ``path`` another reading memory (None: none), its weights as they
     are, its recipe updated with ``recipe``; through a temporary file renamed into place."""
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = dict(fh.metadata() or {})
-            tensors = {k: fh.get_tensor(k) for k in fh.keys() if k not in MEMORY_TENSORS}
-    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
+    meta, tensors = _read(path)
+    tensors = {k: v for k, v in tensors.items() if k not in MEMORY_TENSORS}
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r})")
     try:
@@ -228,12 +217,20 @@ def rewrite_memory(path: str | os.PathLike, memory: ReadingMemory | None, recipe
         old = {}
     meta["recipe"] = json.dumps({**old, **recipe}, ensure_ascii=False)
     if memory is not None:
-        tensors.update(memory_keys=memory.keys.astype(np.int32).reshape(-1, 3),
-                       memory_syllables=memory.syllables.astype(np.int32), memory_counts=memory.counts.astype(np.int32))
+        tensors.update(memory.tensors())
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(tensors, str(tmp), metadata=meta)
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+
+
+def _read(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """A head file's metadata and tensors; a file safetensors cannot read is named."""
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            return dict(fh.metadata() or {}), {k: fh.get_tensor(k) for k in fh.keys()}
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
 
 
 def _check_memory(path: Path, tensors: dict[str, np.ndarray], n_chars: int, n_syllables: int) -> None:

@@ -74,6 +74,19 @@ class ReadingMemory:
         return cls(np.array([k for k, _, _ in kept], dtype=np.int64).reshape(-1, 3),
                    np.array([s for _, s, _ in kept], dtype=np.int64), np.array([n for _, _, n in kept], dtype=np.int64))
 
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, np.ndarray]) -> ReadingMemory | None:
+        """The memory stored in a head file's tensors (:meth:`tensors`), None if it has none."""
+        if "memory_keys" not in tensors:
+            return None
+        return cls(tensors["memory_keys"], tensors["memory_syllables"], tensors["memory_counts"])
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        """The memory as int32 tensors to store beside a head's: ``memory_keys`` (M, 3),
+        ``memory_syllables`` (M,), ``memory_counts`` (M,)."""
+        return {"memory_keys": self.keys.astype(np.int32).reshape(-1, 3),
+                "memory_syllables": self.syllables.astype(np.int32), "memory_counts": self.counts.astype(np.int32)}
+
     def __len__(self) -> int:
         return len(self._table)
 

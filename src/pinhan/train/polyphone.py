@@ -142,6 +142,15 @@ def read_labelled(paths: list[str]) -> list[dict]:
     return items
 
 
+def labelled_fold(config: PolyphoneTrainConfig, rule: HeldoutRule) -> tuple[dict, list[dict], list[dict]]:
+    """``config``'s labelled items less those the held-out rule drops, cut into its train and
+    dev fold; with the counts ``labelled`` and ``labelled_dropped_heldout``."""
+    items = read_labelled(config.labelled)
+    kept = [it for it in items if not rule.hits(it["sentence"])]
+    train_items, dev_items = split_fold(kept, config.dev_fraction, config.seed)
+    return {"labelled": len(items), "labelled_dropped_heldout": len(items) - len(kept)}, train_items, dev_items
+
+
 def split_fold(items: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     """(train, dev): a fixed-seed share ``fraction`` of the items is dev."""
     order = list(range(len(items)))
@@ -306,11 +315,13 @@ def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=p
     return head.eval(), figures
 
 
-def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory:
-    """The :class:`ReadingMemory` of labelled items: a neighbour makes a key where it and the
+def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory | None:
+    """The :class:`ReadingMemory` of labelled items (None for ``min_count`` 0): a neighbour makes a key where it and the
     labelled character make a word of either phrase dictionary (pypinyin's, CC-CEDICT's; on three
     cpp-dev folds any hanzi neighbour changed 23 readings, 22 right; any character at all, the
     comma and 的 too, 28, 24 right; dictionary words 21, all right)."""
+    if not min_count:
+        return None
     first, second = g2p.bundle.phrases, g2p.bundle.second_phrases
 
     def word(w: str) -> bool:
@@ -345,13 +356,10 @@ def refresh_memory(model_dir: str | None, config: PolyphoneTrainConfig, head_pat
     if not Path(head_path).is_file():
         raise DataError(f"{head_path}: no polyphone head to give a memory (train one: pinhan polyphone --model DIR)")
     g2p = pinhan.load(model_dir, config=InferenceConfig(g2p_head=False)).g2p_engine
-    rule = HeldoutRule(config.heldout)
-    items = read_labelled(config.labelled)
-    kept = [it for it in items if not rule.hits(it["sentence"])]
-    train_items, _ = split_fold(kept, config.dev_fraction, config.seed)
-    memory = reading_memory(g2p, train_items, config.memory_min_count) if config.memory_min_count else None
-    report = {"labelled": len(items), "labelled_dropped_heldout": len(items) - len(kept), "memory_items": len(train_items),
-              "memory_min_count": config.memory_min_count, "memory_entries": len(memory) if memory is not None else 0}
+    report, train_items, _ = labelled_fold(config, HeldoutRule(config.heldout))
+    memory = reading_memory(g2p, train_items, config.memory_min_count)
+    report.update(memory_items=len(train_items), memory_min_count=config.memory_min_count,
+                  memory_entries=len(memory) if memory is not None else 0)
     rewrite_memory(head_path, memory, report)
     log(f"{report['memory_entries']} memory entries from {len(train_items)} labelled items; wrote {head_path}")
     return report
@@ -370,11 +378,8 @@ def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: st
             source_root(name, config.sources_cache)
     g2p = pinhan.load(model_dir, config=InferenceConfig(g2p_head=False)).g2p_engine
     rule = HeldoutRule(config.heldout)
-    items = read_labelled(config.labelled)
-    kept = [it for it in items if not rule.hits(it["sentence"])]
-    train_items, dev_items = split_fold(kept, config.dev_fraction, config.seed)
-    report: dict = {"config": asdict(config), "labelled": len(items), "labelled_dropped_heldout": len(items) - len(kept),
-                    "train_items": len(train_items), "dev_items": len(dev_items)}
+    counts, train_items, dev_items = labelled_fold(config, rule)
+    report: dict = {"config": asdict(config), **counts, "train_items": len(train_items), "dev_items": len(dev_items)}
     teacher = teacher_labels(config.teacher)
     per_char: Counter = Counter()
     train = collect(g2p, [it["sentence"] for it in train_items], [(it["index"], it["pinyin"]) for it in train_items],
@@ -398,7 +403,7 @@ def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: st
     if not train.chars:
         raise DataError("no training examples: the labelled items hold no polyphonic character of this model")
     head, figures = fit(train, dev, g2p, config, log)
-    memory = reading_memory(g2p, train_items, config.memory_min_count) if config.memory_min_count else None
+    memory = reading_memory(g2p, train_items, config.memory_min_count)
     report.update(figures, memory_entries=len(memory) if memory is not None else 0, seconds=round(time.perf_counter() - t0, 1))
     if out is not None:
         head.save(out, recipe={k: v for k, v in report.items() if k != "epochs"}, memory=memory)
