@@ -316,10 +316,10 @@ def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=p
 
 
 def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory | None:
-    """The :class:`ReadingMemory` of labelled items (None for ``min_count`` 0): a neighbour makes a key where it and the
-    labelled character make a word of either phrase dictionary (pypinyin's, CC-CEDICT's; on three
-    cpp-dev folds any hanzi neighbour changed 23 readings, 22 right; any character at all, the
-    comma and 的 too, 28, 24 right; dictionary words 21, all right)."""
+    """The :class:`ReadingMemory` of labelled items (None for ``min_count`` 0): a neighbour makes
+    a key where it and the labelled character make a word of either phrase dictionary (pypinyin's,
+    CC-CEDICT's; on three cpp-dev folds any hanzi neighbour changed 23 readings, 22 right; any
+    character at all, the comma and 的 too, 28, 24 right; dictionary words 21, all right)."""
     if not min_count:
         return None
     first, second = g2p.bundle.phrases, g2p.bundle.second_phrases
