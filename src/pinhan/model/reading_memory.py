@@ -9,9 +9,9 @@ them agree. At g2p time a polyphone takes the reading its neighbours vote for, w
 exactly one (a left neighbour saying one reading and a right one another: no vote).
 
 Which neighbours make keys is the caller's choice (training takes those the character makes a
-dictionary word with: 的 before 处 in 的处理 says nothing about 的处所). On three cpp-dev folds (the other 80 %
-as the labelled examples, ``min_count`` 2) such a memory changed 21 of 5,730 readings, all to the
-gold one (benchmarks/RESULTS.md, "Polyphones, seventh part").
+dictionary word with: 的 before 处 in 的处理 says nothing about 的处所). On three cpp-dev folds
+(the other 80 % as the labelled examples, ``min_count`` 2) such a memory changed 21 of 5,730
+readings, all to the gold one (benchmarks/RESULTS.md, "Polyphones, seventh part").
 
 Keys and readings are vocabulary ids (the model layer knows no characters); unknown characters
 (``ids.UNK``) make no key.
