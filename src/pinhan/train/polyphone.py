@@ -322,10 +322,8 @@ def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory | No
     character at all, the comma and 的 too, 28, 24 right; dictionary words 21, all right)."""
     if not min_count:
         return None
-    first, second = g2p.bundle.phrases, g2p.bundle.second_phrases
-
     def word(w: str) -> bool:
-        return len(w) == 2 and (w in first or w in second)
+        return len(w) == 2 and g2p.in_phrases(w)
 
     examples = []
     for it in items:
