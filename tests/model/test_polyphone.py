@@ -79,3 +79,20 @@ def test_a_head_with_neighbours_reads_wider_states_and_old_files_read_none(tmp_p
     assert PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0).window == 0
     with pytest.raises(CheckpointError, match="window must be a whole number >= 0"):
         PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0, window=-1)
+
+
+def test_a_head_names_the_encoder_depth_it_reads(tmp_path):
+    from pinhan.model.polyphone import head_encoder_layers
+
+    config = PolyphoneConfig(d_model=8, n_chars=20, n_syllables=12, n_pairs=2, dim=4, pair_dim=2, encoder_layers=2)
+    assert config.layers == 2 and PolyphoneConfig(d_model=8, n_chars=2, n_syllables=2, n_pairs=0).layers is None  # 0: all
+    PolyphoneHead(config, np.array([[5, 1], [5, 2]])).save(tmp_path / "p.safetensors")
+    assert head_encoder_layers(tmp_path / "p.safetensors") == 2
+    assert load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8, n_encoder_layers=2).config.layers == 2
+    with pytest.raises(CheckpointError, match="reads the states of encoder layer 2; the model has 1 encoder layers"):
+        load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8, n_encoder_layers=1)
+    _head().save(tmp_path / "old.safetensors")  # written before the depth existed: all layers
+    assert head_encoder_layers(tmp_path / "old.safetensors") == 0
+    (tmp_path / "bad.safetensors").write_bytes(b"no")
+    with pytest.raises(CheckpointError, match="cannot read the polyphone head"):
+        head_encoder_layers(tmp_path / "bad.safetensors")

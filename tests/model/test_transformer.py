@@ -61,6 +61,20 @@ def test_mapping_inputs_equal_dataclass_inputs(model, make_batch):
     torch.testing.assert_close(ha, hb, rtol=0, atol=0)
 
 
+def test_the_encoder_can_stop_after_its_first_layers(model, config, make_batch):
+    """``layers=k``: the first k layers, then the final norm (what a polyphone head of depth k reads)."""
+    enc = _enc(make_batch())
+    assert config.n_encoder_layers >= 2
+    x = model.embed.encoder(enc.chars, enc.initials, enc.finals, enc.tones, enc.segments, enc.task)
+    from pinhan.model.layers import key_padding_mask
+
+    mask = key_padding_mask(enc.segments != 0)
+    want = model.encoder_norm(model.encoder_layers[0](x, mask))
+    torch.testing.assert_close(model.encode(enc, layers=1).memory, want)
+    torch.testing.assert_close(model.encode(enc, layers=config.n_encoder_layers).memory, model.encode(enc).memory)
+    assert not torch.allclose(model.encode(enc, layers=1).memory, model.encode(enc).memory)
+
+
 def test_untied_heads(config, make_batch):
     torch.manual_seed(0)
     model = PinhanModel(config.replace(tie_char_embeddings=False)).eval()

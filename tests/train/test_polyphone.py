@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from pinhan.errors import ConfigError, DataError
@@ -29,6 +30,8 @@ def test_labelled_items_are_checked_and_folds_are_fixed(tmp_path):
         PolyphoneTrainConfig(teacher="pypinyin")
     with pytest.raises(ConfigError, match="memory_min_count must be a whole number"):
         PolyphoneTrainConfig(memory_min_count=-1)
+    with pytest.raises(ConfigError, match="encoder_layers must be a whole number"):
+        PolyphoneTrainConfig(encoder_layers=-1)
 
 
 def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
@@ -50,6 +53,7 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     assert report["train_items"] == 18 and report["dev_items"] == 6 and report["epochs"][-1] == 1.0
     loaded = pinhan.load(model, config=api.config.__class__(g2p_phrases=False))
     assert loaded.bundle.polyphone is not None
+    assert loaded.bundle.polyphone.config.layers == 1  # the recipe's depth: the first of the tiny model's two layers
     for item in _items(api, 3):
         assert loaded.g2p(item["sentence"]).pinyin[item["index"]] == item["pinyin"]
     # the train items' neighbours of 长 that make a word with it (城 after it, 行 before, 江 after;
@@ -69,6 +73,25 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     assert all((after[k] == v).all() for k, v in before.items()) and len(after) == len(before) + 3
     head = pinhan.load(model).bundle.polyphone
     assert len(head.memory) == 3 and head.recipe["memory_entries"] == 3 and head.recipe["train_items"] == 18  # the training recipe stays
+
+
+def test_a_head_reads_the_encoder_depth_it_is_trained_on(api, model_dir, tmp_path):
+    """Training reads the states after the first ``encoder_layers`` layers; a depth the model
+    does not have is named before any work."""
+    from collections import Counter
+
+    from pinhan.infer.inputs import encode_h2p
+    from pinhan.train import polyphone
+
+    g2p, text = api.g2p_engine, "我们很长"
+    got = polyphone.collect(g2p, [text], [(3, "chang2")], None, PolyphoneTrainConfig(teacher=None, window=0, encoder_layers=1),
+                            Counter())
+    batch = encode_h2p([np.array([api.vocab.char_id(c) for c in text])], [""], g2p.contexts)
+    want = api.runner.encode(batch, layers=1).memory[0, 3].numpy()
+    np.testing.assert_allclose(got.states[0].astype(np.float32), want, atol=2e-2)  # stored as float16
+    assert not np.allclose(api.runner.encode(batch).memory[0, 3].numpy(), want, atol=1e-2)
+    with pytest.raises(ConfigError, match="encoder_layers is 3; the model has 2 encoder layers"):
+        polyphone.train_polyphone(str(model_dir), PolyphoneTrainConfig(teacher=None, encoder_layers=3), None, log=lambda s: None)
 
 
 def test_memory_only_needs_a_head(model_dir, tmp_path, capsys):

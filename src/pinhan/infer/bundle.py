@@ -66,8 +66,9 @@ class ModelBundle:
         if self.path is None or not ModelDir(self.path).polyphone.is_file():
             return None
         directory = ModelDir(self.path)
-        d_model = int(directory.config()["model"]["d_model"])
-        return load_polyphone(directory.polyphone, len(self.vocab.chars), len(self.vocab.syllables), d_model)
+        model = directory.config()["model"]
+        return load_polyphone(directory.polyphone, len(self.vocab.chars), len(self.vocab.syllables),
+                              int(model["d_model"]), int(model["n_encoder_layers"]))
 
     @cached_property
     def phrases(self):

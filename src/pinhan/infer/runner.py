@@ -35,9 +35,11 @@ class Runner(Protocol):
     n_chars: int
     n_syllables: int
     max_positions: int
+    n_encoder_layers: int
 
-    def encode(self, batch: dict[str, np.ndarray]) -> Any:
-        """Encoder pass over (B, S) ``chars, initials, finals, tones, segments`` + (B,) ``task``."""
+    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> Any:
+        """Encoder pass over (B, S) ``chars, initials, finals, tones, segments`` + (B,) ``task``;
+        ``layers``: only the encoder's first this many layers (None: all)."""
 
     def nar_log_probs(self, encoded: Any, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Encoder hanzi head at (rows[i], positions[i]): (N,) + (N,) -> (N, n_chars) log-probs."""
@@ -103,6 +105,7 @@ class TorchRunner:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         config = model.config
         self.n_chars, self.n_syllables, self.max_positions = config.n_chars, config.n_syllables, config.max_positions
+        self.n_encoder_layers = config.n_encoder_layers
         self._layers = config.n_decoder_layers
         self._heads = config.n_heads
         self._head_dim = config.d_model // config.n_heads
@@ -111,8 +114,8 @@ class TorchRunner:
         return torch.as_tensor(np.ascontiguousarray(array), device=self.device)
 
     @torch.inference_mode()
-    def encode(self, batch: dict[str, np.ndarray]) -> _TorchEncoded:
-        out = self.model.encode({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")})
+    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> _TorchEncoded:
+        out = self.model.encode({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")}, layers=layers)
         return _TorchEncoded(out.memory, out.mask)
 
     @torch.inference_mode()

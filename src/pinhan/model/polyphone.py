@@ -1,5 +1,7 @@
 """The polyphone head: a softmax over one character's candidate readings only (the g2pW idea),
-read off the frozen shared encoder's states at that character and its neighbours.
+read off the frozen shared encoder's states at that character and its neighbours, after the
+encoder's first ``encoder_layers`` layers and its final norm (all of them in heads written
+before that setting; g2p then runs that much of the encoder and no more).
 
 For the encoder states at a hanzi ``c`` with candidate readings ``r_1..r_K``, concatenated as
 ``h = [h_i, h_{i-1}, h_{i+1}, ..., h_{i-w}, h_{i+w}]`` (``window`` w neighbours each side, zeros
@@ -17,8 +19,9 @@ metadata holds ``format``, ``version``, the sizes and the recipe that made it. I
 the :class:`~pinhan.model.reading_memory.ReadingMemory` of the gold examples the head was trained
 on (tensors ``memory_keys`` (M, 3), ``memory_syllables`` (M,), ``memory_counts`` (M,); files
 without them load with no memory). Inference runs in numpy (:class:`PolyphoneScorer`), so the
-torch and the onnxruntime backends share it: the ONNX export needs no extra graph, the head reads
-the encoder states either backend returns.
+torch and the onnxruntime backends share it: the head reads the encoder states either backend
+returns (the ONNX export adds one graph, the encoder cut to the head's layers, when the head reads
+fewer than all).
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class PolyphoneConfig:
         pair_dim: width of the per-pair space (``U``, ``P``).
         window: encoder states of this many neighbours each side join the character's own (the
             head then reads ``d_model * (2 * window + 1)`` values; 0 in heads written before it).
+        encoder_layers: the states it reads are the output of the encoder's first this many
+            layers (then the encoder's final norm), so g2p runs only those; 0: all of them (heads
+            written before it).
     """
 
     d_model: int
@@ -66,10 +72,11 @@ class PolyphoneConfig:
     dim: int = 128
     pair_dim: int = 16
     window: int = 0
+    encoder_layers: int = 0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            least = 0 if name in ("n_pairs", "window") else 1
+            least = 0 if name in ("n_pairs", "window", "encoder_layers") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 kind = "a whole number >= 0" if least == 0 else "a positive integer"
                 raise CheckpointError(f"polyphone head: {name} must be {kind}, got {value!r}")
@@ -78,6 +85,11 @@ class PolyphoneConfig:
     def input_dim(self) -> int:
         """Width of what the head reads: the character's state and its neighbours'."""
         return self.d_model * (2 * self.window + 1)
+
+    @property
+    def layers(self) -> int | None:
+        """The encoder layers to run for this head (None: all)."""
+        return self.encoder_layers or None
 
 
 class PolyphoneHead(nn.Module):
@@ -173,7 +185,8 @@ class PolyphoneScorer:
         return out
 
 
-def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int) -> PolyphoneScorer:
+def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int,
+                   n_encoder_layers: int | None = None) -> PolyphoneScorer:
     """Read ``polyphone.safetensors``, checked against the model it belongs to."""
     path = Path(path)
     meta, tensors = _read(path)
@@ -187,6 +200,9 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
     if (config.n_chars, config.n_syllables, config.d_model) != (n_chars, n_syllables, d_model):
         raise CheckpointError(f"{path}: polyphone head made for another model (chars {config.n_chars}, syllables "
                               f"{config.n_syllables}, width {config.d_model}; the model has {n_chars}, {n_syllables}, {d_model})")
+    if n_encoder_layers is not None and config.encoder_layers > n_encoder_layers:
+        raise CheckpointError(f"{path}: polyphone head reads the states of encoder layer {config.encoder_layers}; "
+                              f"the model has {n_encoder_layers} encoder layers")
     width = config.input_dim
     want = {"proj_w": (width, config.dim), "proj_b": (config.dim,), "pair_proj_w": (width, config.pair_dim),
             "pair_proj_b": (config.pair_dim,), "syllable_emb": (n_syllables, config.dim),
@@ -201,6 +217,20 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
         raise CheckpointError(f"{path}: a (character, reading) pair lies outside the vocabulary")
     _check_memory(path, tensors, n_chars, n_syllables)
     return PolyphoneScorer(config, tensors, recipe)
+
+
+def head_encoder_layers(path: str | os.PathLike) -> int:
+    """The encoder layers the head file at ``path`` reads (0: all), from its metadata alone (an
+    export asks this to know which encoder graphs g2p needs)."""
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            meta = dict(fh.metadata() or {})
+        layers = json.loads(meta.get("config") or "{}").get("encoder_layers", 0)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
+    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 0:
+        raise CheckpointError(f"{path}: polyphone head encoder_layers must be a whole number >= 0, got {layers!r}")
+    return layers
 
 
 def rewrite_memory(path: str | os.PathLike, memory: ReadingMemory | None, recipe: dict) -> None:

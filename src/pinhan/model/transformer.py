@@ -152,12 +152,14 @@ class PinhanModel(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     # --- encoder / decoder -----------------------------------------------------------------
-    def encode(self, enc: EncoderLike) -> EncoderOutput:
+    def encode(self, enc: EncoderLike, layers: int | None = None) -> EncoderOutput:
         """Run the bidirectional encoder.
 
         Args:
             enc: :class:`EncoderInputs`, or a mapping with keys ``chars, initials, finals,
                 tones, segments`` ((B, S) long) and ``task`` ((B,) long).
+            layers: run only the first this many layers (then the final norm), for a reader of
+                lower-layer states such as g2p's polyphone head; None: all.
 
         Returns:
             :class:`EncoderOutput` with ``memory`` (B, S, d) and ``mask`` (B, S).
@@ -169,7 +171,7 @@ class PinhanModel(nn.Module):
             enc.chars, enc.initials, enc.finals, enc.tones, enc.segments, enc.task
         )  # (B, S, d)
         attn_mask = key_padding_mask(mask)  # (B, 1, 1, S)
-        for layer in self.encoder_layers:
+        for layer in self.encoder_layers if layers is None else self.encoder_layers[:layers]:
             x = layer(x, attn_mask)  # (B, S, d)
         return EncoderOutput(memory=self.encoder_norm(x), mask=mask)
 

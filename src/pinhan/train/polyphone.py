@@ -62,6 +62,11 @@ class PolyphoneTrainConfig:
         dim: width of the shared reading space; pair_dim: of the per-pair space.
         window: neighbours each side whose encoder states the head reads beside the character's
             own (:class:`~pinhan.model.polyphone.PolyphoneConfig`).
+        encoder_layers: the head reads the states after the encoder's first this many layers (0:
+            all), and g2p runs no more of the encoder than that. 1 (of the default model's 4): on
+            two cpp-dev folds heads reading 1 / 2 / 4 layers got 3,723 / 3,725 / 3,725 of 3,820
+            items right, and one layer is a quarter of the encoder's time (benchmarks/RESULTS.md,
+            "Polyphones, eighth part").
         epochs, lr, batch_size, lr_decay: AdamW over the examples; lr times ``lr_decay`` each epoch.
         heldout: the held-out list every sentence is checked against.
         memory_min_count: the head's file also keeps the reading the labelled training items
@@ -85,6 +90,7 @@ class PolyphoneTrainConfig:
     dim: int = 128
     pair_dim: int = 16
     window: int = 1
+    encoder_layers: int = 1
     epochs: int = 6
     lr: float = 3e-3
     lr_decay: float = 0.7
@@ -97,6 +103,8 @@ class PolyphoneTrainConfig:
             raise ConfigError(f"dev_fraction must be in [0, 1), got {self.dev_fraction}")
         if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 0:
             raise ConfigError(f"window must be a whole number of neighbours >= 0, got {self.window!r}")
+        if not isinstance(self.encoder_layers, int) or isinstance(self.encoder_layers, bool) or self.encoder_layers < 0:
+            raise ConfigError(f"encoder_layers must be a whole number >= 0 (0: all), got {self.encoder_layers!r}")
         from pinhan.data.corpora import CORPORA
 
         if not isinstance(self.corpus_sources, list) or any(name not in CORPORA for name in self.corpus_sources):
@@ -248,7 +256,7 @@ def collect(g2p, texts: list[str], gold: list[tuple[int, str] | None], teacher, 
                     per_char[ch] += 1
                     found[at] = (taught[at], config.teacher_weight)
             labels.append(found)
-        states = g2p.encoder_states(chunk, [sorted(f) for f in labels], config.window)
+        states = g2p.encoder_states(chunk, [sorted(f) for f in labels], config.window, config.encoder_layers or None)
         for text, found, h in zip(chunk, labels, states):
             for row, at in enumerate(sorted(found)):
                 out.states.append(h[row].astype(np.float16))
@@ -287,7 +295,7 @@ def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=p
             pairs.setdefault((cid, int(s)), len(pairs))
     d_model = train.states[0].shape[-1] // (2 * config.window + 1)
     head = PolyphoneHead(PolyphoneConfig(d_model, len(g2p.vocab.chars), len(g2p.vocab.syllables), len(pairs),
-                                         config.dim, config.pair_dim, config.window),
+                                         config.dim, config.pair_dim, config.window, config.encoder_layers),
                          np.array(list(pairs), dtype=np.int64).reshape(-1, 2))
     X, S, R, Y = tensors(train, g2p, pairs)
     W = torch.tensor(train.weights, dtype=torch.float32)
@@ -375,6 +383,8 @@ def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: st
         for name in config.corpus_sources:
             source_root(name, config.sources_cache)
     g2p = pinhan.load(model_dir, config=InferenceConfig(g2p_head=False)).g2p_engine
+    if config.encoder_layers > g2p.runner.n_encoder_layers:
+        raise ConfigError(f"encoder_layers is {config.encoder_layers}; the model has {g2p.runner.n_encoder_layers} encoder layers")
     rule = HeldoutRule(config.heldout)
     counts, train_items, dev_items = labelled_fold(config, rule)
     report: dict = {"config": asdict(config), **counts, "train_items": len(train_items), "dev_items": len(dev_items)}

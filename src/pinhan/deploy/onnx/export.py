@@ -29,6 +29,9 @@ writes, beside a copy of ``config.json``, ``vocab.json`` and ``lexicon.json``::
                         -> logits (N, C), -inf at padding               decoder hanzi head, candidates only
     nar_logits_at.onnx  memory (B, S, d), rows (N,), positions (N,), cands (N, C)
                         -> logits (N, C), -inf at padding               encoder hanzi head, candidates only
+    encoder_K.onnx  (only when the directory's polyphone head reads the states of the encoder's
+                    first K layers, K below all of them) the encoder's first K layers and its final
+                    norm: g2p runs that much of it and no more
     onnx.json       the manifest: graphs, opset, int8 or not, the source model
 
 and with ``int8`` also ``*.int8.onnx``: the same graphs with their MatMul weights quantized to int8
@@ -65,7 +68,7 @@ from torch import Tensor, nn
 
 from pinhan.data.corpora.fetch import sha256_of
 from pinhan.data.model_dir import ModelDir
-from pinhan.model.io import CheckpointError, fsync_dir, load_model
+from pinhan.model.io import CheckpointError, fsync_dir, load_config, load_model
 from pinhan.model.transformer import DecoderInputs, PinhanModel
 
 FORMAT = "pinhan-onnx"
@@ -97,6 +100,35 @@ class EncoderGraph(nn.Module):
         out = self.model.encode({"chars": chars, "initials": initials, "finals": finals, "tones": tones,
                                  "segments": segments, "task": task})
         return out.memory, out.mask  # (B, S, d), (B, S)
+
+
+class EncoderPrefixGraph(nn.Module):
+    """The encoder's first ``layers`` layers, then its final norm (what a polyphone head reads)."""
+
+    def __init__(self, model: PinhanModel, layers: int) -> None:
+        super().__init__()
+        self.model, self.layers = model, layers
+
+    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, segments: Tensor,
+                task: Tensor) -> tuple[Tensor, Tensor]:
+        out = self.model.encode({"chars": chars, "initials": initials, "finals": finals, "tones": tones,
+                                 "segments": segments, "task": task}, layers=self.layers)
+        return out.memory, out.mask  # (B, S, d), (B, S)
+
+
+def prefix_graph(layers: int) -> str:
+    """The graph name of the encoder cut to its first ``layers`` layers."""
+    return f"encoder_{layers}"
+
+
+def prefix_layers(model_dir: ModelDir, n_encoder_layers: int) -> tuple[int, ...]:
+    """The encoder depths below the full one that the directory's polyphone head reads (none or one)."""
+    from pinhan.model.polyphone import head_encoder_layers
+
+    if not model_dir.polyphone.is_file():
+        return ()
+    layers = head_encoder_layers(model_dir.polyphone)
+    return (layers,) if 0 < layers < n_encoder_layers else ()
 
 
 class CrossKVGraph(nn.Module):
@@ -187,7 +219,7 @@ class NarLogitsAtGraph(nn.Module):
 
 
 # --- graph specifications -------------------------------------------------------------------------
-def _specs(model: PinhanModel) -> dict[str, dict[str, Any]]:
+def _specs(model: PinhanModel, prefixes: tuple[int, ...] = ()) -> dict[str, dict[str, Any]]:
     """Per graph: wrapper, example inputs, input/output names and the inputs' dynamic axes (the
     outputs' follow: the exporter names them after the inputs', e.g. ``L + 1``)."""
     c = model.config
@@ -206,10 +238,13 @@ def _specs(model: PinhanModel) -> dict[str, dict[str, Any]]:
     enc_args = (ids_(B, S), ids_(B, S), ids_(B, S), ids_(B, S), segments, torch.tensor([0, 1]))
     BS = {0: "B", 1: "S"}
     kv_axes = {1: "N", 3: "L"}
+    encoder_axes = {**{k: BS for k in ENCODER_INPUTS[:5]}, "task": {0: "B"}}
+    prefix_specs = {prefix_graph(k): dict(module=EncoderPrefixGraph(model, k), args=enc_args, inputs=ENCODER_INPUTS,
+                                          outputs=("memory", "mask"), axes=encoder_axes) for k in prefixes}
     return {
+        **prefix_specs,
         "encoder": dict(module=EncoderGraph(model), args=enc_args, inputs=ENCODER_INPUTS,
-                        outputs=("memory", "mask"),
-                        axes={**{k: BS for k in ENCODER_INPUTS[:5]}, "task": {0: "B"}}),
+                        outputs=("memory", "mask"), axes=encoder_axes),
         "cross_kv": dict(module=CrossKVGraph(model), args=(floats(B, S, d),), inputs=("memory",),
                          outputs=("cross_k", "cross_v"),
                          axes={"memory": BS}),
@@ -327,7 +362,7 @@ def _quantize(src: Path, dst: Path) -> None:
 
 # --- parity check -----------------------------------------------------------------------------------
 @torch.inference_mode()
-def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3) -> None:
+def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3, prefixes: tuple[int, ...] = ()) -> None:
     """Run every fp32 graph once through onnxruntime and compare it with the PyTorch model."""
     import onnxruntime as ort
 
@@ -335,7 +370,7 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3) -> None:
 
     runner = TorchRunner(model, "cpu")
     sessions = {}
-    for name in GRAPHS:
+    for name in (*GRAPHS, *map(prefix_graph, prefixes)):
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         sessions[name] = ort.InferenceSession(str(directory / f"{name}.onnx"), options,
@@ -362,6 +397,9 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3) -> None:
     enc = runner.encode(batch)
     check("encoder memory", memory, enc.memory.numpy())
     check("encoder mask", mask, enc.mask.numpy())
+    for k in prefixes:
+        got, _ = sessions[prefix_graph(k)].run(None, {key: batch[key] for key in ENCODER_INPUTS})
+        check(f"encoder of {k} layers", got, runner.encode(batch, layers=k).memory.numpy())
     rows = np.array([0, 0, 1, 2, 2], dtype=np.int64)
     positions = np.array([3, 5, 1, 0, 6], dtype=np.int64)
     check("nar head", sessions["nar_head"].run(None, {"memory": memory, "rows": rows, "positions": positions})[0],
@@ -447,16 +485,18 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
             raise ExportError(f"{out_dir} is not an ONNX export (no {MANIFEST}); --overwrite only replaces exports")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+    prefixes = prefix_layers(source, model.config.n_encoder_layers)  # what g2p's head reads
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
-        graphs = {name: f"{name}.onnx" for name in GRAPHS}
-        for name, spec in _specs(model).items():
+        names = (*GRAPHS, *map(prefix_graph, prefixes))
+        graphs = {name: f"{name}.onnx" for name in names}
+        for name, spec in _specs(model, prefixes).items():
             _export_graph(spec, tmp / graphs[name], opset, model.config.max_positions)
         if verify:
-            _verify(model, tmp)
+            _verify(model, tmp, prefixes=prefixes)
         graphs_int8 = {}
         if int8:
-            for name in GRAPHS:
+            for name in names:
                 graphs_int8[name] = f"{name}.int8.onnx"
                 _quantize(tmp / graphs[name], tmp / graphs_int8[name])
         for name in COPIED:
@@ -472,6 +512,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
             "source": str(model_dir.resolve()), "torch": torch.__version__,
             "source_weights": {"size": weights.stat().st_size, "sha256": sha256_of(weights)},
             "graphs": graphs, "graphs_int8": graphs_int8, "quantization": QUANTIZATION if int8 else None,
+            "encoder_prefixes": list(prefixes),
             "model": {"n_chars": c.n_chars, "n_syllables": c.n_syllables, "max_positions": c.max_positions,
                       "d_model": c.d_model, "n_heads": c.n_heads, "n_decoder_layers": c.n_decoder_layers},
         }
@@ -492,7 +533,9 @@ def cached_export(model_dir: str | os.PathLike) -> Path:
     if any((d / MANIFEST).is_file() for d in (source.path, source.onnx)) or not source.weights.is_file():
         return source.path  # an export (or a directory whose problem OnnxRunner.load names)
     cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pinhan") / "onnx"
-    out = cache / f"{sha256_of(source.weights)[:16]}-v{VERSION}"  # a newer export format: a new export
+    n_layers = load_config(source.path).n_encoder_layers
+    prefixes = "".join(f"-e{k}" for k in prefix_layers(source, n_layers))  # a head reading fewer layers: its graph too
+    out = cache / f"{sha256_of(source.weights)[:16]}-v{VERSION}{prefixes}"  # a newer export format: a new export
     if not (out / MANIFEST).is_file():
         print(f"pinhan: exporting {source.path} to ONNX once, into {out}", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ import numpy as np
 
 from pinhan.data.model_dir import ModelDir
 from pinhan.data.corpora.fetch import sha256_of
-from pinhan.deploy.onnx.export import COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION
+from pinhan.deploy.onnx.export import (COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION, prefix_graph,
+                                       prefix_layers)
 from pinhan.errors import ConfigError
 from pinhan.model.io import CheckpointError, check_directory, load_config
 
@@ -75,7 +76,10 @@ def read_manifest(export_dir: Path) -> dict:
     for key in ("graphs", "graphs_int8"):
         if not isinstance(doc.get(key), dict):
             raise CheckpointError(f'{path} has no "{key}" table')
-    missing = [name for name in GRAPHS if not isinstance(doc["graphs"].get(name), str)]
+    prefixes = doc.setdefault("encoder_prefixes", [])  # exports before it have none
+    if not isinstance(prefixes, list) or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in prefixes):
+        raise CheckpointError(f'{path}: "encoder_prefixes" must be a list of positive layer counts, got {prefixes!r}')
+    missing = [name for name in (*GRAPHS, *map(prefix_graph, prefixes)) if not isinstance(doc["graphs"].get(name), str)]
     if missing:
         raise CheckpointError(f"{path} lists no graph for {', '.join(missing)}")
     return doc
@@ -92,6 +96,10 @@ def check_fresh(model_dir: Path, export_dir: Path) -> None:
     if weights and path.is_file():
         if path.stat().st_size != weights.get("size") or sha256_of(path) != weights.get("sha256"):
             stale.append(ModelDir.WEIGHTS)
+    source = ModelDir(model_dir)
+    if source.config_file.is_file() and not set(prefix_layers(source, load_config(model_dir).n_encoder_layers)) <= set(
+            manifest["encoder_prefixes"]):
+        stale.append(f"{ModelDir.POLYPHONE} (its head reads encoder layers the export has no graph for)")
     for name in COPIED:
         if (model_dir / name).is_file() and (export_dir / name).is_file():
             if name == ModelDir.CONFIG:
@@ -128,6 +136,7 @@ class OnnxRunner:
         self.export_dir, self.quantized = export_dir, quantized
         self.n_chars, self.n_syllables, self.max_positions = config.n_chars, config.n_syllables, config.max_positions
         self.n_layers, self.n_heads = config.n_decoder_layers, config.n_heads
+        self.n_encoder_layers = config.n_encoder_layers
         self.head_dim = config.d_model // config.n_heads
 
         options = ort.SessionOptions()
@@ -139,7 +148,7 @@ class OnnxRunner:
         options.log_severity_level = 3  # errors only
         table = manifest["graphs_int8"] if quantized else manifest["graphs"]
         self._sessions = {}
-        for name in GRAPHS:
+        for name in (*GRAPHS, *map(prefix_graph, manifest["encoder_prefixes"])):
             file = table.get(name)
             if not isinstance(file, str):
                 kind = "int8 graph" if quantized else "graph"
@@ -173,12 +182,16 @@ class OnnxRunner:
         return f"OnnxRunner({str(self.export_dir)!r}, quantized={self.quantized})"
 
     # --- encoder --------------------------------------------------------------------------------
-    def encode(self, batch: dict[str, np.ndarray]) -> _OnnxEncoded:
+    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> _OnnxEncoded:
         feeds = {k: np.ascontiguousarray(batch[k], dtype=np.int64) for k in ENCODER_INPUTS}
         if feeds["chars"].shape[1] > self.max_positions:  # as the torch model: an error, not a crash
             raise ValueError(f"sequence needs positions up to {feeds['chars'].shape[1]}, but max_positions is "
                              f"{self.max_positions}")
-        memory, mask = self._run["encoder"](self._outputs["encoder"], feeds)
+        name = "encoder" if layers is None or layers >= self.n_encoder_layers else prefix_graph(layers)
+        if name not in self._run:
+            raise CheckpointError(f"{self.export_dir} has no graph of the encoder's first {layers} layers (a polyphone "
+                                  "head reads them); export again: pinhan export --model DIR --onnx OUT --overwrite")
+        memory, mask = self._run[name](self._outputs[name], feeds)
         return _OnnxEncoded(memory, mask)
 
     def nar_log_probs(self, encoded: _OnnxEncoded, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -14,10 +14,11 @@ Each hanzi takes, in order:
    reading ``ning4`` never occurs in 62,917), without the encoder;
 4. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
    :mod:`pinhan.model.polyphone`), read off the encoder's states at the character and at the
-   head's ``window`` of neighbours: every run of hanzi holding such a character is one h2p encoder
-   row (``g2p_context`` characters before it are its context) and the rows of a batch go through
-   the encoder together, once; the reading a CC-CEDICT phrase gives the character adds
-   ``g2p_dictionary_weight`` to its score;
+   head's ``window`` of neighbours, after the encoder's first ``encoder_layers`` layers (the
+   head's own setting; the rest of the encoder is never run): every run of hanzi holding such a
+   character is one h2p encoder row (``g2p_context`` characters before it are its context) and the
+   rows of a batch go through the encoder together, once; the reading a CC-CEDICT phrase gives
+   the character adds ``g2p_dictionary_weight`` to its score;
 5. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
    character the head was not trained on.
 
@@ -200,7 +201,7 @@ class G2P:
         out = [[int(x[0]) for x in r.readings] for r in part]
         todo = [(k, at) for k, r in enumerate(part) for at, x in enumerate(r.readings)
                 if len(x) > 1 and int(r.chars[at]) in head.trained_chars and int(r.chars[at]) not in self.settled]
-        states = self._states(part, texts, todo, head.config.window)
+        states = self._states(part, texts, todo, head.config.window, head.config.layers)
         options = [part[k].readings[at] for k, at in todo]
         all_scores = head.scores_many(states, [int(part[k].chars[at]) for k, at in todo], options) if todo else []
         for (k, at), scores, candidates in zip(todo, all_scores, options):
@@ -212,11 +213,12 @@ class G2P:
             out[k][at] = int(candidates[int(np.argmax(scores))])
         return out
 
-    def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]], window: int = 0) -> np.ndarray:
+    def _states(self, part: list[_Run], texts: Sequence[str], wanted: list[tuple[int, int]], window: int = 0,
+                layers: int | None = None) -> np.ndarray:
         """Encoder states (N, d * (2 * window + 1)) at ``wanted`` (run index in ``part``, offset in
         the run): the position's own state, then its neighbours' ``-1, +1, ..., -window, +window``
-        (zeros beyond the run). The runs holding them go through the encoder in groups of similar
-        length (:func:`_length_groups`)."""
+        (zeros beyond the run), after the encoder's first ``layers`` layers (None: all). The runs
+        holding them go through the encoder in groups of similar length (:func:`_length_groups`)."""
         rows = sorted({k for k, _ in wanted})
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
@@ -225,7 +227,7 @@ class G2P:
         state_of: dict[int, np.ndarray] = {}  # run -> its row of encoder memory (S, d)
         for group in _length_groups(rows, {k: width[k] + len(part[k].chars) for k in rows}):
             batch = encode_h2p([part[k].chars for k in group], [contexts[k] for k in group], self.contexts)
-            memory = _numpy(self.runner.encode(batch).memory)  # (B, S, d)
+            memory = _numpy(self.runner.encode(batch, layers=layers).memory)  # (B, S, d)
             state_of.update((k, memory[j]) for j, k in enumerate(group))
         d = next(iter(state_of.values())).shape[-1]
         out = np.zeros((len(wanted), 2 * window + 1, d), dtype=np.float32)  # (N, 2w + 1, d)
@@ -239,10 +241,12 @@ class G2P:
                     out[n, 2 * step] = memory[first + at + step]
         return out.reshape(len(wanted), -1)
 
-    def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]], window: int = 0) -> list[np.ndarray]:
+    def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]], window: int = 0,
+                       layers: int | None = None) -> list[np.ndarray]:
         """Per text, the encoder states (len(positions[i]), d * (2 * window + 1)) at the given
-        character offsets (hanzi only) with ``window`` neighbours each side, exactly as a polyphone
-        head of that window reads them at inference (training uses this)."""
+        character offsets (hanzi only) with ``window`` neighbours each side, after the encoder's
+        first ``layers`` layers, exactly as a polyphone head of that window and depth reads them at
+        inference (training uses this)."""
         runs = [r for i, text in enumerate(texts) for r in self._runs(i, text)]
         wanted, where = [], {}
         for k, r in enumerate(runs):
@@ -253,7 +257,7 @@ class G2P:
         states = []
         for start in range(0, len(wanted), 4 * self.batch_rows):  # bounded memory: batches of positions
             chunk = wanted[start : start + 4 * self.batch_rows]
-            states.extend(self._states(runs, texts, chunk, window))
+            states.extend(self._states(runs, texts, chunk, window, layers))
         out = []
         for i, offsets in enumerate(positions):
             missing = [at for at in offsets if (i, at) not in where]
