@@ -77,7 +77,8 @@ GENERAL_ARGS=(train.lr=5e-4 train.warmup_steps=100 train.threads=1 train.eval_ev
 LM_ARGS=(--min-count 3 5 6 --weights 0 0.5 1 1.5 2 3 --threads 1 --word-min-count 1 3 --word-weights 0 0.1 0.25 0.5
          --dev-items 1000 --heldout "$bench/heldout-clauses.txt")
 # The teacher's sentences: 20,000 of the bundled corpus, then news sentences for the polyphones
-# those leave short of the cap (benchmarks/RESULTS.md, "Polyphones, fifth part").
+# those leave short of the cap (benchmarks/RESULTS.md, "Polyphones, fifth part"). The head reads
+# the encoder's first layer (PolyphoneTrainConfig.encoder_layers 1; "Polyphones, eighth part").
 POLYPHONE_ARGS=(dev_fraction=0 "labelled=[$bench/cpp-dev.jsonl]" "heldout=$bench/heldout-clauses.txt"
                 "corpus_sources=[inews]" "sources_cache=$SOURCES_CACHE" --threads 1)
 SHIP_DIR=src/pinhan/assets/default_model
