@@ -91,21 +91,10 @@ class ExportError(CheckpointError):
 
 # --- export wrappers: thin modules around the model's own submodules ------------------------------
 class EncoderGraph(nn.Module):
-    def __init__(self, model: PinhanModel) -> None:
-        super().__init__()
-        self.model = model
+    """The encoder; with ``layers``, its first that many layers then its final norm (what a
+    polyphone head of that depth reads)."""
 
-    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, segments: Tensor,
-                task: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.model.encode({"chars": chars, "initials": initials, "finals": finals, "tones": tones,
-                                 "segments": segments, "task": task})
-        return out.memory, out.mask  # (B, S, d), (B, S)
-
-
-class EncoderPrefixGraph(nn.Module):
-    """The encoder's first ``layers`` layers, then its final norm (what a polyphone head reads)."""
-
-    def __init__(self, model: PinhanModel, layers: int) -> None:
+    def __init__(self, model: PinhanModel, layers: int | None = None) -> None:
         super().__init__()
         self.model, self.layers = model, layers
 
@@ -239,7 +228,7 @@ def _specs(model: PinhanModel, prefixes: tuple[int, ...] = ()) -> dict[str, dict
     BS = {0: "B", 1: "S"}
     kv_axes = {1: "N", 3: "L"}
     encoder_axes = {**{k: BS for k in ENCODER_INPUTS[:5]}, "task": {0: "B"}}
-    prefix_specs = {prefix_graph(k): dict(module=EncoderPrefixGraph(model, k), args=enc_args, inputs=ENCODER_INPUTS,
+    prefix_specs = {prefix_graph(k): dict(module=EncoderGraph(model, k), args=enc_args, inputs=ENCODER_INPUTS,
                                           outputs=("memory", "mask"), axes=encoder_axes) for k in prefixes}
     return {
         **prefix_specs,
