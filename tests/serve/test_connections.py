@@ -123,8 +123,8 @@ def test_a_request_head_over_the_size_limit_is_answered_431_and_closed(api):
                     sock.sendall(b"X-Pad: " + b"a" * 1000 + b"\r\n")
                 while chunk := sock.recv(65536):  # until the server closes
                     answer += chunk
-            except ConnectionResetError:
-                pass  # closed with the head unread: the answer may be lost to the reset
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # closed with the head unread: the answer may be lost to the reset (or the next send fails)
             assert time.monotonic() - started < 2.0  # long before header_timeout_s
             # 431 from GuardedHTTP over httptools; h11 (without httptools) stops at 16 KiB with its own 400
             assert not answer or answer.startswith((b"HTTP/1.1 431 ", b"HTTP/1.1 400 ")), answer[:80]
