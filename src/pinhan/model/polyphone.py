@@ -190,13 +190,11 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
     """Read ``polyphone.safetensors``, checked against the model it belongs to."""
     path = Path(path)
     meta, tensors = _read(path)
-    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
-        raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r}, version {meta.get('version')!r})")
+    config = _config(path, meta)
     try:
-        config = PolyphoneConfig(**json.loads(meta["config"]))
         recipe = json.loads(meta.get("recipe") or "{}")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: bad polyphone head config ({exc})") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: bad polyphone head recipe ({exc})") from None
     if (config.n_chars, config.n_syllables, config.d_model) != (n_chars, n_syllables, d_model):
         raise CheckpointError(f"{path}: polyphone head made for another model (chars {config.n_chars}, syllables "
                               f"{config.n_syllables}, width {config.d_model}; the model has {n_chars}, {n_syllables}, {d_model})")
@@ -225,12 +223,19 @@ def head_encoder_layers(path: str | os.PathLike) -> int:
     try:
         with safe_open(str(path), framework="numpy") as fh:
             meta = dict(fh.metadata() or {})
-        layers = json.loads(meta.get("config") or "{}").get("encoder_layers", 0)
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise CheckpointError(f"{path}: cannot read the polyphone head ({exc})") from None
-    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 0:
-        raise CheckpointError(f"{path}: polyphone head encoder_layers must be a whole number >= 0, got {layers!r}")
-    return layers
+    return _config(Path(path), meta).encoder_layers
+
+
+def _config(path: Path, meta: dict[str, str]) -> PolyphoneConfig:
+    """The head's config from its file's metadata; a file of another format or a bad config is named."""
+    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
+        raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r}, version {meta.get('version')!r})")
+    try:
+        return PolyphoneConfig(**json.loads(meta["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: bad polyphone head config ({exc})") from None
 
 
 def rewrite_memory(path: str | os.PathLike, memory: ReadingMemory | None, recipe: dict) -> None:
