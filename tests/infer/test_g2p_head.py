@@ -125,10 +125,11 @@ def test_a_settled_polyphone_takes_its_reading_without_the_head(model_dir, api, 
 def test_runs_are_encoded_in_groups_of_similar_length():
     from pinhan.infer.tasks.g2p import PADDING_PER_CALL, _length_groups
 
-    lengths = {0: 40, 1: 8, 2: 38, 3: 5, 4: 40 - PADDING_PER_CALL}
+    top = PADDING_PER_CALL + 40
+    lengths = {0: top, 1: 8, 2: top - 2, 3: 5, 4: top - PADDING_PER_CALL}
     groups = _length_groups(list(lengths), lengths)
     assert sorted(k for g in groups for k in g) == [0, 1, 2, 3, 4]  # every run once
-    assert groups == [[0, 2, 4], [1, 3]]  # longest first; 8 and 5 are not padded to 40
+    assert groups == [[0, 2, 4], [1, 3]]  # longest first; 8 and 5 are not padded to the longest
 
 
 def test_the_head_decides_where_the_two_phrase_dictionaries_disagree(model_dir, api, tmp_path):

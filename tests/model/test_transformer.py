@@ -75,6 +75,23 @@ def test_the_encoder_can_stop_after_its_first_layers(model, config, make_batch):
     assert not torch.allclose(model.encode(enc, layers=1).memory, model.encode(enc).memory)
 
 
+@pytest.mark.parametrize("layers", [None, 1, 0])
+def test_encode_at_equals_the_whole_encoder_gathered(model, config, make_batch, layers):
+    """Only the last layer's queries and feed-forward are cut to the chosen positions; every
+    position still gives keys and values, so the states equal the whole encoder's there, padded
+    rows and repeated positions included."""
+    enc = _enc(make_batch())
+    B, S = enc.chars.shape
+    memory = model.encode(enc, layers=layers).memory  # (B, S, d)
+    rows = torch.tensor([B - 1, 0, 0, 1, 1, 0])  # any order, a row twice over, a position twice over
+    positions = torch.tensor([1, S - 1, 0, 2, 2, 3])
+    got = model.encode_at(enc, rows, positions, layers=layers)
+    assert got.shape == (len(rows), config.d_model)
+    torch.testing.assert_close(got, memory[rows, positions], rtol=1e-5, atol=1e-5)
+    other = model.encode_at(enc, rows, positions, layers=1 if layers is None else None)
+    assert layers == 0 or not torch.allclose(got, other)  # the depth is honoured
+
+
 def test_untied_heads(config, make_batch):
     torch.manual_seed(0)
     model = PinhanModel(config.replace(tie_char_embeddings=False)).eval()

@@ -37,9 +37,14 @@ class Runner(Protocol):
     max_positions: int
     n_encoder_layers: int
 
-    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> Any:
-        """Encoder pass over (B, S) ``chars, initials, finals, tones, segments`` + (B,) ``task``;
-        ``layers``: only the encoder's first this many layers (None: all)."""
+    def encode(self, batch: dict[str, np.ndarray]) -> Any:
+        """Encoder pass over (B, S) ``chars, initials, finals, tones, segments`` + (B,) ``task``."""
+
+    def encode_at(self, batch: dict[str, np.ndarray], rows: np.ndarray, positions: np.ndarray,
+                  layers: int | None = None) -> np.ndarray:
+        """Encoder states (N, d) float32 at (rows[i], positions[i]) of ``batch``, after the
+        encoder's first ``layers`` layers (None: all) and its final norm; the last layer runs at
+        those positions only."""
 
     def nar_log_probs(self, encoded: Any, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Encoder hanzi head at (rows[i], positions[i]): (N,) + (N,) -> (N, n_chars) log-probs."""
@@ -114,9 +119,17 @@ class TorchRunner:
         return torch.as_tensor(np.ascontiguousarray(array), device=self.device)
 
     @torch.inference_mode()
-    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> _TorchEncoded:
-        out = self.model.encode({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")}, layers=layers)
+    def encode(self, batch: dict[str, np.ndarray]) -> _TorchEncoded:
+        out = self.model.encode({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")})
         return _TorchEncoded(out.memory, out.mask)
+
+    @torch.inference_mode()
+    def encode_at(self, batch: dict[str, np.ndarray], rows: np.ndarray, positions: np.ndarray,
+                  layers: int | None = None) -> np.ndarray:
+        states = self.model.encode_at({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")},
+                                      self._tensor(np.asarray(rows, dtype=np.int64)),
+                                      self._tensor(np.asarray(positions, dtype=np.int64)), layers=layers)
+        return states.float().cpu().numpy()  # (N, d)
 
     @torch.inference_mode()
     def nar_log_probs(self, encoded: _TorchEncoded, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -98,6 +98,35 @@ class SelfAttention(nn.Module):
         )  # (B, H, T, dh)
         return self.out(_merge_heads(y)), (k, v)  # (B, T, d)
 
+    def attend_at(self, x: Tensor, attn_mask: Tensor, rows: Tensor, positions: Tensor) -> Tensor:
+        """Bidirectional self-attention output at N chosen positions only: keys and values of
+        every position, queries and the output projection at ``(rows[i], positions[i])``.
+
+        The B rows' keys are laid end to end (B * S) and each query attends those of its own row
+        (a block mask), so the N queries need no padding to a common count per row and no copy
+        of their row's keys.
+
+        Args:
+            x: (B, S, d) normalised inputs.
+            attn_mask: (B, 1, 1, S) bool key mask (:func:`key_padding_mask`).
+            rows, positions: (N,) long, the positions wanted.
+
+        Returns:
+            (N, d), equal to ``forward(x, attn_mask=attn_mask)[0][rows, positions]``.
+        """
+        B, S, d = x.shape
+        H = self.n_heads
+        w_q, w_kv = self.qkv.weight[:d], self.qkv.weight[d:]  # (d, d), (2d, d): chunk order q, k, v
+        k, v = F.linear(x, w_kv).reshape(B * S, 2 * d).chunk(2, dim=-1)  # 2 x (B * S, d)
+        q = F.linear(x[rows, positions], w_q)  # (N, d)
+        key_rows = torch.div(torch.arange(B * S, device=x.device), S, rounding_mode="floor")  # (B * S,) each key's row
+        allowed = (rows[:, None] == key_rows[None, :]) & attn_mask.reshape(1, B * S)  # (N, B * S)
+        y = F.scaled_dot_product_attention(
+            _split_heads(q[None], H), _split_heads(k[None], H), _split_heads(v[None], H),
+            attn_mask=allowed[None, None], dropout_p=self.dropout if self.training else 0.0,
+        )  # (1, H, N, dh): one batch of all rows' keys
+        return self.out(_merge_heads(y)[0])  # (N, d)
+
 
 class CrossAttention(nn.Module):
     """Multi-head attention from decoder steps to the encoder memory."""
@@ -153,6 +182,13 @@ class EncoderBlock(nn.Module):
         x = x + self.drop(h)
         x = x + self.drop(self.ff(self.norm2(x)))  # (B, S, d)
         return x
+
+    def forward_at(self, x: Tensor, attn_mask: Tensor, rows: Tensor, positions: Tensor) -> Tensor:
+        """The block's output at N positions only, ``forward(x, attn_mask)[rows, positions]``
+        (N, d): every position gives keys and values, but the queries, the output projection
+        and the feed-forward (five sixths of the block's work) run at those N alone."""
+        h = x[rows, positions] + self.drop(self.attn.attend_at(self.norm1(x), attn_mask, rows, positions))  # (N, d)
+        return h + self.drop(self.ff(self.norm2(h)))  # (N, d)
 
 
 class DecoderBlock(nn.Module):

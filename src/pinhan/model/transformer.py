@@ -164,6 +164,14 @@ class PinhanModel(nn.Module):
         Returns:
             :class:`EncoderOutput` with ``memory`` (B, S, d) and ``mask`` (B, S).
         """
+        x, mask, attn_mask = self._embed_encoder(enc)  # (B, S, d), (B, S), (B, 1, 1, S)
+        for layer in self.encoder_layers if layers is None else self.encoder_layers[:layers]:
+            x = layer(x, attn_mask)  # (B, S, d)
+        return EncoderOutput(memory=self.encoder_norm(x), mask=mask)
+
+    def _embed_encoder(self, enc: EncoderLike) -> tuple[Tensor, Tensor, Tensor]:
+        """The encoder's input embeddings (B, S, d), its real-position mask (B, S) and the
+        attention key mask (B, 1, 1, S)."""
         if not isinstance(enc, EncoderInputs):
             enc = EncoderInputs.from_batch(enc, prefix="")
         mask = enc.segments != ids.SEG_PAD  # (B, S)
@@ -171,9 +179,26 @@ class PinhanModel(nn.Module):
             enc.chars, enc.initials, enc.finals, enc.tones, enc.segments, enc.task
         )  # (B, S, d)
         attn_mask = key_padding_mask(mask)  # (B, 1, 1, S)
-        for layer in self.encoder_layers if layers is None else self.encoder_layers[:layers]:
+        return x, mask, attn_mask
+
+    def encode_at(self, enc: EncoderLike, rows: Tensor, positions: Tensor, layers: int | None = None) -> Tensor:
+        """Encoder states at N chosen positions only: ``encode(enc, layers).memory[rows,
+        positions]`` (N, d), with the last layer run at those positions alone
+        (:meth:`~pinhan.model.layers.EncoderBlock.forward_at`): what g2p's polyphone head reads,
+        at a fraction of the work when it wants few positions of its rows.
+
+        Args:
+            enc: as for :meth:`encode`.
+            rows, positions: (N,) long, the positions wanted.
+            layers: as for :meth:`encode` (None: all).
+        """
+        x, _, attn_mask = self._embed_encoder(enc)  # (B, S, d), (B, 1, 1, S)
+        blocks = list(self.encoder_layers if layers is None else self.encoder_layers[:layers])
+        if not blocks:  # layers=0: the embeddings, normalised
+            return self.encoder_norm(x[rows, positions])  # (N, d)
+        for layer in blocks[:-1]:
             x = layer(x, attn_mask)  # (B, S, d)
-        return EncoderOutput(memory=self.encoder_norm(x), mask=mask)
+        return self.encoder_norm(blocks[-1].forward_at(x, attn_mask, rows, positions))  # (N, d)
 
     def decode(
         self,

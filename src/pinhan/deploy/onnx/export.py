@@ -29,9 +29,11 @@ writes, beside a copy of ``config.json``, ``vocab.json`` and ``lexicon.json``::
                         -> logits (N, C), -inf at padding               decoder hanzi head, candidates only
     nar_logits_at.onnx  memory (B, S, d), rows (N,), positions (N,), cands (N, C)
                         -> logits (N, C), -inf at padding               encoder hanzi head, candidates only
-    encoder_K.onnx  (only when the directory's polyphone head reads the states of the encoder's
-                    first K layers, K below all of them) the encoder's first K layers and its final
-                    norm: g2p runs that much of it and no more
+    encoder_at_K.onnx   (only with a polyphone head, which reads the states of the encoder's
+                    first K layers) the encoder inputs, rows (N,), positions (N,) int64 -> states
+                    (N, d) at those positions after the first K layers and the final norm, the
+                    last layer run at those positions only: g2p runs that much of the encoder and
+                    no more
     onnx.json       the manifest: graphs, opset, int8 or not, the source model
 
 and with ``int8`` also ``*.int8.onnx``: the same graphs with their MatMul weights quantized to int8
@@ -78,6 +80,7 @@ DEFAULT_OPSET = 18
 COPIED = ModelDir.TABLES  # config, vocabulary, lexicon: what the runner reads beside the graphs
 GRAPHS = ("encoder", "cross_kv", "decoder", "decoder_tree", "char_head", "syllable_head", "nar_head", "char_logits_at", "nar_logits_at")
 ENCODER_INPUTS = ("chars", "initials", "finals", "tones", "segments", "task")
+AT_INPUTS = ("rows", "positions")  # encoder_at_K's inputs after ENCODER_INPUTS
 STEP_INPUTS = ("chars", "initials", "finals", "tones", "position", "self_k", "self_v", "cross_k", "cross_v",
                "memory_mask")
 STEP_OUTPUTS = ("hidden", "new_self_k", "new_self_v")
@@ -91,33 +94,44 @@ class ExportError(CheckpointError):
 
 # --- export wrappers: thin modules around the model's own submodules ------------------------------
 class EncoderGraph(nn.Module):
-    """The encoder; with ``layers``, its first that many layers then its final norm (what a
-    polyphone head of that depth reads)."""
-
-    def __init__(self, model: PinhanModel, layers: int | None = None) -> None:
+    def __init__(self, model: PinhanModel) -> None:
         super().__init__()
-        self.model, self.layers = model, layers
+        self.model = model
 
     def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, segments: Tensor,
                 task: Tensor) -> tuple[Tensor, Tensor]:
         out = self.model.encode({"chars": chars, "initials": initials, "finals": finals, "tones": tones,
-                                 "segments": segments, "task": task}, layers=self.layers)
+                                 "segments": segments, "task": task})
         return out.memory, out.mask  # (B, S, d), (B, S)
 
 
-def prefix_graph(layers: int) -> str:
-    """The graph name of the encoder cut to its first ``layers`` layers."""
-    return f"encoder_{layers}"
+class EncoderAtGraph(nn.Module):
+    """The encoder's first ``layers`` layers and final norm, at given positions of each row
+    (:meth:`PinhanModel.encode_at`): what a polyphone head of that depth reads."""
+
+    def __init__(self, model: PinhanModel, layers: int) -> None:
+        super().__init__()
+        self.model, self.layers = model, layers
+
+    def forward(self, chars: Tensor, initials: Tensor, finals: Tensor, tones: Tensor, segments: Tensor,
+                task: Tensor, rows: Tensor, positions: Tensor) -> Tensor:
+        return self.model.encode_at({"chars": chars, "initials": initials, "finals": finals, "tones": tones,
+                                     "segments": segments, "task": task}, rows, positions, layers=self.layers)  # (N, d)
 
 
-def prefix_layers(model_dir: ModelDir, n_encoder_layers: int) -> tuple[int, ...]:
-    """The encoder depths below the full one that the directory's polyphone head reads (none or one)."""
+def at_graph(layers: int) -> str:
+    """The graph name of the encoder's first ``layers`` layers at given positions."""
+    return f"encoder_at_{layers}"
+
+
+def at_layers(model_dir: ModelDir, n_encoder_layers: int) -> tuple[int, ...]:
+    """The encoder depth the directory's polyphone head reads (none without a head)."""
     from pinhan.model.polyphone import head_encoder_layers
 
     if not model_dir.polyphone.is_file():
         return ()
-    layers = head_encoder_layers(model_dir.polyphone)
-    return (layers,) if 0 < layers < n_encoder_layers else ()
+    layers = head_encoder_layers(model_dir.polyphone)  # 0: all
+    return (min(layers, n_encoder_layers) or n_encoder_layers,)
 
 
 class CrossKVGraph(nn.Module):
@@ -208,7 +222,7 @@ class NarLogitsAtGraph(nn.Module):
 
 
 # --- graph specifications -------------------------------------------------------------------------
-def _specs(model: PinhanModel, prefixes: tuple[int, ...] = ()) -> dict[str, dict[str, Any]]:
+def _specs(model: PinhanModel, depths: tuple[int, ...] = ()) -> dict[str, dict[str, Any]]:
     """Per graph: wrapper, example inputs, input/output names and the inputs' dynamic axes (the
     outputs' follow: the exporter names them after the inputs', e.g. ``L + 1``)."""
     c = model.config
@@ -228,10 +242,12 @@ def _specs(model: PinhanModel, prefixes: tuple[int, ...] = ()) -> dict[str, dict
     BS = {0: "B", 1: "S"}
     kv_axes = {1: "N", 3: "L"}
     encoder_axes = {**{k: BS for k in ENCODER_INPUTS[:5]}, "task": {0: "B"}}
-    prefix_specs = {prefix_graph(k): dict(module=EncoderGraph(model, k), args=enc_args, inputs=ENCODER_INPUTS,
-                                          outputs=("memory", "mask"), axes=encoder_axes) for k in prefixes}
+    at = (torch.tensor([0, 1, 1]), torch.tensor([4, 0, 2]))  # rows, positions (N,)
+    at_specs = {at_graph(k): dict(module=EncoderAtGraph(model, k), args=(*enc_args, *at),
+                                  inputs=(*ENCODER_INPUTS, *AT_INPUTS), outputs=("states",),
+                                  axes={**encoder_axes, "rows": {0: "N"}, "positions": {0: "N"}}) for k in depths}
     return {
-        **prefix_specs,
+        **at_specs,
         "encoder": dict(module=EncoderGraph(model), args=enc_args, inputs=ENCODER_INPUTS,
                         outputs=("memory", "mask"), axes=encoder_axes),
         "cross_kv": dict(module=CrossKVGraph(model), args=(floats(B, S, d),), inputs=("memory",),
@@ -351,7 +367,7 @@ def _quantize(src: Path, dst: Path) -> None:
 
 # --- parity check -----------------------------------------------------------------------------------
 @torch.inference_mode()
-def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3, prefixes: tuple[int, ...] = ()) -> None:
+def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3, depths: tuple[int, ...] = ()) -> None:
     """Run every fp32 graph once through onnxruntime and compare it with the PyTorch model."""
     import onnxruntime as ort
 
@@ -359,7 +375,7 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3, prefixes: t
 
     runner = TorchRunner(model, "cpu")
     sessions = {}
-    for name in (*GRAPHS, *map(prefix_graph, prefixes)):
+    for name in (*GRAPHS, *map(at_graph, depths)):
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         sessions[name] = ort.InferenceSession(str(directory / f"{name}.onnx"), options,
@@ -386,9 +402,11 @@ def _verify(model: PinhanModel, directory: Path, atol: float = 1e-3, prefixes: t
     enc = runner.encode(batch)
     check("encoder memory", memory, enc.memory.numpy())
     check("encoder mask", mask, enc.mask.numpy())
-    for k in prefixes:
-        got, _ = sessions[prefix_graph(k)].run(None, {key: batch[key] for key in ENCODER_INPUTS})
-        check(f"encoder of {k} layers", got, runner.encode(batch, layers=k).memory.numpy())
+    at_rows, at_positions = np.array([2, 0, 0, 1, 2], dtype=np.int64), np.array([6, 0, 2, 1, 3], dtype=np.int64)
+    for k in depths:
+        got = sessions[at_graph(k)].run(None, {**{key: batch[key] for key in ENCODER_INPUTS}, "rows": at_rows,
+                                               "positions": at_positions})[0]
+        check(f"encoder of {k} layers at positions", got, runner.encode_at(batch, at_rows, at_positions, layers=k))
     rows = np.array([0, 0, 1, 2, 2], dtype=np.int64)
     positions = np.array([3, 5, 1, 0, 6], dtype=np.int64)
     check("nar head", sessions["nar_head"].run(None, {"memory": memory, "rows": rows, "positions": positions})[0],
@@ -474,15 +492,15 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
             raise ExportError(f"{out_dir} is not an ONNX export (no {MANIFEST}); --overwrite only replaces exports")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
-    prefixes = prefix_layers(source, model.config.n_encoder_layers)  # what g2p's head reads
+    depths = at_layers(source, model.config.n_encoder_layers)  # what g2p's head reads
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
-        names = (*GRAPHS, *map(prefix_graph, prefixes))
+        names = (*GRAPHS, *map(at_graph, depths))
         graphs = {name: f"{name}.onnx" for name in names}
-        for name, spec in _specs(model, prefixes).items():
+        for name, spec in _specs(model, depths).items():
             _export_graph(spec, tmp / graphs[name], opset, model.config.max_positions)
         if verify:
-            _verify(model, tmp, prefixes=prefixes)
+            _verify(model, tmp, depths=depths)
         graphs_int8 = {}
         if int8:
             for name in names:
@@ -501,7 +519,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int
             "source": str(model_dir.resolve()), "torch": torch.__version__,
             "source_weights": {"size": weights.stat().st_size, "sha256": sha256_of(weights)},
             "graphs": graphs, "graphs_int8": graphs_int8, "quantization": QUANTIZATION if int8 else None,
-            "encoder_prefixes": list(prefixes),
+            "encoder_at": list(depths),
             "model": {"n_chars": c.n_chars, "n_syllables": c.n_syllables, "max_positions": c.max_positions,
                       "d_model": c.d_model, "n_heads": c.n_heads, "n_decoder_layers": c.n_decoder_layers},
         }
@@ -523,8 +541,8 @@ def cached_export(model_dir: str | os.PathLike) -> Path:
         return source.path  # an export (or a directory whose problem OnnxRunner.load names)
     cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pinhan") / "onnx"
     n_layers = load_config(source.path).n_encoder_layers
-    prefixes = "".join(f"-e{k}" for k in prefix_layers(source, n_layers))  # a head reading fewer layers: its graph too
-    out = cache / f"{sha256_of(source.weights)[:16]}-v{VERSION}{prefixes}"  # a newer export format: a new export
+    depths = "".join(f"-at{k}" for k in at_layers(source, n_layers))  # with a polyphone head: its graph too
+    out = cache / f"{sha256_of(source.weights)[:16]}-v{VERSION}{depths}"  # a newer export format: a new export
     if not (out / MANIFEST).is_file():
         print(f"pinhan: exporting {source.path} to ONNX once, into {out}", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)

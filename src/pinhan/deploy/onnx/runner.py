@@ -24,8 +24,8 @@ import numpy as np
 
 from pinhan.data.model_dir import ModelDir
 from pinhan.data.corpora.fetch import sha256_of
-from pinhan.deploy.onnx.export import (COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION, prefix_graph,
-                                       prefix_layers)
+from pinhan.deploy.onnx.export import (AT_INPUTS, COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION, at_graph,
+                                       at_layers)
 from pinhan.errors import ConfigError
 from pinhan.model.io import CheckpointError, check_directory, load_config
 
@@ -76,10 +76,10 @@ def read_manifest(export_dir: Path) -> dict:
     for key in ("graphs", "graphs_int8"):
         if not isinstance(doc.get(key), dict):
             raise CheckpointError(f'{path} has no "{key}" table')
-    prefixes = doc.setdefault("encoder_prefixes", [])  # exports before it have none
-    if not isinstance(prefixes, list) or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in prefixes):
-        raise CheckpointError(f'{path}: "encoder_prefixes" must be a list of positive layer counts, got {prefixes!r}')
-    missing = [name for name in (*GRAPHS, *map(prefix_graph, prefixes)) if not isinstance(doc["graphs"].get(name), str)]
+    depths = doc.setdefault("encoder_at", [])  # exports before it have none
+    if not isinstance(depths, list) or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in depths):
+        raise CheckpointError(f'{path}: "encoder_at" must be a list of positive layer counts, got {depths!r}')
+    missing = [name for name in (*GRAPHS, *map(at_graph, depths)) if not isinstance(doc["graphs"].get(name), str)]
     if missing:
         raise CheckpointError(f"{path} lists no graph for {', '.join(missing)}")
     return doc
@@ -97,8 +97,8 @@ def check_fresh(model_dir: Path, export_dir: Path) -> None:
         if path.stat().st_size != weights.get("size") or sha256_of(path) != weights.get("sha256"):
             stale.append(ModelDir.WEIGHTS)
     source = ModelDir(model_dir)
-    if source.config_file.is_file() and not set(prefix_layers(source, load_config(model_dir).n_encoder_layers)) <= set(
-            manifest["encoder_prefixes"]):
+    n_layers = load_config(model_dir).n_encoder_layers if source.config_file.is_file() else 0
+    if not {k for k in at_layers(source, n_layers) if k < n_layers} <= set(manifest["encoder_at"]):  # all: see encode_at
         stale.append(f"{ModelDir.POLYPHONE} (its head reads encoder layers the export has no graph for)")
     for name in COPIED:
         if (model_dir / name).is_file() and (export_dir / name).is_file():
@@ -148,7 +148,7 @@ class OnnxRunner:
         options.log_severity_level = 3  # errors only
         table = manifest["graphs_int8"] if quantized else manifest["graphs"]
         self._sessions = {}
-        for name in (*GRAPHS, *map(prefix_graph, manifest["encoder_prefixes"])):
+        for name in (*GRAPHS, *map(at_graph, manifest["encoder_at"])):
             file = table.get(name)
             if not isinstance(file, str):
                 kind = "int8 graph" if quantized else "graph"
@@ -164,6 +164,11 @@ class OnnxRunner:
         if set(step_inputs) != set(STEP_INPUTS):
             raise CheckpointError(f"{export_dir / table['decoder']} has inputs {', '.join(step_inputs)}, "
                                   f"expected {', '.join(STEP_INPUTS)}")
+        for depth in manifest["encoder_at"]:
+            at_inputs = tuple(i.name for i in self._sessions[at_graph(depth)].get_inputs())
+            if set(at_inputs) != {*ENCODER_INPUTS, *AT_INPUTS}:
+                raise CheckpointError(f"{export_dir / table[at_graph(depth)]} has inputs {', '.join(at_inputs)}, expected "
+                                      f"{', '.join((*ENCODER_INPUTS, *AT_INPUTS))} (export again)")
         # bound methods and output names, looked up once: every step calls them
         self._run = {name: session.run for name, session in self._sessions.items()}
         self._outputs = {name: [o.name for o in session.get_outputs()] for name, session in self._sessions.items()}
@@ -182,17 +187,32 @@ class OnnxRunner:
         return f"OnnxRunner({str(self.export_dir)!r}, quantized={self.quantized})"
 
     # --- encoder --------------------------------------------------------------------------------
-    def encode(self, batch: dict[str, np.ndarray], layers: int | None = None) -> _OnnxEncoded:
+    def encode(self, batch: dict[str, np.ndarray]) -> _OnnxEncoded:
+        memory, mask = self._run["encoder"](self._outputs["encoder"], self._encoder_feeds(batch))
+        return _OnnxEncoded(memory, mask)
+
+    def encode_at(self, batch: dict[str, np.ndarray], rows: np.ndarray, positions: np.ndarray,
+                  layers: int | None = None) -> np.ndarray:
+        feeds = self._encoder_feeds(batch)
+        depth = self.n_encoder_layers if layers is None else min(layers, self.n_encoder_layers)
+        name = at_graph(depth)
+        rows, positions = np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(positions, dtype=np.int64)
+        if name in self._run:
+            feeds["rows"], feeds["positions"] = rows, positions
+            return self._run[name](self._outputs[name], feeds)[0]  # (N, d)
+        if depth < self.n_encoder_layers:
+            raise CheckpointError(f"{self.export_dir} has no graph of the encoder's first {depth} layers (a polyphone "
+                                  "head reads them); export again: pinhan export --model DIR --onnx OUT --overwrite")
+        # an export made before encoder_at graphs: the whole encoder, gathered here
+        memory, _ = self._run["encoder"](self._outputs["encoder"], feeds)  # (B, S, d)
+        return memory[rows, positions]  # (N, d)
+
+    def _encoder_feeds(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = {k: np.ascontiguousarray(batch[k], dtype=np.int64) for k in ENCODER_INPUTS}
         if feeds["chars"].shape[1] > self.max_positions:  # as the torch model: an error, not a crash
             raise ValueError(f"sequence needs positions up to {feeds['chars'].shape[1]}, but max_positions is "
                              f"{self.max_positions}")
-        name = "encoder" if layers is None or layers >= self.n_encoder_layers else prefix_graph(layers)
-        if name not in self._run:
-            raise CheckpointError(f"{self.export_dir} has no graph of the encoder's first {layers} layers (a polyphone "
-                                  "head reads them); export again: pinhan export --model DIR --onnx OUT --overwrite")
-        memory, mask = self._run[name](self._outputs[name], feeds)
-        return _OnnxEncoded(memory, mask)
+        return feeds
 
     def nar_log_probs(self, encoded: _OnnxEncoded, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         feeds = {"memory": encoded.memory, "rows": np.ascontiguousarray(rows, dtype=np.int64),

@@ -15,10 +15,11 @@ Each hanzi takes, in order:
 4. the polyphone head's choice among its readings (``g2p_head``, ``polyphone.safetensors``,
    :mod:`pinhan.model.polyphone`), read off the encoder's states at the character and at the
    head's ``window`` of neighbours, after the encoder's first ``encoder_layers`` layers (the
-   head's own setting; the rest of the encoder is never run): every run of hanzi holding such a
-   character is one h2p encoder row (``g2p_context`` characters before it are its context) and the
-   rows of a batch go through the encoder together, once; the reading a CC-CEDICT phrase gives
-   the character adds ``g2p_dictionary_weight`` to its score;
+   head's own setting; the rest of the encoder is never run, and its last layer runs at the
+   positions the head reads only, :meth:`~pinhan.infer.runner.Runner.encode_at`): every run of
+   hanzi holding such a character is one h2p encoder row (``g2p_context`` characters before it are
+   its context) and the rows of a batch go through the encoder together, once; the reading a
+   CC-CEDICT phrase gives the character adds ``g2p_dictionary_weight`` to its score;
 5. otherwise its most frequent reading (the lexicon's train counts): the frequency backoff for a
    character the head was not trained on.
 
@@ -218,27 +219,30 @@ class G2P:
         """Encoder states (N, d * (2 * window + 1)) at ``wanted`` (run index in ``part``, offset in
         the run): the position's own state, then its neighbours' ``-1, +1, ..., -window, +window``
         (zeros beyond the run), after the encoder's first ``layers`` layers (None: all). The runs
-        holding them go through the encoder in groups of similar length (:func:`_length_groups`)."""
+        holding them go through the encoder in groups of similar length (:func:`_length_groups`),
+        its last layer run at the positions read only (:meth:`Runner.encode_at`)."""
         rows = sorted({k for k, _ in wanted})
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         contexts = {k: texts[part[k].item][: part[k].start] for k in rows}
         width = {k: len(self.contexts(c)[0]) for k, c in contexts.items()}  # context positions come first
-        state_of: dict[int, np.ndarray] = {}  # run -> its row of encoder memory (S, d)
+        offsets = [0] + [sign * step for step in range(1, window + 1) for sign in (-1, 1)]  # slot order of a state
+        read: dict[int, dict[int, None]] = {k: {} for k in rows}  # run -> its row's positions to read (a set, in order)
+        for k, at in wanted:
+            read[k].update((width[k] + at + o, None) for o in offsets if 0 <= at + o < len(part[k].chars))
+        slot: dict[tuple[int, int], np.ndarray] = {}  # (run, position in its row) -> state (d,)
         for group in _length_groups(rows, {k: width[k] + len(part[k].chars) for k in rows}):
             batch = encode_h2p([part[k].chars for k in group], [contexts[k] for k in group], self.contexts)
-            memory = _numpy(self.runner.encode(batch, layers=layers).memory)  # (B, S, d)
-            state_of.update((k, memory[j]) for j, k in enumerate(group))
-        d = next(iter(state_of.values())).shape[-1]
-        out = np.zeros((len(wanted), 2 * window + 1, d), dtype=np.float32)  # (N, 2w + 1, d)
+            pairs = [(j, p) for j, k in enumerate(group) for p in read[k]]
+            states = _numpy(self.runner.encode_at(batch, np.array([j for j, _ in pairs], dtype=np.int64),
+                                                  np.array([p for _, p in pairs], dtype=np.int64), layers=layers))  # (N, d)
+            slot.update(((group[j], p), state) for (j, p), state in zip(pairs, states))
+        d = next(iter(slot.values())).shape[-1]
+        out = np.zeros((len(wanted), len(offsets), d), dtype=np.float32)  # (N, 2w + 1, d)
         for n, (k, at) in enumerate(wanted):
-            memory, first, length = state_of[k], width[k], len(part[k].chars)
-            out[n, 0] = memory[first + at]
-            for step in range(1, window + 1):
-                if at - step >= 0:
-                    out[n, 2 * step - 1] = memory[first + at - step]
-                if at + step < length:
-                    out[n, 2 * step] = memory[first + at + step]
+            for m, o in enumerate(offsets):
+                if 0 <= at + o < len(part[k].chars):
+                    out[n, m] = slot[(k, width[k] + at + o)]
         return out.reshape(len(wanted), -1)
 
     def encoder_states(self, texts: Sequence[str], positions: Sequence[Sequence[int]], window: int = 0,
@@ -276,16 +280,16 @@ class G2P:
     def _runs(self, item: int, text: str, second: dict[int, list[str | None]] | None = None) -> list[_Run]:
         cache = {} if second is None else second
         fixed = self.fixed_readings(text, lambda: self._second(cache, item, text))
+        every = [self.readings(ch) for ch in text]  # per character: its readings (empty: not a readable hanzi)
         runs, start = [], None
         for at in range(len(text) + 1):
-            readable = at < len(text) and len(self.readings(text[at])) > 0
+            readable = at < len(text) and len(every[at]) > 0
             if readable and start is None:
                 start = at
             if start is not None and (not readable or at - start == self.max_run):
-                piece = text[start:at]
-                chars = np.array([self.vocab.char_id(ch) for ch in piece], dtype=np.int64)
-                options = [self.readings(ch) for ch in piece]
-                narrowed = [self._narrow(x, fixed[start + k]) for k, x in enumerate(options)]
+                chars = np.array([self.vocab.char_id(ch) for ch in text[start:at]], dtype=np.int64)
+                options = every[start:at]
+                narrowed = [x if f is None else self._narrow(x, f) for x, f in zip(options, fixed[start:at])]
                 runs.append(_Run(item, start, chars, narrowed, [len(x) > 1 for x in options]))
                 start = at if readable else None
         return runs
@@ -299,9 +303,11 @@ class G2P:
 
 
 # One encoder call costs about as much as this many padded positions (onnxruntime int8, one
-# thread: ~0.3 ms a call, ~0.02 ms a position), so a run joins a group only if padding it to the
-# group's longest wastes fewer positions than a call of its own would cost.
-PADDING_PER_CALL = 14
+# thread, Zen 1: ~0.27 ms a call; a padded position only gives keys and values, ~0.0065 ms, as the
+# last layer runs at the positions read only), so a run joins a group only if padding it to the
+# group's longest wastes fewer positions than a call of its own would cost. On 2,000 cpp-dev
+# sentences (min of 3 passes) 40 gave p95 2.45 ms, 14 2.51, one call per run 2.88.
+PADDING_PER_CALL = 40
 
 
 def _length_groups(rows: list[int], lengths: dict[int, int]) -> list[list[int]]:
@@ -317,7 +323,7 @@ def _length_groups(rows: list[int], lengths: dict[int, int]) -> list[list[int]]:
 
 
 def _numpy(memory) -> np.ndarray:
-    """Encoder memory (B, S, d) as float32 numpy, whichever backend produced it."""
+    """Encoder states as float32 numpy, whichever backend produced them."""
     if hasattr(memory, "detach"):  # torch
         memory = memory.detach().float().cpu().numpy()
     return np.asarray(memory, dtype=np.float32)
