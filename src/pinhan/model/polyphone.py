@@ -151,11 +151,15 @@ class PolyphoneScorer:
         f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
         self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (input_dim, D), (D,)
         self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (input_dim, P), (P,)
+        # both projections as one matmul: (input_dim, D + P), (D + P,)
+        self._both_w = np.ascontiguousarray(np.concatenate([self.proj_w, self.pair_proj_w], axis=1))
+        self._both_b = np.concatenate([self.proj_b, self.pair_proj_b])
         self.syllable_emb, self.pair_emb, self.pair_bias = f32["syllable_emb"], f32["pair_emb"], f32["pair_bias"]
         chars, syllables = tensors["pair_chars"].astype(np.int64), tensors["pair_syllables"].astype(np.int64)
         self._pair_row = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(chars, syllables))}
         self.trained_chars = frozenset(int(c) for c in chars)
         self._rows_of: dict[tuple[int, bytes], np.ndarray] = {}  # (char, candidates) -> pair rows
+        self._tables_of: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}  # -> (K, D + P), (K,)
 
     def pair_rows(self, char: int, syllables: np.ndarray) -> np.ndarray:
         """Rows of ``P``/``q`` for one character's candidates ((K,) ids -> (K,) rows)."""
@@ -176,13 +180,28 @@ class PolyphoneScorer:
     def scores_many(self, h: np.ndarray, chars: list[int], syllables: list[np.ndarray]) -> list[np.ndarray]:
         """:meth:`scores` for N positions at once: states ``h`` (N, input_dim), one character and its
         candidates (K_i,) per position -> N score arrays (K_i,). The projections run as one matmul."""
-        z = np.tanh(h @ self.proj_w + self.proj_b)  # (N, D)
-        zp = h @ self.pair_proj_w + self.pair_proj_b  # (N, P)
+        both = h @ self._both_w + self._both_b  # (N, D + P)
+        D = self.proj_w.shape[1]
+        both[:, :D] = np.tanh(both[:, :D])  # z (N, D), then the pair projection zp (N, P)
         out = []
         for i, (char, options) in enumerate(zip(chars, syllables)):
-            rows = self.pair_rows(char, options)
-            out.append(self.syllable_emb[options] @ z[i] + self.pair_emb[rows] @ zp[i] + self.pair_bias[rows])
+            table, bias = self._candidate_table(char, options)
+            out.append(table @ both[i] + bias)  # syllable_emb . z + pair_emb . zp + pair_bias
         return out
+
+    def _candidate_table(self, char: int, syllables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates' rows of the scoring weights side by side: (K, D + P) = syllable
+        embedding | pair embedding, and the pair biases (K,); gathered once per character and
+        candidate list (a handful of polyphones recur in every text)."""
+        key = (char, syllables.tobytes())
+        found = self._tables_of.get(key)
+        if found is None:
+            rows = self.pair_rows(char, syllables)
+            found = (np.ascontiguousarray(np.concatenate([self.syllable_emb[syllables], self.pair_emb[rows]], axis=1)),
+                     self.pair_bias[rows])
+            if len(self._tables_of) < 65536:
+                self._tables_of[key] = found
+        return found
 
 
 def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_model: int,
