@@ -101,6 +101,24 @@ def test_pinyin_is_written_with_dictionary_tones_and_readings_keep_the_lexical_t
     assert api.g2p(text, tones="mark").pinyin[3] == "shang"
 
 
+def test_de_after_an_adverbial_is_the_particle(api):
+    """地 after an adverbial word reads de5, over a phrase that takes it with the next character
+    (认真地学习: 地学 di4) and over the 2-character words an adverb's last character makes with
+    it (积极地: 极地; 小心地: 心地); where it makes a word with what precedes it (当地, 场地), begins
+    a place word (地区) or ends the clause, it is left to the other stages; off, it is not fixed."""
+    engine = api.g2p_engine
+
+    def de(text: str) -> str | None:
+        return engine.fixed_readings(text)[text.index("地")]
+
+    for text in ("他慢慢地走了", "我们要认真地学习", "他们积极地参加活动", "他小心地打开", "预见性地警告", "有选择地吸收"):
+        assert de(text) == "de5", text
+        assert api.g2p(text).readings[text.index("地")] == "de5", text
+    for text in ("他在当地工作", "出租车场地很大", "这块地很肥", "广大地区", "这是一片荒地", "实地考察"):
+        assert de(text) != "de5", text
+    assert api.with_config(g2p_adverbial_de=False).g2p_engine.fixed_readings("他慢慢地走了")[3] != "de5"
+
+
 def test_a_separable_verb_reads_as_the_phrase_it_makes_with_its_object(api):
     """还了书 reads 还 as 还书 does (huan2); not where 行 belongs to the word before it (进行了规定)
     or the character after the particle repeats the verb (查了查); off, the head decides."""
