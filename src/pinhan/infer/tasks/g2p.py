@@ -320,7 +320,7 @@ class G2P:
             if start is not None and (not readable or at - start == self.max_run):
                 chars = np.array([self.vocab.char_id(ch) for ch in text[start:at]], dtype=np.int64)
                 options = every[start:at]
-                narrowed = [x if f is None else self._narrow(x, f) for x, f in zip(options, fixed[start:at])]
+                narrowed = [self._narrow(x, f) for x, f in zip(options, fixed[start:at])]
                 runs.append(_Run(item, start, chars, narrowed, [len(x) > 1 for x in options]))
                 start = at if readable else None
         return runs
