@@ -88,6 +88,10 @@ def test_a_head_reading_the_first_encoder_layer_gets_its_own_graph(model_dir, ap
         first = api.runner.model.encode({k: torch.from_numpy(v) for k, v in batch.items()}, layers=1).memory
     np.testing.assert_allclose(one, first[rows, positions].numpy(), atol=1e-4)
     assert not np.allclose(one, full, atol=1e-3)  # it is another depth's state
+    for either in (runner, api.runner):  # a position outside the batch is named, on both backends
+        with pytest.raises(ValueError, match=r"position \(0, 9\) is outside the batch of 1 rows"):
+            either.encode_at(batch, np.array([0, 0]), np.array([1, 9]), layers=1)
+        assert either.encode_at(batch, np.zeros(0, int), np.zeros(0, int), layers=1).shape == (0, full.shape[-1])
     config = InferenceConfig(g2p_phrases=False)
     texts = ["长城很长", "银行行长说今年的利率不会变", "音乐会在晚上八点开始，我们一起去公园散步"]
     torch_model = pinhan.load(copy, config=config)

@@ -92,6 +92,20 @@ def pad_rows(rows: list[dict[str, np.ndarray]], task: int) -> dict[str, np.ndarr
     return batch
 
 
+def positions_in(batch: dict[str, np.ndarray], rows, positions) -> tuple[np.ndarray, np.ndarray]:
+    """``rows``, ``positions`` (N,) as int64 arrays, checked to name positions of the (B, S)
+    ``batch`` (a ValueError naming the first that does not, rather than the backend's own)."""
+    rows, positions = np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(positions, dtype=np.int64)
+    B, S = batch["chars"].shape
+    if rows.shape != positions.shape or rows.ndim != 1:
+        raise ValueError(f"rows {rows.shape} and positions {positions.shape} must be two (N,) arrays")
+    bad = np.flatnonzero((rows < 0) | (rows >= B) | (positions < 0) | (positions >= S))
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(f"position ({rows[i]}, {positions[i]}) is outside the batch of {B} rows of {S} positions")
+    return rows, positions
+
+
 def encode_p2h(requests: list[P2HRequest], vocab: Vocab, tables: PinyinTables, max_context: int,
                contexts: ContextEncoder | None = None) -> dict[str, np.ndarray]:
     """Padded p2h encoder batch: context, then the typed positions (hanzi masked)."""

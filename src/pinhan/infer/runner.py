@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from pinhan.infer.inputs import positions_in
 from pinhan.model.transformer import PinhanModel
 
 ENCODER_KEYS = ("chars", "initials", "finals", "tones", "segments")
@@ -126,9 +127,9 @@ class TorchRunner:
     @torch.inference_mode()
     def encode_at(self, batch: dict[str, np.ndarray], rows: np.ndarray, positions: np.ndarray,
                   layers: int | None = None) -> np.ndarray:
+        rows, positions = positions_in(batch, rows, positions)
         states = self.model.encode_at({k: self._tensor(batch[k]) for k in (*ENCODER_KEYS, "task")},
-                                      self._tensor(np.asarray(rows, dtype=np.int64)),
-                                      self._tensor(np.asarray(positions, dtype=np.int64)), layers=layers)
+                                      self._tensor(rows), self._tensor(positions), layers=layers)
         return states.float().cpu().numpy()  # (N, d)
 
     @torch.inference_mode()

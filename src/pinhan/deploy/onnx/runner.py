@@ -27,6 +27,7 @@ from pinhan.data.corpora.fetch import sha256_of
 from pinhan.deploy.onnx.export import (AT_INPUTS, COPIED, ENCODER_INPUTS, FORMAT, GRAPHS, MANIFEST, STEP_INPUTS, VERSION, at_graph,
                                        at_layers)
 from pinhan.errors import ConfigError
+from pinhan.infer.inputs import positions_in
 from pinhan.model.io import CheckpointError, check_directory, load_config
 
 _STEP_IDS = STEP_INPUTS[:4]  # chars, initials, finals, tones
@@ -196,7 +197,7 @@ class OnnxRunner:
         feeds = self._encoder_feeds(batch)
         depth = self.n_encoder_layers if layers is None else min(layers, self.n_encoder_layers)
         name = at_graph(depth)
-        rows, positions = np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(positions, dtype=np.int64)
+        rows, positions = positions_in(batch, rows, positions)
         if name in self._run:
             feeds["rows"], feeds["positions"] = rows, positions
             return self._run[name](self._outputs[name], feeds)[0]  # (N, d)
