@@ -149,28 +149,19 @@ class PolyphoneScorer:
         self.config, self.recipe = config, recipe or {}
         self.memory = ReadingMemory.from_tensors(tensors)  # gold readings beside a neighbour (None: a file without one)
         f32 = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype == np.float16}
-        self.proj_w, self.proj_b = f32["proj_w"], f32["proj_b"]  # (input_dim, D), (D,)
-        self.pair_proj_w, self.pair_proj_b = f32["pair_proj_w"], f32["pair_proj_b"]  # (input_dim, P), (P,)
-        # both projections as one matmul: (input_dim, D + P), (D + P,)
-        self._both_w = np.ascontiguousarray(np.concatenate([self.proj_w, self.pair_proj_w], axis=1))
-        self._both_b = np.concatenate([self.proj_b, self.pair_proj_b])
+        # both projections, proj (input_dim, D) and pair_proj (input_dim, P), as one matmul
+        self._both_w = np.ascontiguousarray(np.concatenate([f32["proj_w"], f32["pair_proj_w"]], axis=1))  # (input_dim, D + P)
+        self._both_b = np.concatenate([f32["proj_b"], f32["pair_proj_b"]])  # (D + P,)
         self.syllable_emb, self.pair_emb, self.pair_bias = f32["syllable_emb"], f32["pair_emb"], f32["pair_bias"]
         chars, syllables = tensors["pair_chars"].astype(np.int64), tensors["pair_syllables"].astype(np.int64)
         self._pair_row = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(chars, syllables))}
         self.trained_chars = frozenset(int(c) for c in chars)
-        self._rows_of: dict[tuple[int, bytes], np.ndarray] = {}  # (char, candidates) -> pair rows
-        self._tables_of: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}  # -> (K, D + P), (K,)
+        self._tables_of: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}  # (char, candidates) -> (K, D + P), (K,)
 
     def pair_rows(self, char: int, syllables: np.ndarray) -> np.ndarray:
         """Rows of ``P``/``q`` for one character's candidates ((K,) ids -> (K,) rows)."""
-        key = (char, syllables.tobytes())
-        rows = self._rows_of.get(key)
-        if rows is None:  # a character's candidates recur text after text: look them up once
-            unseen = self.config.n_pairs
-            rows = np.array([self._pair_row.get((char, int(s)), unseen) for s in syllables], dtype=np.int64)
-            if len(self._rows_of) < 65536:
-                self._rows_of[key] = rows
-        return rows
+        unseen = self.config.n_pairs
+        return np.array([self._pair_row.get((char, int(s)), unseen) for s in syllables], dtype=np.int64)
 
     def scores(self, h: np.ndarray, char: int, syllables: np.ndarray) -> np.ndarray:
         """Scores (K,) of one character's candidate readings ``syllables`` (K,) from its encoder
@@ -181,7 +172,7 @@ class PolyphoneScorer:
         """:meth:`scores` for N positions at once: states ``h`` (N, input_dim), one character and its
         candidates (K_i,) per position -> N score arrays (K_i,). The projections run as one matmul."""
         both = h @ self._both_w + self._both_b  # (N, D + P)
-        D = self.proj_w.shape[1]
+        D = self.config.dim
         both[:, :D] = np.tanh(both[:, :D])  # z (N, D), then the pair projection zp (N, P)
         out = []
         for i, (char, options) in enumerate(zip(chars, syllables)):
@@ -192,7 +183,7 @@ class PolyphoneScorer:
     def _candidate_table(self, char: int, syllables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The candidates' rows of the scoring weights side by side: (K, D + P) = syllable
         embedding | pair embedding, and the pair biases (K,); gathered once per character and
-        candidate list (a handful of polyphones recur in every text)."""
+        candidate list (a character's candidates recur text after text)."""
         key = (char, syllables.tobytes())
         found = self._tables_of.get(key)
         if found is None:
