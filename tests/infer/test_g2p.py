@@ -119,6 +119,20 @@ def test_de_after_an_adverbial_is_the_particle(api):
     assert api.with_config(g2p_adverbial_de=False).g2p_engine.fixed_readings("他慢慢地走了")[3] != "de5"
 
 
+def test_function_words_outside_dictionary_words_are_fixed_by_their_rules(api):
+    """The modal 应 (ying1), 为 "for" (wei4), the modal 得 (dei3) and 都 after its subject (dou1,
+    over the phrase 都会) are fixed before the head; off, they are not."""
+    engine = api.g2p_engine
+    cases = {"损失应由谁承担": ("应", "ying1"), "他将为大家提供帮助": ("为", "wei4"), "我得走了": ("得", "dei3"),
+             "他们都会来": ("都", "dou1")}
+    off = api.with_config(g2p_function_words=False).g2p_engine
+    for text, (char, syllable) in cases.items():
+        at = text.index(char)
+        assert engine.fixed_readings(text)[at] == syllable, text
+        assert api.g2p(text).readings[at] == syllable, text
+        assert off.fixed_readings(text)[at] != syllable, text
+
+
 def test_a_separable_verb_reads_as_the_phrase_it_makes_with_its_object(api):
     """还了书 reads 还 as 还书 does (huan2); not where 行 belongs to the word before it (进行了规定)
     or the character after the particle repeats the verb (查了查); off, the head decides."""

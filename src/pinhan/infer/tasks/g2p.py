@@ -10,6 +10,8 @@ Each hanzi takes, in order:
    CC-CEDICT ``cha1``); and a polyphonic verb split from its object by 了 / 过 takes the reading
    of the phrase the two make (``g2p_separable``: 还了书 as 还书 ``huan2``, 着了火 as 着火 ``zhao2``);
    and 地 after an adverbial is the particle ``de5`` (``g2p_adverbial_de``: 慢慢地走, 认真地学习);
+   and function words outside dictionary words by rules over their context (``g2p_function_words``,
+   :mod:`pinhan.infer.tasks.function_words`: 应 ``ying1``, 为 ``wei4``, 得 ``dei3`` / ``de5``, ...);
 3. its most frequent reading when that reading has at least ``g2p_settled_share`` of the
    character's train counts, and these are at least ``g2p_settled_count`` (年 ``nian2``: its other
    reading ``ning4`` never occurs in 62,917), without the encoder;
@@ -49,6 +51,7 @@ from pinhan.infer.inputs import ContextEncoder, encode_h2p
 from pinhan.infer.results import G2PResult
 from pinhan.infer.search.beam import beam_search
 from pinhan.infer.search.constraints import H2PConstraint
+from pinhan.infer.tasks import function_words
 from pinhan.pinyin import mark_syllable
 from pinhan.pinyin.conventions import dictionary_tones
 
@@ -77,6 +80,7 @@ class G2P:
         self.use_phrases, self.use_head = config.g2p_phrases, config.g2p_head
         self.phrase_agreement, self.separable = config.g2p_phrase_agreement, config.g2p_separable
         self.adverbial_de = config.g2p_adverbial_de
+        self.use_function_words = config.g2p_function_words
         self.use_memory = config.g2p_memory and config.g2p_head
         self.second_weight = config.g2p_dictionary_weight
         self.use_dictionary_tones = config.g2p_dictionary_tones
@@ -148,8 +152,10 @@ class G2P:
                 fixed = self._separable(text, fixed)
         if self.use_memory:
             fixed = self._remembered(text, fixed)
+        if self.use_function_words:
+            fixed = function_words.apply(text, fixed, self.in_phrases)
         if self.adverbial_de and "地" in text:
-            fixed = self._adverbial_de(text, fixed)
+            fixed = function_words.adverbial_de(text, fixed, self.in_phrases)
         return fixed
 
     def in_phrases(self, word: str) -> bool:
@@ -190,33 +196,6 @@ class G2P:
             joined = self.bundle.phrases.readings(x + y)
             if joined is not None and joined[0] is not None:
                 out[at] = joined[0]
-        return out
-
-    def _adverbial_de(self, text: str, fixed: list[str | None]) -> list[str | None]:
-        """``fixed`` with 地 read ``de5`` where it follows an adverbial (see ``g2p_adverbial_de``
-        of :class:`~pinhan.infer.config.InferenceConfig`): a dictionary word or ``X性`` ends right
-        before it, it makes no word with what precedes it, a hanzi other than a function word
-        follows, the word before names no piece or place of land, and it begins no place word.
-        The phrase dictionaries match across the particle (认真地学习: 地学 ``di4``) and the head
-        reads ``di4`` everywhere (its teacher g2pM does, and cpp-dev labels 地 19 times of 20
-        ``di4``, all nouns), so the rule overrides both."""
-        out = list(fixed)
-        for at, ch in enumerate(text):
-            if ch != "地" or at < 2 or at + 1 >= len(text):
-                continue
-            after = text[at + 1]
-            if not is_hanzi(after) or after in _NOT_AFTER_DE or text[at : at + 2] in _PLACE_WORDS:
-                continue
-            starts = [j for j in range(max(0, at - 4), at - 1) if self.in_phrases(text[j:at])]
-            if text[at - 1] == "性" and at >= 3:  # 预见性地, 针对性地
-                starts.append(at - 3)
-            if not starts or text[at - 1] in _MEASURES or any(text[j:at] in _PLACE_OF for j in starts):
-                continue  # 一块地, 一片地; 户籍地, 注册地: a piece or place of land
-            first = min(starts)
-            inside = any(self.in_phrases(text[j:k]) and text[j:k] not in _ADVERB_WORDS_WITH_DE
-                         for j in range(max(0, first - 1), at) for k in range(at + 1, min(len(text), at + 5) + 1))
-            if not inside:  # 当地, 场地, 目的地, 人生地不熟: 地 belongs to a word
-                out[at] = "de5"
         return out
 
     def _second(self, cache: dict[int, list[str | None]], item: int, text: str) -> list[str | None]:
@@ -332,19 +311,6 @@ class G2P:
         sid = self.vocab.syllable_to_id.get(syllable)
         return options[options == sid] if sid is not None and (options == sid).any() else options
 
-
-# 地 + these begins a place word, not the particle (广大地区, 城市地铁, 不如地暖); 地下 / 地上 too
-# (城市地下管网), at the cost of 偷偷地下载.
-_PLACE_WORDS = frozenset("地区 地方 地点 地位 地球 地面 地域 地带 地段 地图 地址 地震 地铁 地理 地质 地产 地势 地形 "
-                         "地表 地层 地块 地盘 地价 地税 地租 地主 地名 地标 地级 地市 地处 地板 地毯 地窖 地雷 地狱 "
-                         "地热 地壳 地基 地下 地上 地貌 地界 地头 地步 地缘 地心 地磁 地勤 地平 地利 地府 地皮 地暖 "
-                         "地沟 地委 地里".split())
-_MEASURES = frozenset("块片亩顷")
-# verbs and nouns that name a place with 地 after them (户籍地 安徽省, 注册地 描述为), not adverbials
-_PLACE_OF = frozenset("户籍 住所 注册 迁出 迁入 犯罪 立案 履行 举办 拍摄 居住 发生 出生 原籍 发源 集散 聚居 栖息 "
-                      "登记 经营 生产 所在 目的 水源 原产 始发 出发 到达 侵权 结果 行为 合同 玉米 自家".split())
-_NOT_AFTER_DE = frozenset("的是为和与及之")  # after a noun's 地 (拍摄地就在, 西瓜地，), hardly after the particle
-_ADVERB_WORDS_WITH_DE = frozenset({"心地", "极地", "实地", "性地"})  # words, but 小心地, 积极地, 切实地, 针对性地: the particle
 
 # One encoder call costs about as much as this many padded positions (onnxruntime int8, one
 # thread, Zen 1: ~0.27 ms a call; a padded position only gives keys and values, ~0.0065 ms, as the

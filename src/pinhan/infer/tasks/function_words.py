@@ -1,0 +1,294 @@
+"""Function words the polyphone head reads wrong outside dictionary words: rules over the text.
+
+The head learns from CPP's labels and g2pM's readings. CPP labels a polyphone mostly inside a
+dictionary word (its 20 labelled 应 are 应用, 反应, 效应, ...: 16 ``ying4``), and g2pM, trained on
+the same kind of labels, reads alike; so where no word holds the character the head gives the
+in-word reading: 应 as the modal "should" (损失应由谁承担) ``ying4``, 为 as "for" (为你扛起)
+``wei2``, and 地 after an adverbial (慢慢地走) ``di4``. On news text these are common and
+spoken aloud by a TTS front-end; each rule below fixes one such character where its context
+leaves no doubt, over the head (and over a phrase only where a rule says so).
+
+Each rule takes the text, the readings fixed so far (one per character; None: open) and a test
+of whether a string is a word of the phrase dictionaries, and returns the readings with its own
+fixed. :class:`~pinhan.infer.tasks.g2p.G2P` runs them under their
+:class:`~pinhan.infer.config.InferenceConfig` settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pinhan.data.annotate import is_hanzi
+
+WordTest = Callable[[str], bool]
+
+# characters that end a clause: what follows one starts a new clause
+_CLAUSE_BREAKS = frozenset("，。；：！？、,.;:!?（(“\"「『 \t\n")
+
+
+def _clause_after(text: str, at: int, width: int = 10) -> str:
+    """Up to ``width`` characters after ``at``, cut at the first clause break."""
+    out = []
+    for ch in text[at + 1 : at + 1 + width]:
+        if ch in _CLAUSE_BREAKS or ch in "”」』）)》":
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _clause_before(text: str, at: int) -> str:
+    """The characters from the last clause break before ``at`` up to it."""
+    start = at
+    while start > 0 and text[start - 1] not in _CLAUSE_BREAKS:
+        start -= 1
+    return text[start:at]
+
+
+def _in_word(text: str, at: int, is_word: WordTest, longest: int = 4) -> bool:
+    """Whether a dictionary word of 2..``longest`` characters in ``text`` holds position ``at``."""
+    return any(is_word(text[j:k]) for j in range(max(0, at - longest + 1), at + 1)
+               for k in range(max(at + 1, j + 2), min(len(text), j + longest) + 1))
+
+
+def _ends_word(text: str, at: int, is_word: WordTest, longest: int = 4) -> bool:
+    """Whether a dictionary word in ``text`` holds position ``at`` and begins before it."""
+    return any(is_word(text[j:k]) for j in range(max(0, at - longest + 1), at)
+               for k in range(at + 1, min(len(text), j + longest) + 1))
+
+
+# --- 应: the modal "should" ----------------------------------------------------------------------
+
+# 应 ... 要求 / 邀请: "at the request of", ``ying4`` (应受访者要求, 应美方邀请)
+_ANSWERING = ("要求", "邀请", "请求", "之邀", "号召", "召唤")
+
+
+def modal_ying(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """应 in no dictionary word and before a hanzi is the modal "should", ``ying1`` (损失应由谁承担,
+    不应认定, 依法应予惩处); its ``ying4`` readings are words (应用, 反应, 答应, 应邀) or answer a
+    request (应受访者要求). In 8,000 inews sentences it changed 32 of the head's ``ying4``, 31 of
+    them rightly (the one wrong: 轻声地应着, "answered") (RESULTS.md, "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "应" or out[at] is not None or at + 1 >= len(text) or not is_hanzi(text[at + 1]):
+            continue
+        if _in_word(text, at, is_word) or any(w in _clause_after(text, at, 12) for w in _ANSWERING):
+            continue
+        out[at] = "ying1"
+    return out
+
+
+# --- 得: the modal "must" -----------------------------------------------------------------------
+
+# who must (我得走了, 你得去医院) and the adverbs before a must (还得, 就得, 总得): after a verb 得
+# is the complement particle (跑得很快) and begins words as the verb "get" (得到, 得了, 得奖)
+_MUST_AFTER = ("我", "你", "他", "她", "您", "咱", "们", "大家", "自己", "还", "就", "也", "都", "总", "又", "只", "非",
+               "必", "可", "恐怕", "而且")
+_NOT_MUST_BEFORE = frozenset("过了着到出知以分奖益意失手逞罪病数票")
+
+
+def modal_dei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 得 in no dictionary word, after a person or an adverb and before a hanzi that
+    makes it no verb "get" (得了, 得过, 得到), is the modal "must", ``dei3`` (我得走了, 还得用药打针,
+    你得好好学习); the head reads it ``de5`` or ``de2`` (RESULTS.md, "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "得" or out[at] is not None or at == 0 or at + 1 >= len(text):
+            continue
+        after = text[at + 1]
+        if not is_hanzi(after) or after in _NOT_MUST_BEFORE or _in_word(text, at, is_word):
+            continue
+        if text.endswith(_MUST_AFTER, 0, at):
+            out[at] = "dei3"
+    return out
+
+
+# --- 得: the complement particle --------------------------------------------------------------------
+
+# what a complement after a verb's 得 begins with (跑得很快, 说得对, 变得越来越, 做得不好, 看得清楚)
+_COMPLEMENT = ("很", "太", "真", "挺", "非常", "十分", "特别", "越", "更", "最", "比较", "相当", "不", "多", "好", "快", "慢",
+               "对", "清", "满", "那么", "这么", "那样", "这样", "有点", "有些", "够", "像", "极", "格外", "飞快", "干净", "一塌糊涂")
+
+
+def complement_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 得 in no dictionary word, after a hanzi that is not a person or an adverb of
+    :func:`modal_dei` and before the start of a complement (很, 不, 越, 对, 清, ...), is the
+    particle ``de5`` (他跑得很快, 说得对, 变得越来越好); the head reads them ``de2``: in 8,000
+    inews sentences 26 changed, 25 rightly (RESULTS.md, "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "得" or out[at] is not None or at == 0 or at + 1 >= len(text) or not is_hanzi(text[at - 1]):
+            continue
+        if _ends_word(text, at, is_word) or text.endswith(_MUST_AFTER, 0, at):
+            continue  # 获得, 值得, 只得: 得 in a word with what precedes it; 得很 is the complement itself
+        if text.startswith(_COMPLEMENT, at + 1) and not text.startswith("不到", at + 1):  # 得不到: "cannot get"
+            out[at] = "de5"
+    return out
+
+
+# --- 只: the measure word -------------------------------------------------------------------------
+
+_COUNTING = frozenset("这那哪几一二两三四五六七八九十百千万每半多0123456789")
+
+
+def measure_zhi(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 只 in no dictionary word, right after a demonstrative or a number (这只小狗, 两只手,
+    几只鸟) and before a hanzi, is the measure word ``zhi1``; as "only" it begins words there
+    (这只是, 一只有, 那只能) or follows no counting word (RESULTS.md, "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "只" or out[at] is not None or at == 0 or at + 1 >= len(text) or not is_hanzi(text[at + 1]):
+            continue
+        if text[at - 1] in _COUNTING and not _in_word(text, at, is_word):
+            out[at] = "zhi1"
+    return out
+
+
+# --- 都: the adverb "all" after its subject -------------------------------------------------------
+
+_WHO = frozenset("们我你他她它您谁人家者")
+
+
+def adverb_dou(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """都 right after a person or a plural (他们都会来, 大家都市场化了) is the adverb ``dou1``,
+    over a phrase the dictionaries match across it (都会 ``du1 hui4``, "metropolis"; 都市)."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch == "都" and at > 0 and text[at - 1] in _WHO and at + 1 < len(text) and is_hanzi(text[at + 1]):
+            out[at] = "dou1"
+    return out
+
+
+# --- 倒: the verb "pour" ----------------------------------------------------------------------------
+
+_POURED = frozenset("入进掉水酒茶杯碗瓶壶盆")
+
+
+def pour_dao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 倒 before what is poured or where (倒杯水, 倒入碗中, 倒掉) is ``dao4``, "pour"; the
+    head reads it ``dao3``, "fall"."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch == "倒" and out[at] is None and at + 1 < len(text) and text[at + 1] in _POURED:
+            out[at] = "dao4"
+    return out
+
+
+# --- 重: the adjective "heavy" --------------------------------------------------------------------
+
+# degree adverbs: what follows one is an adjective (太重了, 伤势较重, 负担越来越重)
+_DEGREE = ("太", "很", "较", "更", "最", "挺", "好", "特别", "非常", "十分", "过于", "越来越", "比较", "相当", "极其", "格外",
+           "有点", "不太")
+
+
+def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 重 in no dictionary word right after a degree adverb is the adjective "heavy,
+    serious", ``zhong4`` (太重了, 伤势较重); the head reads it ``chong2`` ("again") there."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "重" or out[at] is not None or at == 0 or _in_word(text, at, is_word):
+            continue
+        if text.endswith(_DEGREE, 0, at):
+            out[at] = "zhong4"
+    return out
+
+
+# --- 为: the preposition "for" ------------------------------------------------------------------
+
+# adverbs and modals before a 为 that starts a "for X, do Y" phrase (能为你, 将为大家, 一直为别人)
+_BEFORE_FOR = ("能", "将", "要", "会", "愿", "肯", "敢", "想", "一直", "继续", "共同", "必须", "仍", "还", "再",
+               "又", "专门", "特地", "特意", "主动", "正在", "努力", "积极", "纷纷", "亲自", "也", "就", "已", "曾",
+               "不断", "始终", "一起", "专程", "竭力", "全力", "免费", "无偿", "默默", "真心", "由衷", "衷心",
+               "不能", "能够", "愿意", "应该", "应当", "需要", "已经", "都要", "也要")
+# persons a "for" serves (为你, 为其, 为大家, 为老人)
+_FOR_WHOM = ("你", "我", "他", "她", "它", "其", "您", "咱", "大家", "自己", "别人", "他人", "人民", "群众", "孩子", "患者",
+             "用户", "客户", "老人")
+# verbs that make 为 "as" (称他为, 视其为, 选他为): the person then is the object, not the served
+_NAMING = frozenset("以视称拜选奉尊封立命改定作当成变化转列设认")
+# after these 为 is the copula or part of a word (为期, 为止, 为主, 为首, 为准, 为例, 为零, 为三成)
+_NOT_FOR = frozenset("期止主首准例何难伍奴伴零〇一二三四五六七八九十百千万亿两半0123456789")
+
+
+def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 为 is the preposition "for", ``wei4``, where it starts a clause (，为推动..., 为防止...),
+    follows a modal or adverb (将为, 一直为, 也为) or comes before a person (为您, 为其, 为老人) after
+    no verb that makes it "as" (称他为); not before a number or 期 / 止 / 主 / 首 (为期, 为三成),
+    not in a passive 为 ... 所 (不为名利所累) and not after 以 in its clause (以...为准). In 8,000
+    inews sentences it changed 69 of the head's ``wei2``; 37 of the 40 checked by hand are "for"
+    (RESULTS.md, "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "为" or out[at] is not None or at + 1 >= len(text):
+            continue
+        after = text[at + 1]
+        if not is_hanzi(after) or after in _NOT_FOR or "所" in _clause_after(text, at):
+            continue
+        before = _clause_before(text, at)
+        if "以" in before:
+            continue
+        starts_clause = not before and (at == 0 or text[at - 1] not in "”」』）)》")
+        after_modal = any(before.endswith(m) and not (len(m) == 1 and at >= 2 and is_word(text[at - 2 : at])
+                                                      and text[at - 2 : at] not in _BEFORE_FOR)
+                          for m in _BEFORE_FOR)
+        for_whom = text.startswith(_FOR_WHOM, at + 1) and (not before or before[-1] not in _NAMING)
+        if starts_clause or after_modal or for_whom:
+            out[at] = "wei4"
+    return out
+
+
+# --- 地: the particle after an adverbial --------------------------------------------------------
+
+# 地 + these begins a place word, not the particle (广大地区, 城市地铁, 不如地暖); 地下 / 地上 too
+# (城市地下管网), at the cost of 偷偷地下载.
+_PLACE_WORDS = frozenset("地区 地方 地点 地位 地球 地面 地域 地带 地段 地图 地址 地震 地铁 地理 地质 地产 地势 地形 "
+                         "地表 地层 地块 地盘 地价 地税 地租 地主 地名 地标 地级 地市 地处 地板 地毯 地窖 地雷 地狱 "
+                         "地热 地壳 地基 地下 地上 地貌 地界 地头 地步 地缘 地心 地磁 地勤 地平 地利 地府 地皮 地暖 "
+                         "地沟 地委 地里".split())
+_MEASURES = frozenset("块片亩顷")
+# verbs and nouns that name a place with 地 after them (户籍地 安徽省, 注册地 描述为), not adverbials
+_PLACE_OF = frozenset("户籍 住所 注册 迁出 迁入 犯罪 立案 履行 举办 拍摄 居住 发生 出生 原籍 发源 集散 聚居 栖息 "
+                      "登记 经营 生产 所在 目的 水源 原产 始发 出发 到达 侵权 结果 行为 合同 玉米 自家".split())
+_NOT_AFTER_DE = frozenset("的是为和与及之")  # after a noun's 地 (拍摄地就在, 西瓜地，), hardly after the particle
+_ADVERB_WORDS_WITH_DE = frozenset({"心地", "极地", "实地", "性地"})  # words, but 小心地, 积极地, 切实地, 针对性地: the particle
+
+
+def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """地 reads ``de5`` where it follows an adverbial (see ``g2p_adverbial_de`` of
+    :class:`~pinhan.infer.config.InferenceConfig`): a dictionary word or ``X性`` ends right
+    before it, it makes no word with what precedes it, a hanzi other than a function word
+    follows, the word before names no piece or place of land, and it begins no place word.
+    The phrase dictionaries match across the particle (认真地学习: 地学 ``di4``) and the head
+    reads ``di4`` everywhere (its teacher g2pM does, and cpp-dev labels 地 19 times of 20
+    ``di4``, all nouns), so the rule overrides both."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "地" or at < 2 or at + 1 >= len(text):
+            continue
+        after = text[at + 1]
+        if not is_hanzi(after) or after in _NOT_AFTER_DE or text[at : at + 2] in _PLACE_WORDS:
+            continue
+        starts = [j for j in range(max(0, at - 4), at - 1) if is_word(text[j:at])]
+        if text[at - 1] == "性" and at >= 3:  # 预见性地, 针对性地
+            starts.append(at - 3)
+        if not starts or text[at - 1] in _MEASURES or any(text[j:at] in _PLACE_OF for j in starts):
+            continue  # 一块地, 一片地; 户籍地, 注册地: a piece or place of land
+        first = min(starts)
+        inside = any(is_word(text[j:k]) and text[j:k] not in _ADVERB_WORDS_WITH_DE
+                     for j in range(max(0, first - 1), at) for k in range(at + 1, min(len(text), at + 5) + 1))
+        if not inside:  # 当地, 场地, 目的地, 人生地不熟: 地 belongs to a word
+            out[at] = "de5"
+    return out
+
+
+# The rules g2p's ``g2p_function_words`` setting runs, in order, each with the character it reads
+# (地 has its own setting, ``g2p_adverbial_de``).
+RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
+    ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
+    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong))
+
+
+def apply(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """``fixed`` with every rule of :data:`RULES` whose character ``text`` holds applied."""
+    for ch, rule in RULES:
+        if ch in text:
+            fixed = rule(text, fixed, is_word)
+    return fixed

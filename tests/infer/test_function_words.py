@@ -1,0 +1,93 @@
+"""The function-word rules g2p runs over its open positions (pinhan.infer.tasks.function_words)."""
+
+import pytest
+
+from pinhan.infer.tasks import function_words as fw
+
+# a stand-in for the phrase dictionaries: the words these cases need
+WORDS = frozenset("应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
+                  "人为 当地 慢慢 认真 地学 主要 不能 得不偿失".split())
+
+
+def is_word(text: str) -> bool:
+    return text in WORDS
+
+
+def reading(rule, text: str, char: str, fixed: list | None = None, nth: int = 0) -> str | None:
+    """What ``rule`` fixes at the ``nth`` ``char`` of ``text`` (None: left as it was)."""
+    at = [i for i, ch in enumerate(text) if ch == char][nth]
+    return rule(text, list(fixed) if fixed is not None else [None] * len(text), is_word)[at]
+
+
+@pytest.mark.parametrize("text", ["损失应由谁承担", "此外，应加紧捣毁", "不应认定为合同", "依法应予惩处"])
+def test_ying_outside_words_is_the_modal(text):
+    assert reading(fw.modal_ying, text, "应") == "ying1"
+
+
+@pytest.mark.parametrize("text", ["这是应用软件", "他答应了", "应受访者要求，隐去姓名", "你应该去", "回应"])
+def test_ying_in_a_word_or_answering_a_request_is_left_open(text):
+    assert reading(fw.modal_ying, text, "应") is None
+
+
+@pytest.mark.parametrize("text", ["为消防车让路", "我们，为人民服务", "他将为大家提供帮助", "一直为别人考虑", "民警为其准备早饭",
+                                  "他们不能为追求利益"])
+def test_wei_that_serves_someone_is_for(text):
+    assert reading(fw.preposition_wei, text, "为") == "wei4"
+
+
+@pytest.mark.parametrize("text", ["此案被列为重点", "不为名利所累", "以本协议为准", "期限为三年", "称他为英雄", "这主要为质量问题",
+                                  "会议为期三天", "“抓摊”为形式"])
+def test_wei_as_the_copula_or_passive_is_left_open(text):
+    assert reading(fw.preposition_wei, text, "为") is None
+
+
+def test_a_rule_leaves_what_an_earlier_step_fixed():
+    text = "为消防车让路"
+    assert reading(fw.preposition_wei, text, "为", fixed=["wei2"] + [None] * 5) == "wei2"
+
+
+@pytest.mark.parametrize("text", ["我得走了", "你得好好学习", "事情还得从头说起", "我们就得关门"])
+def test_de_after_a_person_or_adverb_is_must(text):
+    assert reading(fw.modal_dei, text, "得") == "dei3"
+
+
+@pytest.mark.parametrize("text", ["他跑得很快", "他说得对", "变得越来越好", "好得很", "工资不能开得太高"])
+def test_de_before_a_complement_is_the_particle(text):
+    assert reading(fw.complement_de, text, "得") == "de5"
+    assert reading(fw.modal_dei, text, "得") is None
+
+
+@pytest.mark.parametrize("text", ["他获得很多奖", "如果得不到帮助", "我得很快走", "他得到了"])
+def test_de_as_get_or_in_a_word_is_no_complement(text):
+    assert reading(fw.complement_de, text, "得") is None
+
+
+@pytest.mark.parametrize("text,expected", [("我很喜欢这只小狗", "zhi1"), ("两只手", "zhi1"), ("30只壁虎", "zhi1"),
+                                           ("这只是开始", None), ("他只有一个", None), ("一只", None)])
+def test_zhi_after_a_number_or_demonstrative_is_the_measure_word(text, expected):
+    assert reading(fw.measure_zhi, text, "只") == expected
+
+
+def test_dou_after_its_subject_is_the_adverb_over_a_phrase():
+    text = "他们都会来"
+    assert reading(fw.adverb_dou, text, "都", fixed=[None, None, "du1", "hui4", None]) == "dou1"
+    assert reading(fw.adverb_dou, "首都北京", "都", fixed=[None, "du1", None, None]) == "du1"
+    assert reading(fw.adverb_dou, "成都会议", "都", fixed=[None, "du1", "hui4", None]) == "du1"
+
+
+@pytest.mark.parametrize("text,expected", [("请给我倒杯水", "dao4"), ("倒入碗中", "dao4"), ("大树倒了", None), ("他倒是很忙", None)])
+def test_dao_before_what_is_poured_is_pour(text, expected):
+    assert reading(fw.pour_dao, text, "倒") == expected
+
+
+@pytest.mark.parametrize("text,expected", [("这个箱子太重了", "zhong4"), ("伤势较重", "zhong4"), ("重新开始", None),
+                                           ("很重要", None), ("重拾信心", None)])
+def test_zhong_after_a_degree_adverb_is_heavy(text, expected):
+    assert reading(fw.heavy_zhong, text, "重") == expected
+
+
+def test_apply_runs_each_rule_on_its_character_and_keeps_the_rest():
+    text = "我得走了，应为你留饭"
+    out = fw.apply(text, [None] * len(text), is_word)
+    assert out[1] == "dei3" and out[5] == "ying1" and out[6] == "wei4"  # 为你: "for you"
+    assert [out[i] for i in (0, 2, 3, 4, 7, 8, 9)] == [None] * 7
