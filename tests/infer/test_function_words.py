@@ -91,3 +91,8 @@ def test_apply_runs_each_rule_on_its_character_and_keeps_the_rest():
     out = fw.apply(text, [None] * len(text), is_word)
     assert out[1] == "dei3" and out[5] == "ying1" and out[6] == "wei4"  # 为你: "for you"
     assert [out[i] for i in (0, 2, 3, 4, 7, 8, 9)] == [None] * 7
+
+
+@pytest.mark.parametrize("text,expected", [("这都能忘吗", "dou1"), ("首都是北京", None), ("成都是省会", None), ("南都记者", None)])
+def test_an_open_dou_before_a_verb_it_commonly_precedes_is_the_adverb(text, expected):
+    assert reading(fw.adverb_dou, text, "都") == expected

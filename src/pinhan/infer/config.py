@@ -146,7 +146,10 @@ class InferenceConfig:
             head (``polyphone.safetensors``) when it has one; False (or no head): the h2p decoder.
         g2p_dictionary_weight: bonus added to the head's score (log-odds against its best) of the
             reading a CC-CEDICT phrase gives a character the first dictionary left open; 0 turns
-            it off. 1: best of 0-100 on the cpp-dev fold (96.5 -> 96.6 %; 100, an override, 95.9 %).
+            it off. 2: on three cpp-dev folds 0 / 0.5 / 1 / 1.5 / 2 read within two items of
+            5,730 (1 was chosen so), 4 one item fewer, 100 (an override) 95.9 % against 96.6 on
+            one fold; on 3,000 inews sentences 2 instead of 1 changed 10 readings, 9 rightly (长得
+            ``zhang3``, 典藏 ``cang2``, 打麻将 ``jiang4``; RESULTS.md, "Polyphones, tenth part").
         g2p_settled_share: a polyphone whose most frequent reading has at least this share of its
             train counts (the lexicon's) takes that reading without the polyphone head (年 ``nian2``:
             ``ning4`` never occurs); its run is encoded only if another position needs the head.
@@ -216,7 +219,7 @@ class InferenceConfig:
     g2p_function_words: bool = True
     g2p_memory: bool = True
     g2p_head: bool = True
-    g2p_dictionary_weight: float = 1.0
+    g2p_dictionary_weight: float = 2.0
     g2p_settled_share: float = 1.0
     g2p_settled_count: int = 1000
     g2p_dictionary_tones: bool = True

@@ -143,17 +143,25 @@ def measure_zhi(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
     return out
 
 
-# --- 都: the adverb "all" after its subject -------------------------------------------------------
+# --- 都: the adverb "all" ------------------------------------------------------------------------------
 
 _WHO = frozenset("们我你他她它您谁人家者")
+# what the adverb comes before (都是, 都能, 都在, 都不, 都很): after a place (南都, 武都) 都 is a city
+_AFTER_ALL = frozenset("是能要在有会不没很已可把被应得为比非挺太还同与和必将曾快只也就")
 
 
 def adverb_dou(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """都 right after a person or a plural (他们都会来, 大家都市场化了) is the adverb ``dou1``,
-    over a phrase the dictionaries match across it (都会 ``du1 hui4``, "metropolis"; 都市)."""
+    """都 is the adverb ``dou1`` right after a person or a plural (他们都会来, 人都), over a phrase
+    the dictionaries match across it (都会 ``du1 hui4``, "metropolis"; 都市), and where it is open,
+    in no word with what precedes it (首都, 成都), and before a verb or adverb it commonly
+    precedes (这都能忘吗, 过万都是: the head read some of these ``du1``)."""
     out = list(fixed)
     for at, ch in enumerate(text):
-        if ch == "都" and at > 0 and text[at - 1] in _WHO and at + 1 < len(text) and is_hanzi(text[at + 1]):
+        if ch != "都" or at == 0 or at + 1 >= len(text) or not is_hanzi(text[at + 1]):
+            continue
+        if text[at - 1] in _WHO:
+            out[at] = "dou1"
+        elif out[at] is None and text[at + 1] in _AFTER_ALL and not _ends_word(text, at, is_word):
             out[at] = "dou1"
     return out
 
