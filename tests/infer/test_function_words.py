@@ -96,3 +96,15 @@ def test_apply_runs_each_rule_on_its_character_and_keeps_the_rest():
 @pytest.mark.parametrize("text,expected", [("这都能忘吗", "dou1"), ("首都是北京", None), ("成都是省会", None), ("南都记者", None)])
 def test_an_open_dou_before_a_verb_it_commonly_precedes_is_the_adverb(text, expected):
     assert reading(fw.adverb_dou, text, "都") == expected
+
+
+@pytest.mark.parametrize("text,char,nth,expected", [("我们量一量", "量", 0, "liang2"), ("我们量一量", "量", 1, "liang2"),
+                                                    ("我数了数", "数", 0, "shu3"), ("请你称一下", "称", 0, "cheng1"),
+                                                    ("他教我们汉语", "教", 0, "jiao1"), ("他的数学很好", "数", 0, None),
+                                                    ("量体温", "量", 0, None), ("教学楼", "教", 0, None)])
+def test_a_repeated_or_tried_verb_and_teaching_someone_read_as_the_verb(text, char, nth, expected):
+    assert reading(fw.verb_readings, text, char, nth=nth) == expected
+
+
+def test_apply_runs_the_verb_rule_for_any_of_its_characters():
+    assert fw.apply("数一数", [None] * 3, is_word) == ["shu3", None, "shu3"]

@@ -181,6 +181,33 @@ def pour_dao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str 
     return out
 
 
+# --- verbs: a reduplicated or tried verb, a taught person ---------------------------------------------
+
+# polyphones whose verb reading a reduplication (量一量, 数了数) or a try (称一下) asks for
+_VERB_READINGS = {"量": "liang2", "数": "shu3", "称": "cheng1", "教": "jiao1", "卷": "juan3", "扇": "shan1",
+                  "钻": "zuan1", "挑": "tiao1", "划": "hua2", "调": "tiao2", "倒": "dao4"}
+_TAUGHT = ("我", "你", "他", "她", "您", "大家", "孩子", "学生", "人")
+
+
+def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open polyphone of ``_VERB_READINGS`` reads as the verb where the text repeats it (量一量,
+    数了数: both) or tries it (称一下, 调了一下), and 教 before a person is "teach", ``jiao1``
+    (老师教我们汉语, 教得很好 aside: :func:`complement_de` leaves 教 to the head) (RESULTS.md,
+    "Polyphones, tenth part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        verb = _VERB_READINGS.get(ch)
+        if verb is None:
+            continue
+        rest = text[at + 1 : at + 4]
+        repeated = rest[:2] in (f"一{ch}", f"了{ch}") or rest.startswith(("一下", "了一下"))
+        repeat_of = at >= 2 and text[at - 2 : at] in (f"{ch}一", f"{ch}了")
+        taught = ch == "教" and text.startswith(_TAUGHT, at + 1)
+        if (repeated or repeat_of or taught) and out[at] is None:
+            out[at] = verb
+    return out
+
+
 # --- 重: the adjective "heavy" --------------------------------------------------------------------
 
 # degree adverbs: what follows one is an adjective (太重了, 伤势较重, 负担越来越重)
@@ -287,16 +314,16 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
     return out
 
 
-# The rules g2p's ``g2p_function_words`` setting runs, in order, each with the character it reads
+# The rules g2p's ``g2p_function_words`` setting runs, in order, each with the characters it reads
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong))
+    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings))
 
 
 def apply(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """``fixed`` with every rule of :data:`RULES` whose character ``text`` holds applied."""
-    for ch, rule in RULES:
-        if ch in text:
+    """``fixed`` with every rule of :data:`RULES` one of whose characters ``text`` holds applied."""
+    for chars, rule in RULES:
+        if any(ch in text for ch in chars):
             fixed = rule(text, fixed, is_word)
     return fixed
