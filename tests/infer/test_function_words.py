@@ -108,3 +108,10 @@ def test_a_repeated_or_tried_verb_and_teaching_someone_read_as_the_verb(text, ch
 
 def test_apply_runs_the_verb_rule_for_any_of_its_characters():
     assert fw.apply("数一数", [None] * 3, is_word) == ["shu3", None, "shu3"]
+
+
+@pytest.mark.parametrize("text,char,expected", [("我好几天没睡好觉", "觉", "jiao4"), ("一觉醒来", "觉", "jiao4"),
+                                                ("他冲着我笑", "冲", "chong4"), ("我觉得很好", "觉", None),
+                                                ("他冲进去了", "冲", None), ("感觉很好", "觉", None)])
+def test_a_neighbour_settles_the_reading(text, char, expected):
+    assert reading(fw.neighbour_readings, text, char) == expected

@@ -208,6 +208,30 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
     return out
 
 
+# --- a neighbour that settles the reading ------------------------------------------------------------
+
+# (character, reading, characters one of which comes right before it, ... right after it); an
+# empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
+# ``chong4`` ("towards", not "rush")
+_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"))
+
+
+def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open character of ``_NEIGHBOUR_READINGS`` in no word with what precedes it takes the
+    reading its neighbour settles (睡个好觉 ``jiao4``, 冲着我笑 ``chong4``)."""
+    out = list(fixed)
+    for char, reading, before, after in _NEIGHBOUR_READINGS:
+        for at, ch in enumerate(text):
+            if ch != char or out[at] is not None or _ends_word(text, at, is_word):
+                continue
+            if before and (at == 0 or text[at - 1] not in before):
+                continue
+            if after and (at + 1 >= len(text) or text[at + 1] not in after):
+                continue
+            out[at] = reading
+    return out
+
+
 # --- 重: the adjective "heavy" --------------------------------------------------------------------
 
 # degree adverbs: what follows one is an adjective (太重了, 伤势较重, 负担越来越重)
@@ -318,7 +342,8 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings))
+    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
+    ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
 def apply(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
