@@ -5,7 +5,7 @@ import pytest
 from pinhan.infer.tasks import function_words as fw
 
 # a stand-in for the phrase dictionaries: the words these cases need
-WORDS = frozenset("应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
+WORDS = frozenset("地壳 应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
                   "人为 当地 慢慢 认真 地学 主要 不能 得不偿失".split())
 
 
@@ -93,8 +93,9 @@ def test_apply_runs_each_rule_on_its_character_and_keeps_the_rest():
     assert [out[i] for i in (0, 2, 3, 4, 7, 8, 9)] == [None] * 7
 
 
-@pytest.mark.parametrize("text,expected", [("这都能忘吗", "dou1"), ("首都是北京", None), ("成都是省会", None), ("南都记者", None)])
-def test_an_open_dou_before_a_verb_it_commonly_precedes_is_the_adverb(text, expected):
+@pytest.mark.parametrize("text,expected", [("这都能忘吗", "dou1"), ("交警都愣了", "dou1"), ("首都是北京", None),
+                                           ("成都是省会", None), ("南都记者", None)])
+def test_an_open_dou_in_no_word_with_what_precedes_is_the_adverb(text, expected):
     assert reading(fw.adverb_dou, text, "都") == expected
 
 
@@ -115,3 +116,8 @@ def test_apply_runs_the_verb_rule_for_any_of_its_characters():
                                                 ("他冲进去了", "冲", None), ("感觉很好", "觉", None)])
 def test_a_neighbour_settles_the_reading(text, char, expected):
     assert reading(fw.neighbour_readings, text, char) == expected
+
+
+@pytest.mark.parametrize("text,expected", [("私募壳买卖", "ke2"), ("这个壳很硬", "ke2"), ("地壳运动", None)])
+def test_an_open_shell_in_no_word_is_ke(text, expected):
+    assert reading(fw.shell_ke, text, "壳") == expected

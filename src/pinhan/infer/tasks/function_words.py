@@ -146,23 +146,36 @@ def measure_zhi(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
 # --- 都: the adverb "all" ------------------------------------------------------------------------------
 
 _WHO = frozenset("们我你他她它您谁人家者")
-# what the adverb comes before (都是, 都能, 都在, 都不, 都很): after a place (南都, 武都) 都 is a city
-_AFTER_ALL = frozenset("是能要在有会不没很已可把被应得为比非挺太还同与和必将曾快只也就")
+# a city's 都 after a direction no dictionary lists with it (南都, the newspaper)
+_CITY_BEFORE = frozenset("南北东西中")
 
 
 def adverb_dou(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """都 is the adverb ``dou1`` right after a person or a plural (他们都会来, 人都), over a phrase
-    the dictionaries match across it (都会 ``du1 hui4``, "metropolis"; 都市), and where it is open,
-    in no word with what precedes it (首都, 成都), and before a verb or adverb it commonly
-    precedes (这都能忘吗, 过万都是: the head read some of these ``du1``)."""
+    the dictionaries match across it (都会 ``du1 hui4``, "metropolis"; 都市), and wherever it is
+    open and in no word with what precedes it (首都, 成都, 武都, 望都: the dictionaries list the
+    cities; 南都 aside): the head read some of these ``du1`` (交警都愣了, 这都能忘吗)."""
     out = list(fixed)
     for at, ch in enumerate(text):
         if ch != "都" or at == 0 or at + 1 >= len(text) or not is_hanzi(text[at + 1]):
             continue
         if text[at - 1] in _WHO:
             out[at] = "dou1"
-        elif out[at] is None and text[at + 1] in _AFTER_ALL and not _ends_word(text, at, is_word):
+        elif out[at] is None and text[at - 1] not in _CITY_BEFORE and not _ends_word(text, at, is_word):
             out[at] = "dou1"
+    return out
+
+
+# --- 壳: the shell ------------------------------------------------------------------------------------
+
+
+def shell_ke(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 壳 in no dictionary word is the everyday ``ke2`` (私募壳, 车壳, 这个壳); ``qiao4`` is
+    literary and lives in words (地壳, 甲壳, 金蝉脱壳), where the head learned it."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch == "壳" and out[at] is None and not _in_word(text, at, is_word):
+            out[at] = "ke2"
     return out
 
 
@@ -342,7 +355,7 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
+    ("都", adverb_dou), ("壳", shell_ke), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
     ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
