@@ -77,7 +77,7 @@ def test_dou_after_its_subject_is_the_adverb_over_a_phrase():
 
 @pytest.mark.parametrize("text,expected", [("请给我倒杯水", "dao4"), ("倒入碗中", "dao4"), ("大树倒了", None), ("他倒是很忙", None)])
 def test_dao_before_what_is_poured_is_pour(text, expected):
-    assert reading(fw.pour_dao, text, "倒") == expected
+    assert reading(fw.neighbour_readings, text, "倒") == expected
 
 
 @pytest.mark.parametrize("text,expected", [("这个箱子太重了", "zhong4"), ("伤势较重", "zhong4"), ("重新开始", None),

@@ -24,13 +24,14 @@ WordTest = Callable[[str], bool]
 
 # characters that end a clause: what follows one starts a new clause
 _CLAUSE_BREAKS = frozenset("，。；：！？、,.;:!?（(“\"「『 \t\n")
+_CLOSERS = frozenset("”」』）)》")  # close a quote or an aside: what follows continues the clause
 
 
 def _clause_after(text: str, at: int, width: int = 10) -> str:
     """Up to ``width`` characters after ``at``, cut at the first clause break."""
     out = []
     for ch in text[at + 1 : at + 1 + width]:
-        if ch in _CLAUSE_BREAKS or ch in "”」』）)》":
+        if ch in _CLAUSE_BREAKS or ch in _CLOSERS:
             break
         out.append(ch)
     return "".join(out)
@@ -179,21 +180,6 @@ def shell_ke(text: str, fixed: list[str | None], is_word: WordTest) -> list[str 
     return out
 
 
-# --- 倒: the verb "pour" ----------------------------------------------------------------------------
-
-_POURED = frozenset("入进掉水酒茶杯碗瓶壶盆")
-
-
-def pour_dao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """An open 倒 before what is poured or where (倒杯水, 倒入碗中, 倒掉) is ``dao4``, "pour"; the
-    head reads it ``dao3``, "fall"."""
-    out = list(fixed)
-    for at, ch in enumerate(text):
-        if ch == "倒" and out[at] is None and at + 1 < len(text) and text[at + 1] in _POURED:
-            out[at] = "dao4"
-    return out
-
-
 # --- verbs: a reduplicated or tried verb, a taught person ---------------------------------------------
 
 # polyphones whose verb reading a reduplication (量一量, 数了数) or a try (称一下) asks for
@@ -225,13 +211,15 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 
 # (character, reading, characters one of which comes right before it, ... right after it); an
 # empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
-# ``chong4`` ("towards", not "rush")
-_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"))
+# ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall")
+_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
+                       ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"))
 
 
 def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """An open character of ``_NEIGHBOUR_READINGS`` in no word with what precedes it takes the
-    reading its neighbour settles (睡个好觉 ``jiao4``, 冲着我笑 ``chong4``)."""
+    reading its neighbour settles (睡个好觉 ``jiao4``, 冲着我笑 ``chong4``, 倒杯水 ``dao4``: the
+    head reads 倒 ``dao3``, "fall")."""
     out = list(fixed)
     for char, reading, before, after in _NEIGHBOUR_READINGS:
         for at, ch in enumerate(text):
@@ -297,7 +285,7 @@ def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> li
         before = _clause_before(text, at)
         if "以" in before:
             continue
-        starts_clause = not before and (at == 0 or text[at - 1] not in "”」』）)》")
+        starts_clause = not before and (at == 0 or text[at - 1] not in _CLOSERS)
         after_modal = any(before.endswith(m) and not (len(m) == 1 and at >= 2 and is_word(text[at - 2 : at])
                                                       and text[at - 2 : at] not in _BEFORE_FOR)
                           for m in _BEFORE_FOR)
@@ -355,7 +343,7 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("壳", shell_ke), ("倒", pour_dao), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
+    ("都", adverb_dou), ("壳", shell_ke), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
     ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
