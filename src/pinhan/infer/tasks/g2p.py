@@ -139,7 +139,8 @@ class G2P:
         """Per character of ``text``, the reading g2p's second step fixes (None: left open): a
         pypinyin phrase's where CC-CEDICT does not disagree, a separable verb's, and over both
         the reading the polyphone head's memory gives beside a neighbour (the head is trained on
-        the open positions only; training loads g2p without the head, so without its memory).
+        the open positions only; training loads g2p without the head, so without its memory);
+        then the function-word rules' at positions still open, and 地's after an adverbial.
         ``second``: gives CC-CEDICT's readings of ``text`` (cached by the caller), asked only
         when the first dictionary fixed something."""
         fixed: list[str | None] = [None] * len(text)
