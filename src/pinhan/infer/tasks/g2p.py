@@ -140,7 +140,8 @@ class G2P:
         pypinyin phrase's where CC-CEDICT does not disagree, a separable verb's, and over both
         the reading the polyphone head's memory gives beside a neighbour (the head is trained on
         the open positions only; training loads g2p without the head, so without its memory);
-        then the function-word rules' at positions still open, and 地's after an adverbial.
+        then the function-word rules' at positions still open (都 after its subject over a phrase
+        too), and 地's after an adverbial.
         ``second``: gives CC-CEDICT's readings of ``text`` (cached by the caller), asked only
         when the first dictionary fixed something."""
         fixed: list[str | None] = [None] * len(text)
