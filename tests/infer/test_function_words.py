@@ -5,7 +5,7 @@ import pytest
 from pinhan.infer.tasks import function_words as fw
 
 # a stand-in for the phrase dictionaries: the words these cases need
-WORDS = frozenset("地壳 应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
+WORDS = frozenset("没收 收到 没落 落下 地壳 应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
                   "人为 当地 慢慢 认真 地学 主要 不能 得不偿失".split())
 
 
@@ -121,3 +121,12 @@ def test_a_neighbour_settles_the_reading(text, char, expected):
 @pytest.mark.parametrize("text,expected", [("私募壳买卖", "ke2"), ("这个壳很硬", "ke2"), ("地壳运动", None)])
 def test_an_open_shell_in_no_word_is_ke(text, expected):
     assert reading(fw.shell_ke, text, "壳") == expected
+
+
+@pytest.mark.parametrize("text,expected", [("他没收到我的信", "mei2"), ("他没落下什么", "mei2"), ("他没收了手机", "mo4"),
+                                           ("淹没在水里", "mo4")])
+def test_mei_before_a_word_of_its_own_is_not(text, expected):
+    fixed = [None] * len(text)
+    at = text.index("没")
+    fixed[at] = "mo4"
+    assert fw.negation_mei(text, fixed, is_word)[at] == expected

@@ -132,7 +132,8 @@ class InferenceConfig:
             (:mod:`pinhan.infer.tasks.function_words`): the modal 应 ``ying1`` (损失应由谁承担), 为
             "for" ``wei4`` (为你扛起, 将为大家), the modal 得 ``dei3`` (我得走了) and the particle
             before a complement ``de5`` (说得对), the measure word 只 ``zhi1`` (这只小狗), 都 after
-            its subject or open outside a word ``dou1`` (他们都会来, over 都会), the everyday 壳
+            its subject or open outside a word ``dou1`` (他们都会来, over 都会), 没 "not" ``mei2``
+            over 没收 / 没过 where its next two characters make a word (没收到, 没过多久), the everyday 壳
             ``ke2`` (借壳), 倒 "pour" ``dao4`` (倒杯水) and 重 after a
             degree adverb ``zhong4`` (太重了), a repeated or tried verb (量一量 ``liang2``, 数了数
             ``shu3``, 称一下 ``cheng1``; 教 before a person ``jiao1``) and a settling neighbour

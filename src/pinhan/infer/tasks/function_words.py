@@ -167,6 +167,20 @@ def adverb_dou(text: str, fixed: list[str | None], is_word: WordTest) -> list[st
     return out
 
 
+# --- 没: "not" before a word ---------------------------------------------------------------------------
+
+
+def negation_mei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """没 that begins a word (没收 ``mo4``, "confiscate"; 没落) whose second character begins a word
+    of its own (收到, 收拾, 落下, 收入) is "not", ``mei2``, over the phrase: forward maximum
+    matching reads 他没收到我的信 as 没收 + 到."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch == "没" and at + 2 < len(text) and is_word(text[at : at + 2]) and is_word(text[at + 1 : at + 3]):
+            out[at] = "mei2"
+    return out
+
+
 # --- 壳: the shell ------------------------------------------------------------------------------------
 
 
@@ -343,7 +357,7 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("壳", shell_ke), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
+    ("都", adverb_dou), ("没", negation_mei), ("壳", shell_ke), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
     ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
