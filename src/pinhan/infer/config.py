@@ -138,9 +138,9 @@ class InferenceConfig:
             degree adverb ``zhong4`` (太重了), a repeated or tried verb (量一量 ``liang2``, 数了数
             ``shu3``, 称一下 ``cheng1``; 教 before a person ``jiao1``) and a settling neighbour
             (睡个好觉 ``jiao4``, 冲着 ``chong4``). In 8,000 inews sentences the first eight changed 139
-            readings, 107 of the 112 checked by hand rightly, the last two 7 of another 8,000, all
-            rightly; on three cpp-dev folds all of them changed three readings (two to the gold
-            reading, one from it) (RESULTS.md, "Polyphones, tenth part").
+            readings, 107 of the 112 checked by hand rightly; the later ones 18 of three other
+            8,000, 17 rightly; on three cpp-dev folds all of them changed three readings (two to
+            the gold reading, one from it) (RESULTS.md, "Polyphones, tenth part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside
             it in a word (at least twice, always with the same reading) takes that reading, over
             a phrase's and the head's (闷热 ``men1``, 挣脱 ``zheng1``: the polyphone head's
