@@ -30,13 +30,13 @@ def test_ying_in_a_word_or_answering_a_request_is_left_open(text):
 
 
 @pytest.mark.parametrize("text", ["为消防车让路", "我们，为人民服务", "他将为大家提供帮助", "一直为别人考虑", "民警为其准备早饭",
-                                  "他们不能为追求利益"])
+                                  "他们不能为追求利益", "谁为国家分忧", "她为车祸感到难过"])
 def test_wei_that_serves_someone_is_for(text):
     assert reading(fw.preposition_wei, text, "为") == "wei4"
 
 
 @pytest.mark.parametrize("text", ["此案被列为重点", "不为名利所累", "以本协议为准", "期限为三年", "称他为英雄", "这主要为质量问题",
-                                  "会议为期三天", "“抓摊”为形式"])
+                                  "会议为期三天", "“抓摊”为形式", "娶她为妻", "选他为班长"])
 def test_wei_as_the_copula_or_passive_is_left_open(text):
     assert reading(fw.preposition_wei, text, "为") is None
 

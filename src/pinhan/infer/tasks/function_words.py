@@ -276,16 +276,19 @@ _BEFORE_FOR = ("能", "将", "要", "会", "愿", "肯", "敢", "想", "一直",
 # persons a "for" serves (为你, 为其, 为大家, 为老人)
 _FOR_WHOM = ("你", "我", "他", "她", "它", "其", "您", "咱", "大家", "自己", "别人", "他人", "人民", "群众", "孩子", "患者",
              "用户", "客户", "老人")
+# a person right before 为 is its subject: 他为国家分忧, 谁为我们 ("for"), unless a verb of
+# _NAMING comes before the person (称他为英雄: "as")
+_SUBJECTS = ("我", "你", "他", "她", "它", "您", "谁", "们", "大家")
 # verbs that make 为 "as" (称他为, 视其为, 选他为): the person then is the object, not the served
-_NAMING = frozenset("以视称拜选奉尊封立命改定作当成变化转列设认")
+_NAMING = frozenset("以视称拜选奉尊封立命改定作当成变化转列设认娶嫁收聘推")
 # after these 为 is the copula or part of a word (为期, 为止, 为主, 为首, 为准, 为例, 为零, 为三成)
 _NOT_FOR = frozenset("期止主首准例何难伍奴伴零〇一二三四五六七八九十百千万亿两半0123456789")
 
 
 def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """An open 为 is the preposition "for", ``wei4``, where it starts a clause (，为推动..., 为防止...),
-    follows a modal or adverb (将为, 一直为, 也为) or comes before a person (为您, 为其, 为老人) after
-    no verb that makes it "as" (称他为); not before a number or 期 / 止 / 主 / 首 (为期, 为三成),
+    follows a modal or adverb (将为, 一直为, 也为), or comes before or right after a person (为您,
+    为其, 为老人; 谁为国家分忧, 她为车祸感到难过) after no verb that makes it "as" (称他为, 娶她为妻); not before a number or 期 / 止 / 主 / 首 (为期, 为三成),
     not in a passive 为 ... 所 (不为名利所累) and not after 以 in its clause (以...为准). In 8,000
     inews sentences it changed 69 of the head's ``wei2``; 37 of the 40 checked by hand are "for"
     (RESULTS.md, "Polyphones, tenth part")."""
@@ -304,7 +307,9 @@ def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> li
                                                       and text[at - 2 : at] not in _BEFORE_FOR)
                           for m in _BEFORE_FOR)
         for_whom = text.startswith(_FOR_WHOM, at + 1) and (not before or before[-1] not in _NAMING)
-        if starts_clause or after_modal or for_whom:
+        subject = next((p for p in _SUBJECTS if before.endswith(p)), None)  # 他为国家, 谁为, not 称他为
+        by_subject = subject is not None and (len(before) == len(subject) or before[-len(subject) - 1] not in _NAMING)
+        if starts_clause or after_modal or for_whom or by_subject:
             out[at] = "wei4"
     return out
 
@@ -357,8 +362,8 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("没", negation_mei), ("壳", shell_ke), ("重", heavy_zhong), ("".join(_VERB_READINGS), verb_readings),
-    ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
+    ("都", adverb_dou), ("没", negation_mei), ("壳", shell_ke), ("重", heavy_zhong),
+    ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
 def apply(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
