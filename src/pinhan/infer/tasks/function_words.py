@@ -288,8 +288,9 @@ _NOT_FOR = frozenset("期止主首准例何难伍奴伴零〇一二三四五六�
 def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """An open 为 is the preposition "for", ``wei4``, where it starts a clause (，为推动..., 为防止...),
     follows a modal or adverb (将为, 一直为, 也为), or comes before or right after a person (为您,
-    为其, 为老人; 谁为国家分忧, 她为车祸感到难过) after no verb that makes it "as" (称他为, 娶她为妻); not before a number or 期 / 止 / 主 / 首 (为期, 为三成),
-    not in a passive 为 ... 所 (不为名利所累) and not after 以 in its clause (以...为准). In 8,000
+    为其, 为老人; 谁为国家分忧, 她为车祸感到难过) after no verb that makes it "as" (称他为, 娶她为妻);
+    not before a number or 期 / 止 / 主 / 首 (为期, 为三成), not in a passive 为 ... 所
+    (不为名利所累) and not after 以 in its clause (以...为准). In 8,000
     inews sentences it changed 69 of the head's ``wei2``; 37 of the 40 checked by hand are "for"
     (RESULTS.md, "Polyphones, tenth part")."""
     out = list(fixed)
@@ -306,9 +307,11 @@ def preposition_wei(text: str, fixed: list[str | None], is_word: WordTest) -> li
         after_modal = any(before.endswith(m) and not (len(m) == 1 and at >= 2 and is_word(text[at - 2 : at])
                                                       and text[at - 2 : at] not in _BEFORE_FOR)
                           for m in _BEFORE_FOR)
-        for_whom = text.startswith(_FOR_WHOM, at + 1) and (not before or before[-1] not in _NAMING)
-        subject = next((p for p in _SUBJECTS if before.endswith(p)), None)  # 他为国家, 谁为, not 称他为
-        by_subject = subject is not None and (len(before) == len(subject) or before[-len(subject) - 1] not in _NAMING)
+        # a person after 为 is served, one before it its subject, unless a naming verb precedes
+        # either (称他为: "as"); before[-1:] is "" at the clause's start, never a naming verb
+        for_whom = text.startswith(_FOR_WHOM, at + 1) and before[-1:] not in _NAMING
+        subject = next((p for p in _SUBJECTS if before.endswith(p)), None)  # 他为国家, 谁为
+        by_subject = subject is not None and before[: len(before) - len(subject)][-1:] not in _NAMING
         if starts_clause or after_modal or for_whom or by_subject:
             out[at] = "wei4"
     return out
