@@ -210,3 +210,30 @@ def test_mined_sentences_become_teacher_examples(api, model_dir, tmp_path, monke
     in_train = sum(hash_split(Cleaner()(line), 0.05, 0.05) == "train" for line in lines)
     assert in_train >= 5 and mined["corpus_sources"]["manpages"]["taken"] >= in_train
     assert mined["train_examples"] == without["train_examples"] + 2 * in_train  # each such line: two 长 the teacher reads
+
+
+def test_the_memory_keeps_no_neighbour_whose_word_reads_the_character_otherwise():
+    """相似的: 似 makes 相似 with its left neighbour and 似的 with its right; the label si4 is
+    相似's, and both dictionaries read 似的 shi4, so 的 makes no key (it read 枪手似的 si4)."""
+    from types import SimpleNamespace
+
+    from pinhan.lm.phrases import PhraseReadings
+    from pinhan.model.reading_memory import LEFT, RIGHT
+    from pinhan.train.polyphone import reading_memory
+
+    chars, syllables = "相似的像很这", ["si4", "shi4"]
+    phrases = PhraseReadings({"相似": [["xiāng"], ["sì"]], "似的": [["shì"], ["de"]]})
+    words = set(phrases.words())
+    g2p = SimpleNamespace(
+        vocab=SimpleNamespace(char_id=lambda ch: 5 + chars.index(ch), syllable_to_id={s: 5 + k for k, s in enumerate(syllables)}),
+        bundle=SimpleNamespace(phrases=phrases, second_phrases=PhraseReadings({})), in_phrases=words.__contains__)
+    me, like, de = g2p.vocab.char_id("似"), g2p.vocab.char_id("相"), g2p.vocab.char_id("的")
+
+    def keys(sentences):
+        items = [{"sentence": s, "index": s.index("似"), "char": "似", "pinyin": "si4"} for s in sentences]
+        memory = reading_memory(g2p, items, 2)
+        return {(int(c), int(side), int(n)): int(s) for (c, side, n), s in zip(memory.keys, memory.syllables)}
+
+    assert keys(["很相似的", "这相似的"]) == {(me, LEFT, like): g2p.vocab.syllable_to_id["si4"]}
+    # 似的 the only word beside it: the key stays, whatever the dictionaries say (CPP's labels rule)
+    assert keys(["像似的", "很似的"]) == {(me, RIGHT, de): g2p.vocab.syllable_to_id["si4"]}

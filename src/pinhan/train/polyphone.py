@@ -327,7 +327,9 @@ def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory | No
     """The :class:`ReadingMemory` of labelled items (None for ``min_count`` 0): a neighbour makes
     a key where it and the labelled character make a word of either phrase dictionary (pypinyin's,
     CC-CEDICT's; on three cpp-dev folds any hanzi neighbour changed 23 readings, 22 right; any
-    character at all, the comma and 的 too, 28, 24 right; dictionary words 21, all right)."""
+    character at all, the comma and 的 too, 28, 24 right; dictionary words 21, all right). Where
+    the character makes a word on both sides, a side whose word a dictionary reads with another
+    reading is not the label's word and makes no key (相似的 labelled si4 says nothing of 似的)."""
     if not min_count:
         return None
     def word(w: str) -> bool:
@@ -339,8 +341,15 @@ def reading_memory(g2p, items: list[dict], min_count: int) -> ReadingMemory | No
         s, at = it["sentence"], it["index"]
         if syllable is None:
             continue
-        left = g2p.vocab.char_id(s[at - 1]) if at > 0 and word(s[at - 1 : at + 1]) else None
-        right = g2p.vocab.char_id(s[at + 1]) if word(s[at : at + 2]) else None
+        left_word = s[at - 1 : at + 1] if at > 0 and word(s[at - 1 : at + 1]) else None
+        right_word = s[at : at + 2] if word(s[at : at + 2]) else None
+        if left_word and right_word:
+            # 相似的 makes 相似 and 似的: the label (si4) is 相似's, and says nothing of 似的 (shi4).
+            # A side whose word a dictionary reads otherwise is not the word the label belongs to.
+            left_word = left_word if not _reads_otherwise(g2p, left_word, 1, it["pinyin"]) else None
+            right_word = right_word if not _reads_otherwise(g2p, right_word, 0, it["pinyin"]) else None
+        left = g2p.vocab.char_id(s[at - 1]) if left_word else None
+        right = g2p.vocab.char_id(s[at + 1]) if right_word else None
         examples.append((g2p.vocab.char_id(s[at]), syllable, left, right))
     return ReadingMemory.build(examples, min_count)
 
@@ -417,3 +426,13 @@ def train_polyphone(model_dir: str | None, config: PolyphoneTrainConfig, out: st
         head.save(out, recipe={k: v for k, v in report.items() if k != "epochs"}, memory=memory)
         log(f"wrote {out}")
     return report
+
+
+def _reads_otherwise(g2p, word: str, at: int, reading: str) -> bool:
+    """Whether a phrase dictionary (pypinyin's or CC-CEDICT's) reads ``word``'s character ``at``
+    as something other than ``reading``."""
+    for phrases in (g2p.bundle.phrases, g2p.bundle.second_phrases):
+        readings = phrases.readings(word)
+        if readings is not None and readings[at] is not None and readings[at] != reading:
+            return True
+    return False
