@@ -6,7 +6,7 @@ from pinhan.infer.tasks import function_words as fw
 
 # a stand-in for the phrase dictionaries: the words these cases need
 WORDS = frozenset("没收 收到 没落 落下 地壳 应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
-                  "人为 当地 慢慢 认真 地学 主要 不能 得不偿失".split())
+                  "人为 当地 慢慢 认真 地学 主要 不能 得不偿失 灾难 遇难".split())
 
 
 def is_word(text: str) -> bool:
@@ -118,9 +118,38 @@ def test_a_neighbour_settles_the_reading(text, char, expected):
     assert reading(fw.neighbour_readings, text, char) == expected
 
 
-@pytest.mark.parametrize("text,expected", [("私募壳买卖", "ke2"), ("这个壳很硬", "ke2"), ("地壳运动", None)])
-def test_an_open_shell_in_no_word_is_ke(text, expected):
-    assert reading(fw.shell_ke, text, "壳") == expected
+@pytest.mark.parametrize("text,char,expected", [("私募壳买卖", "壳", "ke2"), ("这个壳很硬", "壳", "ke2"), ("地壳运动", "壳", None),
+                                                ("刚开始以为会太难了", "难", "nan2"), ("这道题难", "难", "nan2"),
+                                                ("灾难来了", "难", None), ("他遇难了", "难", None)])
+def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expected):
+    assert reading(fw.open_readings, text, char) == expected
+
+
+@pytest.mark.parametrize("text,char,expected", [
+    ("服务态度实在是太差了", "差", "cha4"), ("电线质量差或周围有易燃物品", "差", "cha4"), ("比差得太远了", "差", "cha4"),
+    ("他又累又饿", "累", "lei4"), ("不怕苦不怕累", "累", "lei4"), ("你也累的够呛", "累", "lei4"),
+    ("如果有高度差，", "差", None), ("只有一字之差", "差", None), ("从而减少了累诉", "累", None), ("误差很大", "差", None),
+    ("达累斯萨拉姆", "累", None)])
+def test_poor_and_tired_are_read_as_adjectives_where_their_context_says_so(text, char, expected):
+    words = WORDS | {"误差"}
+    at = text.index(char)
+    assert fw.adjective_readings(text, [None] * len(text), words.__contains__)[at] == expected
+
+
+def test_adjectives_leave_a_fixed_reading_alone():
+    assert reading(fw.adjective_readings, "太差了", "差", ["tai4", "chai1", "le5"]) == "chai1"
+
+
+@pytest.mark.parametrize("text,expected", [("简直不得了", "liao3"), ("我走不了", "liao3"), ("吃了饭", None), ("不好了", None)])
+def test_le_after_bu_is_the_potential_liao(text, expected):
+    assert reading(fw.potential_liao, text, "了") == expected
+
+
+@pytest.mark.parametrize("text,char,expected", [("他把信藏在枕头下", "藏", "cang2"), ("他藏着一封信", "藏", "cang2"),
+                                                ("贝壳里藏有泥沙", "藏", "cang2"), ("他在藏工作", "藏", None),
+                                                ("提示牌粘在电脑上", "粘", "zhan1"), ("米饭很粘", "粘", None)])
+def test_hiding_and_sticking_are_read_as_verbs_before_what_they_take(text, char, expected):
+    assert reading(fw.neighbour_readings, text, char) == expected
 
 
 @pytest.mark.parametrize("text,expected", [("他没收到我的信", "mei2"), ("他没落下什么", "mei2"), ("他没收了手机", "mo4"),

@@ -4,9 +4,11 @@ The head learns from CPP's labels and g2pM's readings. CPP labels a polyphone mo
 dictionary word (its 20 labelled 应 are 应用, 反应, 效应, ...: 16 ``ying4``), and g2pM, trained on
 the same kind of labels, reads alike; so where no word holds the character the head gives the
 in-word reading: 应 as the modal "should" (损失应由谁承担) ``ying4``, 为 as "for" (为你扛起)
-``wei2``, and 地 after an adverbial (慢慢地走) ``di4``. On news text these are common and
-spoken aloud by a TTS front-end; each rule below fixes one such character where its context
-leaves no doubt, over the head (and over a phrase only where a rule says so).
+``wei2``, and 地 after an adverbial (慢慢地走) ``di4``; so too everyday adjectives and verbs whose
+other readings live in words (太差了 ``chai1``, 太难了 ``nan4``, 藏在 ``zang4``). On news and review
+text these are common and spoken aloud by a TTS front-end; each rule below fixes one such
+character where its context leaves no doubt, over the head (and over a phrase only where a rule
+says so).
 
 Each rule takes the text, the readings fixed so far (one per character; None: open) and a test
 of whether a string is a word of the phrase dictionaries, and returns the readings with its own
@@ -181,16 +183,85 @@ def negation_mei(text: str, fixed: list[str | None], is_word: WordTest) -> list[
     return out
 
 
-# --- 壳: the shell ------------------------------------------------------------------------------------
+# --- 重: the adjective "heavy" --------------------------------------------------------------------
+
+# degree adverbs: what follows one is an adjective (太重了, 伤势较重, 负担越来越重)
+_DEGREE = ("太", "很", "较", "更", "最", "挺", "好", "特别", "非常", "十分", "过于", "越来越", "比较", "相当", "极其", "格外",
+           "有点", "不太")
 
 
-def shell_ke(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """An open 壳 in no dictionary word is the everyday ``ke2`` (私募壳, 车壳, 这个壳); ``qiao4`` is
-    literary and lives in words (地壳, 甲壳, 金蝉脱壳), where the head learned it."""
+def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 重 in no dictionary word right after a degree adverb is the adjective "heavy,
+    serious", ``zhong4`` (太重了, 伤势较重); the head reads it ``chong2`` ("again") there."""
     out = list(fixed)
     for at, ch in enumerate(text):
-        if ch == "壳" and out[at] is None and not _in_word(text, at, is_word):
-            out[at] = "ke2"
+        if ch != "重" or out[at] is not None or at == 0 or _in_word(text, at, is_word):
+            continue
+        if text.endswith(_DEGREE, 0, at):
+            out[at] = "zhong4"
+    return out
+
+
+# --- readings outside words: the shell, the adjectives --------------------------------------------
+
+# characters whose other readings live in dictionary words, so that one in no word reads the
+# everyday way: 壳 ``ke2`` (私募壳, 车壳; ``qiao4`` is literary: 地壳, 甲壳); 难 "hard" ``nan2`` (太难了;
+# ``nan4`` "disaster": 灾难, 遇难, 难民)
+_OPEN_READINGS = {"壳": "ke2", "难": "nan2"}
+
+
+def open_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open character of ``_OPEN_READINGS`` in no dictionary word takes its everyday reading:
+    the head learned the others from CPP's in-word labels and g2pM, and read 太难了 ``nan4``
+    (RESULTS.md, "Polyphones, eleventh part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        reading = _OPEN_READINGS.get(ch)
+        if reading is not None and out[at] is None and not _in_word(text, at, is_word):
+            out[at] = reading
+    return out
+
+
+# adjectives whose other readings are nouns or live in words: 差 "poor" ``cha4`` (``cha1`` the
+# noun "difference": 高度差, 一字之差, 误差; ``chai1``: 出差), 累 "tired" ``lei4`` (``lei3``: 积累, 累诉)
+_ADJECTIVE_READINGS = {"差": "cha4", "累": "lei4"}
+# what an adjective follows: a degree adverb, 又 / 也 (又累又饿), 怕 (不怕累) ...
+_BEFORE_ADJECTIVE = _DEGREE + ("真", "超", "极", "够", "这么", "那么", "实在", "有些", "又", "也", "怕", "偏")
+# ... or what 差 is said of ("quality" nouns; a measured quantity before it makes the noun: 高度差, 分差)
+_POOR_WHAT = ("质量", "条件", "状况", "信号", "设施", "服务", "态度", "效果", "水平", "性能", "环境", "卫生", "素质", "成绩",
+              "体质", "能力", "口碑", "视力", "信誉", "治安", "隔音", "手感", "音质", "画质", "做工", "口感", "味道", "品质",
+              "体验", "待遇", "收成", "光线", "身体", "基础", "脾气", "运气", "人品", "天气", "交通", "管理", "性")
+# ... and what follows one (差了, 太累了, 差得远, 累死, 差在哪)
+_AFTER_ADJECTIVE = ("了", "的", "得", "死", "坏", "极", "些", "在", "吗", "呢", "啊", "吧", "呀")
+
+
+def adjective_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 差 or 累 in no dictionary word, after a degree adverb (服务太差, 我很累), after what
+    差 judges (信号差, 质量差) or before 了 / 的 / 得 ... (差得太远了, 累的够呛), is the adjective:
+    ``cha4``, ``lei4``. The head read 差 ``cha1`` or ``chai1`` there, and 又累又饿 ``lei3``
+    (RESULTS.md, "Polyphones, eleventh part")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        reading = _ADJECTIVE_READINGS.get(ch)
+        if reading is None or out[at] is not None or _in_word(text, at, is_word):
+            continue
+        judged = text.endswith(_BEFORE_ADJECTIVE, 0, at) or (ch == "差" and text.endswith(_POOR_WHAT, 0, at))
+        if judged or text.startswith(_AFTER_ADJECTIVE, at + 1):
+            out[at] = reading
+    return out
+
+
+# --- 了: "can", after 不 --------------------------------------------------------------------------
+
+
+def potential_liao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 了 right after 不 or 不得 is the potential complement ``liao3`` (走不了, 吃不了,
+    不得了); pypinyin's phrases read 不得了 ``le5`` and CC-CEDICT's ``liao3``, so it is open there,
+    and the head read it ``le5``."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch == "了" and out[at] is None and at > 0 and (text[at - 1] == "不" or text.endswith("不得", 0, at)):
+            out[at] = "liao3"
     return out
 
 
@@ -225,9 +296,11 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 
 # (character, reading, characters one of which comes right before it, ... right after it); an
 # empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
-# ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall")
+# ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
+# 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky")
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
-                       ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"))
+                       ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有"),
+                       ("粘", "zhan1", "", "在到上住着了贴起"))
 
 
 def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -244,25 +317,6 @@ def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) ->
             if after and (at + 1 >= len(text) or text[at + 1] not in after):
                 continue
             out[at] = reading
-    return out
-
-
-# --- 重: the adjective "heavy" --------------------------------------------------------------------
-
-# degree adverbs: what follows one is an adjective (太重了, 伤势较重, 负担越来越重)
-_DEGREE = ("太", "很", "较", "更", "最", "挺", "好", "特别", "非常", "十分", "过于", "越来越", "比较", "相当", "极其", "格外",
-           "有点", "不太")
-
-
-def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """An open 重 in no dictionary word right after a degree adverb is the adjective "heavy,
-    serious", ``zhong4`` (太重了, 伤势较重); the head reads it ``chong2`` ("again") there."""
-    out = list(fixed)
-    for at, ch in enumerate(text):
-        if ch != "重" or out[at] is not None or at == 0 or _in_word(text, at, is_word):
-            continue
-        if text.endswith(_DEGREE, 0, at):
-            out[at] = "zhong4"
     return out
 
 
@@ -365,7 +419,9 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 # (地 has its own setting, ``g2p_adverbial_de``).
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
-    ("都", adverb_dou), ("没", negation_mei), ("壳", shell_ke), ("重", heavy_zhong),
+    ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
+    ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了", potential_liao),
+    ("重", heavy_zhong),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
