@@ -6,7 +6,7 @@ from pinhan.infer.tasks import function_words as fw
 
 # a stand-in for the phrase dictionaries: the words these cases need
 WORDS = frozenset("没收 收到 没落 落下 地壳 应用 反应 答应 应该 只是 只有 获得 得到 得了 得很 都会 首都 成都 重新 重要 以为 成为 认为 为了 "
-                  "人为 当地 慢慢 认真 地学 主要 不能 得不偿失 灾难 遇难".split())
+                  "人为 当地 慢慢 认真 地学 主要 不能 得不偿失 灾难 遇难 弄堂 酒吧".split())
 
 
 def is_word(text: str) -> bool:
@@ -120,7 +120,10 @@ def test_a_neighbour_settles_the_reading(text, char, expected):
 
 @pytest.mark.parametrize("text,char,expected", [("私募壳买卖", "壳", "ke2"), ("这个壳很硬", "壳", "ke2"), ("地壳运动", "壳", None),
                                                 ("刚开始以为会太难了", "难", "nan2"), ("这道题难", "难", "nan2"),
-                                                ("灾难来了", "难", None), ("他遇难了", "难", None)])
+                                                ("灾难来了", "难", None), ("他遇难了", "难", None),
+                                                ("把地弄干净", "弄", "nong4"), ("住在弄堂里", "弄", None),
+                                                ("这本书不咋样", "咋", "za3"), ("并不过分吧。", "吧", "ba5"),
+                                                ("去酒吧喝酒", "吧", None)])
 def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expected):
     assert reading(fw.open_readings, text, char) == expected
 

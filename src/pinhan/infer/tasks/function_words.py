@@ -206,8 +206,9 @@ def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
 
 # characters whose other readings live in dictionary words, so that one in no word reads the
 # everyday way: 壳 ``ke2`` (私募壳, 车壳; ``qiao4`` is literary: 地壳, 甲壳); 难 "hard" ``nan2`` (太难了;
-# ``nan4`` "disaster": 灾难, 遇难, 难民)
-_OPEN_READINGS = {"壳": "ke2", "难": "nan2"}
+# ``nan4`` "disaster": 灾难, 遇难, 难民); 弄 "do" ``nong4`` (``long4`` "lane": 弄堂, 里弄); 咋 "how"
+# ``za3`` (不咋样; 咋呼, 咋舌); the particle 吧 ``ba5`` (四个字吧; ``ba1``: 酒吧, 吧台)
+_OPEN_READINGS = {"壳": "ke2", "难": "nan2", "弄": "nong4", "咋": "za3", "吧": "ba5"}
 
 
 def open_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
