@@ -145,8 +145,9 @@ class InferenceConfig:
             又累又饿), 难 ``nan2``, 弄 ``nong4``, 咋 ``za3`` and the particle 吧 ``ba5`` outside words
             (太难了, 不咋样), 了 after 不 ``liao3`` (不得了, 走不了), and
             the verbs 藏 ``cang2`` (藏在, 藏着) and 粘 ``zhan1`` (粘在): in 8,000 inews, 3,524 reviews and
-            12,253 People's Daily dev sentences 35 changes, all right, and 9 more for 弄, 咋 and
-            吧 (with 8,000 inews train sentences), 8 right (RESULTS.md, "Polyphones, eleventh part").
+            12,253 People's Daily dev sentences 35 changes, all right, and 10 more for 弄, 咋 and
+            吧 (with 8,000 inews train sentences), 9 right, one unclear (RESULTS.md, "Polyphones,
+            eleventh part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside
             it in a word (at least twice, always with the same reading) takes that reading, over
             a phrase's and the head's (闷热 ``men1``, 挣脱 ``zheng1``: the polyphone head's
