@@ -121,9 +121,10 @@ def test_a_neighbour_settles_the_reading(text, char, expected):
 @pytest.mark.parametrize("text,char,expected", [("私募壳买卖", "壳", "ke2"), ("这个壳很硬", "壳", "ke2"), ("地壳运动", "壳", None),
                                                 ("刚开始以为会太难了", "难", "nan2"), ("这道题难", "难", "nan2"),
                                                 ("灾难来了", "难", None), ("他遇难了", "难", None),
-                                                ("把地弄干净", "弄", "nong4"), ("住在弄堂里", "弄", None),
                                                 ("这本书不咋样", "咋", "za3"), ("并不过分吧。", "吧", "ba5"),
-                                                ("去酒吧喝酒", "吧", None)])
+                                                ("去酒吧喝酒", "吧", None), ("性吧论坛", "吧", None), ("四个字吧", "吧", "ba5"), ("一直没时间写", "没", "mei2"),
+                                                ("她挑了一条裤子", "挑", "tiao1"), ("来了个挑石头的汉子", "挑", "tiao1"),
+                                                ("马背上加个挑枪武士", "挑", None)])
 def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expected):
     assert reading(fw.open_readings, text, char) == expected
 
@@ -132,7 +133,8 @@ def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expecte
     ("服务态度实在是太差了", "差", "cha4"), ("电线质量差或周围有易燃物品", "差", "cha4"), ("比差得太远了", "差", "cha4"),
     ("他又累又饿", "累", "lei4"), ("不怕苦不怕累", "累", "lei4"), ("你也累的够呛", "累", "lei4"),
     ("如果有高度差，", "差", None), ("只有一字之差", "差", None), ("从而减少了累诉", "累", None), ("误差很大", "差", None),
-    ("达累斯萨拉姆", "累", None)])
+    ("达累斯萨拉姆", "累", None), ("山多地少。", "少", "shao3"), ("胃病患者少吃螃蟹", "少", "shao3"),
+    ("争吵的事情少了", "少", "shao3"), ("本报记者杨少波报道", "少", None), ("梁少华居士", "少", None)])
 def test_poor_and_tired_are_read_as_adjectives_where_their_context_says_so(text, char, expected):
     words = WORDS | {"误差"}
     at = text.index(char)
@@ -143,14 +145,17 @@ def test_adjectives_leave_a_fixed_reading_alone():
     assert reading(fw.adjective_readings, "太差了", "差", ["tai4", "chai1", "le5"]) == "chai1"
 
 
-@pytest.mark.parametrize("text,expected", [("简直不得了", "liao3"), ("我走不了", "liao3"), ("吃了饭", None), ("不好了", None)])
-def test_le_after_bu_is_the_potential_liao(text, expected):
-    assert reading(fw.potential_liao, text, "了") == expected
+@pytest.mark.parametrize("text,char,expected", [("简直不得了", "了", "liao3"), ("我走不了", "了", "liao3"), ("吃了饭", "了", None),
+                                                ("不好了", "了", None), ("睡不着的她", "着", "zhao2"), ("还用得着减吗", "着", "zhao2"),
+                                                ("他看着我", "着", None), ("不着急", "着", None)])
+def test_le_and_zhe_after_a_verbs_bu_or_de_are_potential_complements(text, char, expected):
+    assert reading(fw.potential_liao, text, char) == expected
 
 
 @pytest.mark.parametrize("text,char,expected", [("他把信藏在枕头下", "藏", "cang2"), ("他藏着一封信", "藏", "cang2"),
                                                 ("贝壳里藏有泥沙", "藏", "cang2"), ("他在藏工作", "藏", None),
-                                                ("提示牌粘在电脑上", "粘", "zhan1"), ("米饭很粘", "粘", None)])
+                                                ("提示牌粘在电脑上", "粘", "zhan1"), ("米饭很粘", "粘", None),
+                                                ("把地弄干净", "弄", "nong4"), ("百福弄社区", "弄", None)])
 def test_hiding_and_sticking_are_read_as_verbs_before_what_they_take(text, char, expected):
     assert reading(fw.neighbour_readings, text, char) == expected
 

@@ -142,12 +142,11 @@ class InferenceConfig:
             8,000, 17 rightly; on three cpp-dev folds all of them changed three readings (two to
             the gold reading, one from it) (RESULTS.md, "Polyphones, tenth part"). Then the
             adjectives 差 ``cha4`` and 累 ``lei4`` where their context says so (服务太差, 信号差,
-            又累又饿), 难 ``nan2``, 弄 ``nong4``, 咋 ``za3`` and the particle 吧 ``ba5`` outside words
-            (太难了, 不咋样), 了 after 不 ``liao3`` (不得了, 走不了), and
-            the verbs 藏 ``cang2`` (藏在, 藏着) and 粘 ``zhan1`` (粘在): in 8,000 inews, 3,524 reviews and
-            12,253 People's Daily dev sentences 35 changes, all right, and 10 more for 弄, 咋 and
-            吧 (with 8,000 inews train sentences), 9 right, one unclear (RESULTS.md, "Polyphones,
-            eleventh part").
+            又累又饿), 少 ``shao3`` (少吃, 山多地少), outside words 难 ``nan2``, 咋 ``za3``, 没 ``mei2``,
+            挑 ``tiao1`` and the particle 吧 ``ba5`` at a clause's end (太难了, 不咋样, 一直没时间, 挑了一条),
+            了 and 着 after a verb's 不 / 得 ``liao3``, ``zhao2`` (不得了, 睡不着), and the verbs 藏
+            ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在) and 弄 ``nong4`` (弄干净). Shaped and checked on
+            inews, reviews and People's Daily dev sentences (RESULTS.md, "Polyphones, eleventh part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside
             it in a word (at least twice, always with the same reading) takes that reading, over
             a phrase's and the head's (闷热 ``men1``, 挣脱 ``zheng1``: the polyphone head's

@@ -206,9 +206,13 @@ def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
 
 # characters whose other readings live in dictionary words, so that one in no word reads the
 # everyday way: 壳 ``ke2`` (私募壳, 车壳; ``qiao4`` is literary: 地壳, 甲壳); 难 "hard" ``nan2`` (太难了;
-# ``nan4`` "disaster": 灾难, 遇难, 难民); 弄 "do" ``nong4`` (``long4`` "lane": 弄堂, 里弄); 咋 "how"
-# ``za3`` (不咋样; 咋呼, 咋舌); the particle 吧 ``ba5`` (四个字吧; ``ba1``: 酒吧, 吧台)
-_OPEN_READINGS = {"壳": "ke2", "难": "nan2", "弄": "nong4", "咋": "za3", "吧": "ba5"}
+# ``nan4`` "disaster": 灾难, 遇难, 难民); 咋 "how" ``za3`` (不咋样; 咋呼, 咋舌); the particle 吧
+# ``ba5`` at a clause's end (四个字吧; ``ba1`` "bar" in a name: 酒吧, 吧台, 性吧论坛); 没 "not"
+# ``mei2`` (一直没时间; ``mo4``: 淹没, 没收, 出没); 挑 "pick, carry" ``tiao1`` (挑了这本, 挑石头;
+# ``tiao3`` "raise, stir": 挑战, 挑衅, 挑起, and before what it raises: 挑枪, 挑帘)
+_OPEN_READINGS = {"壳": "ke2", "难": "nan2", "咋": "za3", "吧": "ba5", "没": "mei2", "挑": "tiao1"}
+_OPEN_NOT_BEFORE = {"挑": frozenset("起开破亮灯帘枪眉刺逗衅战拨动明唆")}
+_OPEN_AT_CLAUSE_END = frozenset("吧")
 
 
 def open_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -218,14 +222,22 @@ def open_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
     out = list(fixed)
     for at, ch in enumerate(text):
         reading = _OPEN_READINGS.get(ch)
-        if reading is not None and out[at] is None and not _in_word(text, at, is_word):
-            out[at] = reading
+        if reading is None or out[at] is not None or _in_word(text, at, is_word):
+            continue
+        if at + 1 < len(text) and (text[at + 1] in _OPEN_NOT_BEFORE.get(ch, ()) or
+                                   (ch in _OPEN_AT_CLAUSE_END and is_hanzi(text[at + 1]))):
+            continue
+        out[at] = reading
     return out
 
 
 # adjectives whose other readings are nouns or live in words: 差 "poor" ``cha4`` (``cha1`` the
-# noun "difference": 高度差, 一字之差, 误差; ``chai1``: 出差), 累 "tired" ``lei4`` (``lei3``: 积累, 累诉)
-_ADJECTIVE_READINGS = {"差": "cha4", "累": "lei4"}
+# noun "difference": 高度差, 一字之差, 误差; ``chai1``: 出差), 累 "tired" ``lei4`` (``lei3``: 积累, 累诉),
+# 少 "few, less" ``shao3`` (``shao4`` "young": 少年, 少女, and given names: 刘少奇, 杨少波)
+_ADJECTIVE_READINGS = {"差": "cha4", "累": "lei4", "少": "shao3"}
+# 少 before a verb it limits (少吃, 少喝酒) or a clause's end (加班少，, 山多地少。) is "less, few"
+_LESS_BEFORE = ("吃", "喝", "抽", "说", "做", "花", "用", "买", "看", "玩", "去", "来", "走", "跑", "管", "写", "睡", "熬",
+                "跌", "开", "动", "放", "加", "交", "给", "拿", "些", "点", "于", "数", "许", "见", "有", "不", "一")
 # what an adjective follows: a degree adverb, 又 / 也 (又累又饿), 怕 (不怕累) ...
 _BEFORE_ADJECTIVE = _DEGREE + ("真", "超", "极", "够", "这么", "那么", "实在", "有些", "又", "也", "怕", "偏")
 # ... or what 差 is said of ("quality" nouns; a measured quantity before it makes the noun: 高度差, 分差)
@@ -237,32 +249,39 @@ _AFTER_ADJECTIVE = ("了", "的", "得", "死", "坏", "极", "些", "在", "吗
 
 
 def adjective_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
-    """An open 差 or 累 in no dictionary word, after a degree adverb (服务太差, 我很累), after what
-    差 judges (信号差, 质量差) or before 了 / 的 / 得 ... (差得太远了, 累的够呛), is the adjective:
-    ``cha4``, ``lei4``. The head read 差 ``cha1`` or ``chai1`` there, and 又累又饿 ``lei3``
-    (RESULTS.md, "Polyphones, eleventh part")."""
+    """An open 差, 累 or 少 in no dictionary word, after a degree adverb (服务太差, 我很累), after
+    what 差 judges (信号差, 质量差), before 了 / 的 / 得 ... (差得太远了, 累的够呛, 少了) or, for
+    少, before a verb it limits or a clause's end (少吃, 加班少), is the adjective: ``cha4``,
+    ``lei4``, ``shao3``. The head read 差 ``cha1`` or ``chai1`` there, 又累又饿 ``lei3`` and 少了
+    ``shao4`` (RESULTS.md, "Polyphones, eleventh part")."""
     out = list(fixed)
     for at, ch in enumerate(text):
         reading = _ADJECTIVE_READINGS.get(ch)
         if reading is None or out[at] is not None or _in_word(text, at, is_word):
             continue
         judged = text.endswith(_BEFORE_ADJECTIVE, 0, at) or (ch == "差" and text.endswith(_POOR_WHAT, 0, at))
-        if judged or text.startswith(_AFTER_ADJECTIVE, at + 1):
+        less = ch == "少" and (at + 1 >= len(text) or not is_hanzi(text[at + 1]) or text.startswith(_LESS_BEFORE, at + 1))
+        if judged or less or text.startswith(_AFTER_ADJECTIVE, at + 1):
             out[at] = reading
     return out
 
 
-# --- 了: "can", after 不 --------------------------------------------------------------------------
+# --- 了, 着: "can", after 不 --------------------------------------------------------------------------
 
 
 def potential_liao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """An open 了 right after 不 or 不得 is the potential complement ``liao3`` (走不了, 吃不了,
     不得了); pypinyin's phrases read 不得了 ``le5`` and CC-CEDICT's ``liao3``, so it is open there,
-    and the head read it ``le5``."""
+    and the head read it ``le5``. So is an open 着 right after a verb's 不 or 得, ``zhao2`` (睡不着,
+    找不着, 用得着; the head read ``zhe5``)."""
     out = list(fixed)
     for at, ch in enumerate(text):
-        if ch == "了" and out[at] is None and at > 0 and (text[at - 1] == "不" or text.endswith("不得", 0, at)):
+        if out[at] is not None or at == 0:
+            continue
+        if ch == "了" and (text[at - 1] == "不" or text.endswith("不得", 0, at)):
             out[at] = "liao3"
+        elif ch == "着" and at >= 2 and text[at - 1] in "不得" and is_hanzi(text[at - 2]) and text[at - 2] not in "不得":
+            out[at] = "zhao2"
     return out
 
 
@@ -298,10 +317,12 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # (character, reading, characters one of which comes right before it, ... right after it); an
 # empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
 # ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
-# 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky")
+# 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky");
+# 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区)
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有"),
-                       ("粘", "zhan1", "", "在到上住着了贴起"))
+                       ("粘", "zhan1", "", "在到上住着了贴起"),
+                       ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"))
 
 
 def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -421,7 +442,7 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
     ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
-    ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了", potential_liao),
+    ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_liao),
     ("重", heavy_zhong),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
