@@ -134,11 +134,24 @@ def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expecte
     ("他又累又饿", "累", "lei4"), ("不怕苦不怕累", "累", "lei4"), ("你也累的够呛", "累", "lei4"),
     ("如果有高度差，", "差", None), ("只有一字之差", "差", None), ("从而减少了累诉", "累", None), ("误差很大", "差", None),
     ("达累斯萨拉姆", "累", None), ("山多地少。", "少", "shao3"), ("胃病患者少吃螃蟹", "少", "shao3"),
-    ("争吵的事情少了", "少", "shao3"), ("本报记者杨少波报道", "少", None), ("梁少华居士", "少", None)])
+    ("争吵的事情少了", "少", "shao3"), ("本报记者杨少波报道", "少", None), ("梁少华居士", "少", None),
+    ("酒店实际的情况比网上要差", "差", "cha4"), ("顶盖强度稍差", "差", "cha4"), ("跟官网报价没差多少", "差", "cha4"),
+    ("比如高度差", "差", None), ("完全没差", "差", None)])
 def test_poor_and_tired_are_read_as_adjectives_where_their_context_says_so(text, char, expected):
     words = WORDS | {"误差"}
     at = text.index(char)
     assert fw.adjective_readings(text, [None] * len(text), words.__contains__)[at] == expected
+
+
+@pytest.mark.parametrize("text,expected", [("头发长出来了", "zhang3"), ("孩子长高了", "zhang3"), ("时间长了", None),
+                                           ("时间越长越好", None)])
+def test_zhang_before_what_it_grows_into_is_grow(text, expected):
+    assert reading(fw.grow_zhang, text, "长") == expected
+
+
+@pytest.mark.parametrize("text,expected", [("这只小狗", "zhi1"), ("那只会越想越糟", None), ("那只属于你", None)])
+def test_zhi_before_a_verb_is_only(text, expected):
+    assert reading(fw.measure_zhi, text, "只") == expected
 
 
 def test_adjectives_leave_a_fixed_reading_alone():

@@ -145,7 +145,8 @@ class InferenceConfig:
             又累又饿), 少 ``shao3`` (少吃, 山多地少), outside words 难 ``nan2``, 咋 ``za3``, 没 ``mei2``,
             挑 ``tiao1`` and the particle 吧 ``ba5`` at a clause's end (太难了, 不咋样, 一直没时间, 挑了一条),
             了 and 着 after a verb's 不 / 得 ``liao3``, ``zhao2`` (不得了, 睡不着), and the verbs 藏
-            ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在) and 弄 ``nong4`` (弄干净). Shaped and checked on
+            ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在), 弄 ``nong4`` (弄干净) and 长 ``zhang3`` (长高).
+            Shaped and checked on
             inews, reviews and People's Daily dev sentences (RESULTS.md, "Polyphones, eleventh part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside
             it in a word (at least twice, always with the same reading) takes that reading, over

@@ -131,6 +131,8 @@ def complement_de(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # --- 只: the measure word -------------------------------------------------------------------------
 
 _COUNTING = frozenset("这那哪几一二两三四五六七八九十百千万每半多0123456789")
+# verbs no measured noun begins with: 那只会越想越糟, 那只属于你 (``zhi3``, "only")
+_ONLY_BEFORE = frozenset("会属剩需顾管怪求懂")
 
 
 def measure_zhi(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -141,7 +143,7 @@ def measure_zhi(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
     for at, ch in enumerate(text):
         if ch != "只" or out[at] is not None or at == 0 or at + 1 >= len(text) or not is_hanzi(text[at + 1]):
             continue
-        if text[at - 1] in _COUNTING and not _in_word(text, at, is_word):
+        if text[at - 1] in _COUNTING and text[at + 1] not in _ONLY_BEFORE and not _in_word(text, at, is_word):
             out[at] = "zhi1"
     return out
 
@@ -239,13 +241,18 @@ _ADJECTIVE_READINGS = {"差": "cha4", "累": "lei4", "少": "shao3"}
 _LESS_BEFORE = ("吃", "喝", "抽", "说", "做", "花", "用", "买", "看", "玩", "去", "来", "走", "跑", "管", "写", "睡", "熬",
                 "跌", "开", "动", "放", "加", "交", "给", "拿", "些", "点", "于", "数", "许", "见", "有", "不", "一")
 # what an adjective follows: a degree adverb, 又 / 也 (又累又饿), 怕 (不怕累) ...
-_BEFORE_ADJECTIVE = _DEGREE + ("真", "超", "极", "够", "这么", "那么", "实在", "有些", "又", "也", "怕", "偏")
+_BEFORE_ADJECTIVE = _DEGREE + ("真", "超", "极", "够", "这么", "那么", "实在", "有些", "又", "也", "怕", "偏", "稍", "略",
+                                "要")
 # ... or what 差 is said of ("quality" nouns; a measured quantity before it makes the noun: 高度差, 分差)
 _POOR_WHAT = ("质量", "条件", "状况", "信号", "设施", "服务", "态度", "效果", "水平", "性能", "环境", "卫生", "素质", "成绩",
               "体质", "能力", "口碑", "视力", "信誉", "治安", "隔音", "手感", "音质", "画质", "做工", "口感", "味道", "品质",
               "体验", "待遇", "收成", "光线", "身体", "基础", "脾气", "运气", "人品", "天气", "交通", "管理", "性")
 # ... and what follows one (差了, 太累了, 差得远, 累死, 差在哪)
 _AFTER_ADJECTIVE = ("了", "的", "得", "死", "坏", "极", "些", "在", "吗", "呢", "啊", "吧", "呀")
+# 差 "short of, worse" before how much (差太多, 差不了多少, 没差几分, 差一点) or as a verdict (差评)
+# 比 in these words compares nothing (比如高度差: the noun)
+_NOT_COMPARING = frozenset("如例率赛分重")
+_SHORT_BY = ("太多", "太远", "很多", "很远", "多了", "远了", "不了", "没差", "多少", "几", "一", "评")
 
 
 def adjective_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -259,7 +266,11 @@ def adjective_readings(text: str, fixed: list[str | None], is_word: WordTest) ->
         reading = _ADJECTIVE_READINGS.get(ch)
         if reading is None or out[at] is not None or _in_word(text, at, is_word):
             continue
-        judged = text.endswith(_BEFORE_ADJECTIVE, 0, at) or (ch == "差" and text.endswith(_POOR_WHAT, 0, at))
+        judged = text.endswith(_BEFORE_ADJECTIVE, 0, at)
+        if ch == "差":  # 质量差, 比三亚差, 差多少, 差太多
+            before = _clause_before(text, at)
+            compares = any(before[k + 1 : k + 2] not in _NOT_COMPARING for k, c in enumerate(before) if c == "比")
+            judged = judged or compares or text.endswith(_POOR_WHAT, 0, at) or text.startswith(_SHORT_BY, at + 1)
         less = ch == "少" and (at + 1 >= len(text) or not is_hanzi(text[at + 1]) or text.startswith(_LESS_BEFORE, at + 1))
         if judged or less or text.startswith(_AFTER_ADJECTIVE, at + 1):
             out[at] = reading
@@ -320,7 +331,7 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky");
 # 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区)
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
-                       ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有"),
+                       ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
                        ("粘", "zhan1", "", "在到上住着了贴起"),
                        ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"))
 
@@ -339,6 +350,25 @@ def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) ->
             if after and (at + 1 >= len(text) or text[at + 1] not in after):
                 continue
             out[at] = reading
+    return out
+
+
+# --- 长: the verb "grow" -----------------------------------------------------------------------------
+
+# what 长 "grow" takes or reaches (长高, 长胖, 长满, 长个, 长出); not 长了 (长了见识, but 时间长了) or
+# 越长越 (越长越像, but 时间越长越好): "long" as often
+_GROWN = frozenset("高胖满出个牙毛草")
+
+
+def grow_zhang(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 长 in no dictionary word before what it grows into or reaches (长高, 长满, 长个) is
+    the verb "grow", ``zhang3``; the head read these ``chang2`` ("long")."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "长" or out[at] is not None or at + 1 >= len(text) or _in_word(text, at, is_word):
+            continue
+        if text[at + 1] in _GROWN:
+            out[at] = "zhang3"
     return out
 
 
@@ -443,7 +473,7 @@ RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | N
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
     ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
     ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_liao),
-    ("重", heavy_zhong),
+    ("重", heavy_zhong), ("长", grow_zhang),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
