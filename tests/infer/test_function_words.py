@@ -149,6 +149,21 @@ def test_zhang_before_what_it_grows_into_is_grow(text, expected):
     assert reading(fw.grow_zhang, text, "长") == expected
 
 
+@pytest.mark.parametrize("text,fixed,expected", [("你好好学习", ["ni3", "hao3", "hao4", "xue2", "xi2"], ["hao3", "hao3"]),
+                                                ("好好想想", [None] * 4, ["hao3", "hao3"]),
+                                                ("爱好好像", ["ai4", "hao4", "hao3", "xiang4"], ["hao4", "hao3"])])
+def test_hao_hao_is_the_adverb_over_the_phrases_across_it(text, fixed, expected):
+    at = text.index("好好")
+    assert fw.reduplicated_hao(text, fixed, is_word)[at : at + 2] == expected
+
+
+@pytest.mark.parametrize("text,char,expected", [("他冲我笑了笑", "冲", "chong4"), ("请给我盛一碗饭", "盛", "cheng2"),
+                                                ("他请了三天假", "假", "jia4"), ("盛大的晚会", "盛", None),
+                                                ("真假难辨", "假", None)])
+def test_towards_fill_and_leave(text, char, expected):
+    assert reading(fw.neighbour_readings, text, char) == expected
+
+
 @pytest.mark.parametrize("text,expected", [("这只小狗", "zhi1"), ("那只会越想越糟", None), ("那只属于你", None)])
 def test_zhi_before_a_verb_is_only(text, expected):
     assert reading(fw.measure_zhi, text, "只") == expected

@@ -39,3 +39,16 @@ def test_non_hanzi_pass_through_and_lengths_must_agree():
     assert dictionary_tones("a上", [None, "shang4"], [None, None]) == [None, "shang4"]
     with pytest.raises(ValueError, match="one entry per character"):
         dictionary_tones("晚上", ["wan3"], ["wan3", "shang5"])
+
+
+@pytest.mark.parametrize("text,want", [("这个东西很便宜", "xi5"), ("我去买东西", "xi5"), ("东西走向的山脉", "xi1"),
+                                       ("横贯东西", "xi1"), ("东西两侧", "xi1")])
+def test_dongxi_the_thing_is_neutral_where_the_dictionary_leaves_it_open(text, want):
+    at = text.index("东西") + 1
+    decided = ["xi1" if i == at else "x1" for i in range(len(text))]
+    assert dictionary_tones(text, decided, [None] * len(text))[at] == want
+
+
+def test_a_dictionary_that_fixes_dongxi_is_not_overruled():
+    text = "东西方"
+    assert dictionary_tones(text, ["dong1", "xi1", "fang1"], ["dong1", "xi1", "fang1"])[1] == "xi1"

@@ -145,7 +145,9 @@ class InferenceConfig:
             又累又饿), 少 ``shao3`` (少吃, 山多地少), outside words 难 ``nan2``, 咋 ``za3``, 没 ``mei2``,
             挑 ``tiao1`` and the particle 吧 ``ba5`` at a clause's end (太难了, 不咋样, 一直没时间, 挑了一条),
             了 and 着 after a verb's 不 / 得 ``liao3``, ``zhao2`` (不得了, 睡不着), and the verbs 藏
-            ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在), 弄 ``nong4`` (弄干净) and 长 ``zhang3`` (长高).
+            ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在), 弄 ``nong4`` (弄干净), 长 ``zhang3`` (长高),
+            冲 before a person ``chong4``, 盛 ``cheng2`` (盛饭), 假 "leave" ``jia4`` (三天假) and 好好
+            ``hao3 hao3`` over 你好 + 好学 (你好好学习).
             Shaped and checked on
             inews, reviews and People's Daily dev sentences (RESULTS.md, "Polyphones, eleventh part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside

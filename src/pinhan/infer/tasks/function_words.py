@@ -329,11 +329,15 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
 # ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
 # 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky");
-# 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区)
+# 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区);
+# 冲我笑 ``chong4`` ("towards"); 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4``
+# ("leave", not 真假's ``jia3``)
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
                        ("粘", "zhan1", "", "在到上住着了贴起"),
-                       ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"))
+                       ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"),
+                       ("冲", "chong4", "", "我你他她它"), ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
+                       ("假", "jia4", "天周月年", ""))
 
 
 def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -369,6 +373,23 @@ def grow_zhang(text: str, fixed: list[str | None], is_word: WordTest) -> list[st
             continue
         if text[at + 1] in _GROWN:
             out[at] = "zhang3"
+    return out
+
+
+# --- 好好: the reduplicated adverb ---------------------------------------------------------------------
+
+# 好 reads ``hao4`` at the end of these words (爱好, 喜好): 爱好好像 is no 好好
+_HAO4_WORDS_BEFORE = frozenset("爱喜嗜癖")
+
+
+def reduplicated_hao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """好好 is the adverb "properly", ``hao3 hao3`` (你好好学习, 好好想想), over the phrases the
+    dictionaries match across it: forward maximum matching cuts 你好好学习 as 你好 + 好学 ("studious",
+    ``hao4``)."""
+    out = list(fixed)
+    for at in range(len(text) - 1):
+        if text[at] == text[at + 1] == "好" and (at == 0 or text[at - 1] not in _HAO4_WORDS_BEFORE):
+            out[at] = out[at + 1] = "hao3"
     return out
 
 
@@ -473,7 +494,7 @@ RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | N
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
     ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
     ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_liao),
-    ("重", heavy_zhong), ("长", grow_zhang),
+    ("重", heavy_zhong), ("长", grow_zhang), ("好", reduplicated_hao),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
