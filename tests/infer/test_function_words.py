@@ -195,3 +195,11 @@ def test_mei_before_a_word_of_its_own_is_not(text, expected):
     at = text.index("没")
     fixed[at] = "mo4"
     assert fw.negation_mei(text, fixed, is_word)[at] == expected
+
+
+@pytest.mark.parametrize("text,expected", [("他把钱还了", "huan2"), ("书已经还了。", "huan2"), ("记者还了解到", None),
+                                           ("这还了得", None)])
+def test_huan_before_le_is_give_back(text, expected):
+    words = WORDS | {"了解"}
+    at = text.index("还")
+    assert fw.returned_huan(text, [None] * len(text), words.__contains__)[at] == expected

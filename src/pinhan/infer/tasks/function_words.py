@@ -376,6 +376,22 @@ def grow_zhang(text: str, fixed: list[str | None], is_word: WordTest) -> list[st
     return out
 
 
+# --- 还: "give back" before 了 -----------------------------------------------------------------------
+
+
+def returned_huan(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+    """An open 还 right before a 了 that begins no word (了解, 了不起) is "give back", ``huan2``
+    (把钱还了, 书已经还了): the adverb 还 comes before a verb, never before 了 (还了得 aside); the
+    separable rule covers 还了书, not 还了 at a clause's end."""
+    out = list(fixed)
+    for at, ch in enumerate(text):
+        if ch != "还" or out[at] is not None or not text.startswith("了", at + 1) or text.startswith("得", at + 2):
+            continue
+        if not is_word(text[at + 1 : at + 3]) and not _ends_word(text, at, is_word):
+            out[at] = "huan2"
+    return out
+
+
 # --- 好好: the reduplicated adverb ---------------------------------------------------------------------
 
 # 好 reads ``hao4`` at the end of these words (爱好, 喜好): 爱好好像 is no 好好
@@ -494,7 +510,7 @@ RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | N
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
     ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
     ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_liao),
-    ("重", heavy_zhong), ("长", grow_zhang), ("好", reduplicated_hao),
+    ("重", heavy_zhong), ("长", grow_zhang), ("好", reduplicated_hao), ("还", returned_huan),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
 
