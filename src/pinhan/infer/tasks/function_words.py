@@ -328,13 +328,14 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # (character, reading, characters one of which comes right before it, ... right after it); an
 # empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
 # ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
-# 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky");
+# 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky";
+# not 粘着, which is also 粘着性能's ``nian2 zhuo2``, "adhesion");
 # 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区);
 # 冲我笑 ``chong4`` ("towards"); 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4``
 # ("leave", not 真假's ``jia3``)
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
-                       ("粘", "zhan1", "", "在到上住着了贴起"),
+                       ("粘", "zhan1", "", "在到上住了贴起"),
                        ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"),
                        ("冲", "chong4", "", "我你他她它"), ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
                        ("假", "jia4", "天周月年", ""))
