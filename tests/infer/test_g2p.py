@@ -142,5 +142,5 @@ def test_a_separable_verb_reads_as_the_phrase_it_makes_with_its_object(api):
     assert engine.fixed_readings("他还过书") == [None, "huan2", None, None]
     assert engine.fixed_readings("方面进行了规定")[3] is None
     assert engine.fixed_readings("查了查")[0] is None
-    assert api.with_config(g2p_separable=False).g2p_engine.fixed_readings("他还了书") == [None] * 4
+    assert api.with_config(g2p_separable=False).g2p_engine.fixed_readings("他还过书") == [None] * 4
     assert api.g2p("他还了书").readings[1] == "huan2"

@@ -42,3 +42,10 @@ def test_the_context_encoder_uses_the_annotator_it_is_given(api):
     chars, factors = ContextEncoder(api.vocab, api.bundle.tables, 32, annotator=annotator)("中，")
     assert seen == ["中，"] and len(chars) == 2
     assert (factors[0] == api.bundle.tables.factors[api.vocab.syllable_id("zhong1")]).all()
+
+
+def test_ge_after_a_number_is_the_measure_word_and_begins_no_phrase():
+    table = PhraseReadings({"个子": [["gè"], ["zi"]], "子女": [["zǐ"], ["nǚ"]], "这个": [["zhè"], ["ge"]]})
+    assert table.fixed("两个子女") == [None, None, "zi3", "nv3"]  # not 两 + 个子 (zi5) + 女
+    assert table.fixed("他个子高") == [None, "ge4", "zi5", None]
+    assert table.fixed("这个子女") == ["zhe4", "ge5", "zi3", "nv3"]  # 这个 matched first, as before

@@ -82,10 +82,16 @@ class PhraseReadings:
         return self._phrases.get(word)
 
     def fixed(self, text: str) -> list[str | None]:
-        """One entry per character of ``text``: the reading a matched phrase fixes, else None."""
+        """One entry per character of ``text``: the reading a matched phrase fixes, else None.
+
+        个 right after a number is the measure word and begins no phrase: 两个子女 is 两个 + 子女,
+        not 两 + 个子 ("stature", ``zi5``) + 女."""
         out: list[str | None] = [None] * len(text)
         at, end, phrases, lengths = 0, len(text), self._phrases, self._lengths
         while at < end:
+            if text[at] == "个" and at > 0 and text[at - 1] in _NUMBERS:
+                at += 1
+                continue
             for length in lengths.get(text[at], ()):
                 readings = phrases.get(text[at : at + length]) if at + length <= end else None
                 if readings is not None:
@@ -109,6 +115,10 @@ class PhraseReadings:
 
     def words(self) -> Iterable[str]:
         return self._phrases.keys()
+
+
+# what counts before a measure word (两个, 几个, 每个, 3个)
+_NUMBERS = frozenset("一二三四五六七八九十百千万两几多每半某0123456789")
 
 
 @lru_cache(maxsize=65536)
