@@ -124,7 +124,8 @@ def test_a_neighbour_settles_the_reading(text, char, expected):
                                                 ("这本书不咋样", "咋", "za3"), ("并不过分吧。", "吧", "ba5"),
                                                 ("去酒吧喝酒", "吧", None), ("性吧论坛", "吧", None), ("四个字吧", "吧", "ba5"), ("一直没时间写", "没", "mei2"),
                                                 ("她挑了一条裤子", "挑", "tiao1"), ("来了个挑石头的汉子", "挑", "tiao1"),
-                                                ("马背上加个挑枪武士", "挑", None)])
+                                                ("马背上加个挑枪武士", "挑", None),
+                                                ("他的脾气很倔", "倔", "jue4")])
 def test_an_open_character_in_no_word_reads_the_everyday_way(text, char, expected):
     assert reading(fw.open_readings, text, char) == expected
 
@@ -159,7 +160,10 @@ def test_hao_hao_is_the_adverb_over_the_phrases_across_it(text, fixed, expected)
 
 @pytest.mark.parametrize("text,char,expected", [("他冲我笑了笑", "冲", "chong4"), ("请给我盛一碗饭", "盛", "cheng2"),
                                                 ("他请了三天假", "假", "jia4"), ("盛大的晚会", "盛", None),
-                                                ("真假难辨", "假", None)])
+                                                ("真假难辨", "假", None), ("我睡不着觉", "觉", "jiao4"),
+                                                ("看着觉得好笑", "觉", None), ("我挨了一顿批评", "挨", "ai2"),
+                                                ("光盘塞进去", "塞", "sai1"), ("何塞的球衣", "塞", None),
+                                                ("他咽了一口口水", "咽", "yan4"), ("咽部异物感", "咽", None)])
 def test_towards_fill_and_leave(text, char, expected):
     assert reading(fw.neighbour_readings, text, char) == expected
 

@@ -212,7 +212,8 @@ def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
 # ``ba5`` at a clause's end (四个字吧; ``ba1`` "bar" in a name: 酒吧, 吧台, 性吧论坛); 没 "not"
 # ``mei2`` (一直没时间; ``mo4``: 淹没, 没收, 出没); 挑 "pick, carry" ``tiao1`` (挑了这本, 挑石头;
 # ``tiao3`` "raise, stir": 挑战, 挑衅, 挑起, and before what it raises: 挑枪, 挑帘)
-_OPEN_READINGS = {"壳": "ke2", "难": "nan2", "咋": "za3", "吧": "ba5", "没": "mei2", "挑": "tiao1"}
+# ; 倔 "gruff" ``jue4`` (很倔; ``jue2``: 倔强)
+_OPEN_READINGS = {"壳": "ke2", "难": "nan2", "咋": "za3", "吧": "ba5", "没": "mei2", "挑": "tiao1", "倔": "jue4"}
 _OPEN_NOT_BEFORE = {"挑": frozenset("起开破亮灯帘枪眉刺逗衅战拨动明唆")}
 _OPEN_AT_CLAUSE_END = frozenset("吧")
 
@@ -332,13 +333,18 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # not 粘着, which is also 粘着性能's ``nian2 zhuo2``, "adhesion");
 # 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区);
 # 冲我笑 ``chong4`` ("towards"); 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4``
-# ("leave", not 真假's ``jia3``)
-_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒", ""), ("冲", "chong4", "", "着"),
+# ("leave", not 真假's ``jia3``); 睡不着觉 ``jiao4``; 挨了一顿批评, 挨打 ``ai2`` ("suffer", not 挨着's ``ai1``);
+# 塞进, 塞得满满的 ``sai1`` ("stuff"; not 边塞's ``sai4``, the names' 何塞, 塞维里诺, or 堵塞's ``se4``);
+# 咽了, 咽下 ``yan4`` ("swallow"; not the pharynx's ``yan1``: 咽部, 舌咽神经)
+_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒着", ""), ("冲", "chong4", "", "着"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
                        ("粘", "zhan1", "", "在到上住了贴起"),
                        ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"),
                        ("冲", "chong4", "", "我你他她它"), ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
-                       ("假", "jia4", "天周月年", ""))
+                       ("假", "jia4", "天周月年", ""), ("挨", "ai2", "", "了打骂批饿冻揍训罚宰整"),
+                       ("塞", "sai1", "", "进在到了得住满给入严着上回紧"), ("咽", "yan4", "", "了下不回进着口气唾"))
+# ... unless the character after it makes it another word: 看着觉得 (觉得 ``jue2``)
+_NEIGHBOUR_NOT_BEFORE = {"觉": frozenset("得悟察知")}
 
 
 def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
@@ -353,6 +359,8 @@ def neighbour_readings(text: str, fixed: list[str | None], is_word: WordTest) ->
             if before and (at == 0 or text[at - 1] not in before):
                 continue
             if after and (at + 1 >= len(text) or text[at + 1] not in after):
+                continue
+            if at + 1 < len(text) and text[at + 1] in _NEIGHBOUR_NOT_BEFORE.get(char, ()):
                 continue
             out[at] = reading
     return out
