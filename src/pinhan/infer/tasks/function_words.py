@@ -211,8 +211,8 @@ def heavy_zhong(text: str, fixed: list[str | None], is_word: WordTest) -> list[s
 # ``nan4`` "disaster": 灾难, 遇难, 难民); 咋 "how" ``za3`` (不咋样; 咋呼, 咋舌); the particle 吧
 # ``ba5`` at a clause's end (四个字吧; ``ba1`` "bar" in a name: 酒吧, 吧台, 性吧论坛); 没 "not"
 # ``mei2`` (一直没时间; ``mo4``: 淹没, 没收, 出没); 挑 "pick, carry" ``tiao1`` (挑了这本, 挑石头;
-# ``tiao3`` "raise, stir": 挑战, 挑衅, 挑起, and before what it raises: 挑枪, 挑帘)
-# ; 倔 "gruff" ``jue4`` (很倔; ``jue2``: 倔强)
+# ``tiao3`` "raise, stir": 挑战, 挑衅, 挑起, and before what it raises: 挑枪, 挑帘); 倔 "gruff" ``jue4``
+# (很倔; ``jue2``: 倔强)
 _OPEN_READINGS = {"壳": "ke2", "难": "nan2", "咋": "za3", "吧": "ba5", "没": "mei2", "挑": "tiao1", "倔": "jue4"}
 _OPEN_NOT_BEFORE = {"挑": frozenset("起开破亮灯帘枪眉刺逗衅战拨动明唆")}
 _OPEN_AT_CLAUSE_END = frozenset("吧")
@@ -250,9 +250,9 @@ _POOR_WHAT = ("质量", "条件", "状况", "信号", "设施", "服务", "态�
               "体验", "待遇", "收成", "光线", "身体", "基础", "脾气", "运气", "人品", "天气", "交通", "管理", "性")
 # ... and what follows one (差了, 太累了, 差得远, 累死, 差在哪)
 _AFTER_ADJECTIVE = ("了", "的", "得", "死", "坏", "极", "些", "在", "吗", "呢", "啊", "吧", "呀")
-# 差 "short of, worse" before how much (差太多, 差不了多少, 没差几分, 差一点) or as a verdict (差评)
 # 比 in these words compares nothing (比如高度差: the noun)
 _NOT_COMPARING = frozenset("如例率赛分重")
+# 差 "short of, worse" before how much (差太多, 差不了多少, 没差几分, 差一点) or as a verdict (差评)
 _SHORT_BY = ("太多", "太远", "很多", "很远", "多了", "远了", "不了", "没差", "多少", "几", "一", "评")
 
 
@@ -327,20 +327,20 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # --- a neighbour that settles the reading ------------------------------------------------------------
 
 # (character, reading, characters one of which comes right before it, ... right after it); an
-# empty side is not checked: 睡个好觉 / 一觉醒来 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑
-# ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
+# empty side is not checked: 睡个好觉 / 一觉醒来 / 睡不着觉 ``jiao4`` (the nap, not 觉得's ``jue2``); 冲着我笑,
+# 冲我笑 ``chong4`` ("towards", not "rush"); 倒杯水, 倒入碗中, 倒掉 ``dao4`` ("pour", not "fall"); 藏着, 藏在,
 # 藏于 ``cang2`` ("hide, keep", not 西藏's ``zang4``); 粘在, 粘上 ``zhan1`` (the verb "stick", not "sticky";
 # not 粘着, which is also 粘着性能's ``nian2 zhuo2``, "adhesion");
 # 弄干净, 弄成, 弄桌 ``nong4`` (the verb "do, make", not a Shanghai lane's ``long4``: 弄堂, 百福弄社区);
-# 冲我笑 ``chong4`` ("towards"); 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4``
-# ("leave", not 真假's ``jia3``); 睡不着觉 ``jiao4``; 挨了一顿批评, 挨打 ``ai2`` ("suffer", not 挨着's ``ai1``);
+# 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4`` ("leave", not 真假's
+# ``jia3``); 挨了一顿批评, 挨打 ``ai2`` ("suffer", not 挨着's ``ai1``);
 # 塞进, 塞得满满的 ``sai1`` ("stuff"; not 边塞's ``sai4``, the names' 何塞, 塞维里诺, or 堵塞's ``se4``);
 # 咽了, 咽下 ``yan4`` ("swallow"; not the pharynx's ``yan1``: 咽部, 舌咽神经)
-_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒着", ""), ("冲", "chong4", "", "着"),
+_NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒着", ""), ("冲", "chong4", "", "着我你他她它"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
                        ("粘", "zhan1", "", "在到上住了贴起"),
                        ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"),
-                       ("冲", "chong4", "", "我你他她它"), ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
+                       ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
                        ("假", "jia4", "天周月年", ""), ("挨", "ai2", "", "了打骂批饿冻揍训罚宰整"),
                        ("塞", "sai1", "", "进在到了得住满给入严着上回紧"), ("咽", "yan4", "", "了下不回进着口气唾"))
 # ... unless the character after it makes it another word: 看着觉得 (觉得 ``jue2``)
