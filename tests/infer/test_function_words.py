@@ -163,7 +163,11 @@ def test_hao_hao_is_the_adverb_over_the_phrases_across_it(text, fixed, expected)
                                                 ("真假难辨", "假", None), ("我睡不着觉", "觉", "jiao4"),
                                                 ("看着觉得好笑", "觉", None), ("我挨了一顿批评", "挨", "ai2"),
                                                 ("光盘塞进去", "塞", "sai1"), ("何塞的球衣", "塞", None),
-                                                ("他咽了一口口水", "咽", "yan4"), ("咽部异物感", "咽", None)])
+                                                ("他咽了一口口水", "咽", "yan4"), ("咽部异物感", "咽", None),
+                                                ("撒上切好的香菜", "撒", "sa3"), ("撒上切好的香菜", "切", "qie1"),
+                                                ("把怒气撒在他身上", "撒", None), ("讲故事哄他入睡", "哄", "hong3"),
+                                                ("炸至金黄", "炸", "zha2"), ("尸体被刨出坟墓", "刨", "pao2"),
+                                                ("该寺所藏佛像", "藏", "cang2"), ("盛米饭的碗", "盛", "cheng2")])
 def test_towards_fill_and_leave(text, char, expected):
     assert reading(fw.neighbour_readings, text, char) == expected
 

@@ -148,7 +148,9 @@ class InferenceConfig:
             ``cang2`` (藏在, 藏着), 粘 ``zhan1`` (粘在), 弄 ``nong4`` (弄干净), 长 ``zhang3`` (长高),
             冲 before a person ``chong4``, 盛 ``cheng2`` (盛饭), 假 "leave" ``jia4`` (三天假) and 好好
             ``hao3 hao3`` over 你好 + 好学 (你好好学习), 还 before 了 ``huan2`` (把钱还了), 睡不着觉
-            ``jiao4``, 挨打 ``ai2``, 塞进 ``sai1``, 咽下 ``yan4`` and 很倔 ``jue4``.
+            ``jiao4``, 挨打 ``ai2``, 塞进 ``sai1``, 咽下 ``yan4``, 很倔 ``jue4``, and from cpp-dev fold
+            errors 盛米饭 ``cheng2``, 所藏 ``cang2``, 撒上 ``sa3``, 切成 ``qie1``, 哄他 ``hong3``, 炸至
+            ``zha2``, 刨出 ``pao2``, 得较 ``de5``.
             Shaped and checked on
             inews, reviews and People's Daily dev sentences (RESULTS.md, "Polyphones, eleventh part").
         g2p_memory: a polyphone beside a neighbour that the head's labelled examples hold beside

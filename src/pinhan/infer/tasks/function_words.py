@@ -108,7 +108,7 @@ def modal_dei(text: str, fixed: list[str | None], is_word: WordTest) -> list[str
 # --- 得: the complement particle --------------------------------------------------------------------
 
 # what a complement after a verb's 得 begins with (跑得很快, 说得对, 变得越来越, 做得不好, 看得清楚)
-_COMPLEMENT = ("很", "太", "真", "挺", "非常", "十分", "特别", "越", "更", "最", "比较", "相当", "不", "多", "好", "快", "慢",
+_COMPLEMENT = ("很", "太", "真", "挺", "非常", "十分", "特别", "越", "更", "最", "比较", "较", "相当", "不", "多", "好", "快", "慢",
                "对", "清", "满", "那么", "这么", "那样", "这样", "有点", "有些", "够", "像", "极", "格外", "飞快", "干净", "一塌糊涂")
 
 
@@ -335,12 +335,17 @@ def verb_readings(text: str, fixed: list[str | None], is_word: WordTest) -> list
 # 盛一碗饭 ``cheng2`` ("fill", not 盛大's ``sheng4``); 请了三天假 ``jia4`` ("leave", not 真假's
 # ``jia3``); 挨了一顿批评, 挨打 ``ai2`` ("suffer", not 挨着's ``ai1``);
 # 塞进, 塞得满满的 ``sai1`` ("stuff"; not 边塞's ``sai4``, the names' 何塞, 塞维里诺, or 堵塞's ``se4``);
-# 咽了, 咽下 ``yan4`` ("swallow"; not the pharynx's ``yan1``: 咽部, 舌咽神经)
+# 咽了, 咽下 ``yan4`` ("swallow"; not the pharynx's ``yan1``: 咽部, 舌咽神经); 所藏 ``cang2``; 撒上 ``sa3``
+# ("sprinkle", not 撒谎's ``sa1``); 切为, 切成 ``qie1`` ("cut", not 一切's ``qie4``); 哄他入睡 ``hong3``
+# ("coax", not 起哄's ``hong4``); 炸至金黄 ``zha2`` ("deep-fry", not "explode"); 刨出 ``pao2`` ("dig", not 刨子's ``bao4``)
 _NEIGHBOUR_READINGS = (("觉", "jiao4", "个一好午懒着", ""), ("冲", "chong4", "", "着我你他她它"),
                        ("倒", "dao4", "", "入进掉水酒茶杯碗瓶壶盆"), ("藏", "cang2", "", "着在于起好到进了有一"),
                        ("粘", "zhan1", "", "在到上住了贴起"),
                        ("弄", "nong4", "", "成干桌坏好清得到个点些了出死脏乱丢错懂明湿破断伤醒哭完来去上下进回走过一着吃饭钱"),
-                       ("盛", "cheng2", "", "饭汤粥菜一了满着在到"),
+                       ("盛", "cheng2", "", "饭汤粥菜米水一了满着在到"), ("藏", "cang2", "所", ""),
+                       ("撒", "sa3", "", "上入些点满于到落"), ("切", "qie1", "", "为成开碎片块段丝好下掉断"),
+                       ("哄", "hong3", "", "他她我你孩宝人睡骗着得"), ("炸", "zha2", "", "至熟香酥黄透"),
+                       ("刨", "pao2", "", "出土坑地开根"),
                        ("假", "jia4", "天周月年", ""), ("挨", "ai2", "", "了打骂批饿冻揍训罚宰整"),
                        ("塞", "sai1", "", "进在到了得住满给入严着上回紧"), ("咽", "yan4", "", "了下不回进着口气唾"))
 # ... unless the character after it makes it another word: 看着觉得 (觉得 ``jue2``)
