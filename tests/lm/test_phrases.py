@@ -49,3 +49,12 @@ def test_ge_after_a_number_is_the_measure_word_and_begins_no_phrase():
     assert table.fixed("两个子女") == [None, None, "zi3", "nv3"]  # not 两 + 个子 (zi5) + 女
     assert table.fixed("他个子高") == [None, "ge4", "zi5", None]
     assert table.fixed("这个子女") == ["zhe4", "ge5", "zi3", "nv3"]  # 这个 matched first, as before
+
+
+def test_le_after_a_verb_is_the_particle_where_the_next_character_begins_a_phrase():
+    table = PhraseReadings({"了当": [["liǎo"], ["dàng"]], "当地": [["dāng"], ["dì"]], "了解": [["liǎo"], ["jiě"]],
+                            "解下": [["jiě"], ["xià"]], "直截了当": [["zhí"], ["jié"], ["liǎo"], ["dàng"]]})
+    assert table.fixed("吃了当地菜") == [None, None, "dang1", "di4", None]  # not 了当 + 地
+    assert table.fixed("直截了当") == ["zhi2", "jie2", "liao3", "dang4"]
+    assert table.fixed("截了当地") == [None, "liao3", "dang4", None]  # 截's 了 is 直截了当's, never the particle
+    assert table.fixed("去了解下情况") == [None, "liao3", "jie3", None, None, None]  # 了解 is the verb

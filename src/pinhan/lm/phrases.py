@@ -85,7 +85,9 @@ class PhraseReadings:
         """One entry per character of ``text``: the reading a matched phrase fixes, else None.
 
         个 right after a number is the measure word and begins no phrase: 两个子女 is 两个 + 子女,
-        not 两 + 个子 ("stature", ``zi5``) + 女."""
+        not 两 + 个子 ("stature", ``zi5``) + 女. And 了 after a verb is the particle where the
+        character after it begins a phrase of its own: 吃了当地的菜 is 吃了 + 当地, not 了当 (``liao3
+        dang4``, "frank") + 地; 领了结婚证 is not 了结 + 婚. 了解 aside: 了解下情况, 深入的了解法官 are the verb."""
         out: list[str | None] = [None] * len(text)
         at, end, phrases, lengths = 0, len(text), self._phrases, self._lengths
         while at < end:
@@ -94,6 +96,8 @@ class PhraseReadings:
                 continue
             for length in lengths.get(text[at], ()):
                 readings = phrases.get(text[at : at + length]) if at + length <= end else None
+                if readings is not None and length == 2 and text[at] == "了" and self._particle_le(text, at):
+                    readings = None
                 if readings is not None:
                     out[at : at + length] = readings
                     at += length
@@ -101,6 +105,15 @@ class PhraseReadings:
             else:
                 at += 1
         return out
+
+    def _particle_le(self, text: str, at: int) -> bool:
+        """Whether 了 at ``at`` follows a verb's hanzi (not 直截了当's 截 or 一了百了's 一) and the
+        character after it begins a phrase with what follows."""
+        if at == 0 or not is_hanzi(text[at - 1]) or text[at - 1] in "截一" or text.startswith("了解", at):
+            return False
+        nxt = at + 1
+        return any(text[nxt : nxt + length] in self._phrases for length in self._lengths.get(text[nxt], ())
+                   if nxt + length <= len(text))
 
     def annotate(self, text: str) -> list[str | None]:
         """:func:`pinhan.data.annotate.annotate`'s readings, faster: a matched phrase's readings,
