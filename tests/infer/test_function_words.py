@@ -185,7 +185,7 @@ def test_adjectives_leave_a_fixed_reading_alone():
                                                 ("不好了", "了", None), ("睡不着的她", "着", "zhao2"), ("还用得着减吗", "着", "zhao2"),
                                                 ("他看着我", "着", None), ("不着急", "着", None)])
 def test_le_and_zhe_after_a_verbs_bu_or_de_are_potential_complements(text, char, expected):
-    assert reading(fw.potential_liao, text, char) == expected
+    assert reading(fw.potential_complement, text, char) == expected
 
 
 @pytest.mark.parametrize("text,char,expected", [("他把信藏在枕头下", "藏", "cang2"), ("他藏着一封信", "藏", "cang2"),

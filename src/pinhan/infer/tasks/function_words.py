@@ -281,7 +281,7 @@ def adjective_readings(text: str, fixed: list[str | None], is_word: WordTest) ->
 # --- 了, 着: "can", after 不 --------------------------------------------------------------------------
 
 
-def potential_liao(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
+def potential_complement(text: str, fixed: list[str | None], is_word: WordTest) -> list[str | None]:
     """An open 了 right after 不 or 不得 is the potential complement ``liao3`` (走不了, 吃不了,
     不得了); pypinyin's phrases read 不得了 ``le5`` and CC-CEDICT's ``liao3``, so it is open there,
     and the head read it ``le5``. So is an open 着 right after a verb's 不 or 得, ``zhao2`` (睡不着,
@@ -523,7 +523,7 @@ def adverbial_de(text: str, fixed: list[str | None], is_word: WordTest) -> list[
 RULES: tuple[tuple[str, Callable[[str, list[str | None], WordTest], list[str | None]]], ...] = (
     ("为", preposition_wei), ("应", modal_ying), ("得", modal_dei), ("得", complement_de), ("只", measure_zhi),
     ("都", adverb_dou), ("没", negation_mei), ("".join(_OPEN_READINGS), open_readings),
-    ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_liao),
+    ("".join(_ADJECTIVE_READINGS), adjective_readings), ("了着", potential_complement),
     ("重", heavy_zhong), ("长", grow_zhang), ("好", reduplicated_hao), ("还", returned_huan),
     ("".join(_VERB_READINGS), verb_readings), ("".join(c for c, *_ in _NEIGHBOUR_READINGS), neighbour_readings))
 
