@@ -1,3 +1,6 @@
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
@@ -16,12 +19,22 @@ def _head(n_pairs=3):
     return head
 
 
+def _unread_rows_zeroed(head):
+    """The head as its file keeps it: rows of S that no pair reads are not stored (zeros)."""
+    with torch.no_grad():
+        keep = torch.zeros(head.config.n_syllables, dtype=torch.bool)
+        keep[head.pairs[:, 1]] = True
+        head.syllable_emb.weight[~keep] = 0
+    return head
+
+
 def test_saved_head_scores_as_the_torch_head(tmp_path):
     head = _head()
     head.save(tmp_path / "p.safetensors", recipe={"why": "test"})
     scorer = load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8)
     assert scorer.trained_chars == {5, 7} and scorer.recipe == {"why": "test"}
     h = torch.randn(8)
+    _unread_rows_zeroed(head)
     for char, syllables in ((5, [1, 2, 9]), (7, [3, 1]), (11, [4, 6])):  # 11 and (5, 9): unseen pairs
         want = head(h.half().float()[None], torch.tensor([syllables]), torch.tensor(scorer.pair_rows(char, np.array(syllables))[None]))[0]
         got = scorer.scores(h.numpy().astype(np.float16).astype(np.float32), char, np.array(syllables))
@@ -96,3 +109,69 @@ def test_a_head_names_the_encoder_depth_it_reads(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"no")
     with pytest.raises(CheckpointError, match="cannot read the polyphone head"):
         head_encoder_layers(tmp_path / "bad.safetensors")
+
+
+def test_merged_heads_score_the_mean_of_their_scores(tmp_path):
+    from pinhan.model.polyphone import merge_heads
+
+    heads = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        config = PolyphoneConfig(d_model=8, n_chars=20, n_syllables=12, n_pairs=3, dim=4, pair_dim=2, window=1)
+        head = PolyphoneHead(config, np.array([[5, 1], [5, 2], [7, 3]]))
+        with torch.no_grad():
+            for p in head.parameters():
+                p.normal_()
+        heads.append(head.eval())
+    merged = merge_heads(heads)
+    assert (merged.config.dim, merged.config.pair_dim, merged.config.window) == (12, 6, 1)
+    h, syllables, rows = torch.randn(5, 24), torch.tensor([[1, 2, 9]] * 5), torch.tensor([[0, 1, 3]] * 5)
+    with torch.no_grad():
+        mean = sum(head(h, syllables, rows) for head in heads) / 3
+        np.testing.assert_allclose(merged(h, syllables, rows).numpy(), mean.numpy(), rtol=1e-5, atol=1e-5)
+        # the mean of the scores ranks candidates as the mean of the log-softmaxes does
+        ranked = sum(torch.log_softmax(head(h, syllables, rows), -1) for head in heads)
+        assert torch.equal(mean.argmax(-1), ranked.argmax(-1))
+    merged.save(tmp_path / "m.safetensors")
+    scorer = load_polyphone(tmp_path / "m.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    state = h[0].half().float()
+    _unread_rows_zeroed(merged)
+    with torch.no_grad():
+        want = merged(state[None], syllables[:1], torch.tensor(scorer.pair_rows(5, np.array([1, 2, 9]))[None]))[0]
+    np.testing.assert_allclose(scorer.scores(state.numpy(), 5, np.array([1, 2, 9])), want.numpy(), atol=0.05)
+    other = PolyphoneHead(PolyphoneConfig(d_model=8, n_chars=20, n_syllables=12, n_pairs=2, dim=4, pair_dim=2, window=1),
+                          np.array([[5, 1], [5, 2]]))
+    with pytest.raises(ValueError, match="differ in shape or pairs"):
+        merge_heads([heads[0], other])
+
+
+def test_a_file_stores_the_rows_of_read_syllables_only_and_old_files_still_load(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    head = _head()
+    head.save(tmp_path / "p.safetensors")
+    stored = load_file(str(tmp_path / "p.safetensors"))
+    assert list(stored["syllable_ids"]) == [1, 2, 3] and stored["syllable_emb"].shape == (3, 4)  # of 12 rows
+    scorer = load_polyphone(tmp_path / "p.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    assert scorer.syllable_emb.shape == (12, 4) and not scorer.syllable_emb[[0, 4, 11]].any()
+    np.testing.assert_allclose(scorer.syllable_emb[2], head.syllable_emb.weight[2].detach().numpy(), atol=0.01)
+    # a version-1 file (every row of S) loads and scores as before
+    old = {k: v for k, v in stored.items() if k != "syllable_ids"}
+    old["syllable_emb"] = head.syllable_emb.weight.detach().numpy().astype(np.float16)
+    meta = {"format": "pinhan-polyphone", "version": "1", "config": json.dumps(asdict(head.config)), "recipe": "{}"}
+    save_file(old, str(tmp_path / "v1.safetensors"), metadata=meta)
+    v1 = load_polyphone(tmp_path / "v1.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    h = np.random.default_rng(1).normal(size=8).astype(np.float32)
+    np.testing.assert_allclose(v1.scores(h, 5, np.array([1, 2])), scorer.scores(h, 5, np.array([1, 2])), rtol=1e-6)
+    # a version-2 file whose stored rows are wrong is named
+    bad = dict(stored, syllable_ids=np.array([1, 2, 12], dtype=np.int32))
+    save_file(bad, str(tmp_path / "bad.safetensors"), metadata={**meta, "version": "2"})
+    with pytest.raises(CheckpointError, match="syllable_ids repeat or lie outside the vocabulary"):
+        load_polyphone(tmp_path / "bad.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    save_file({k: v for k, v in stored.items() if k != "syllable_ids"}, str(tmp_path / "none.safetensors"),
+              metadata={**meta, "version": "2"})
+    with pytest.raises(CheckpointError, match="syllable_ids"):
+        load_polyphone(tmp_path / "none.safetensors", n_chars=20, n_syllables=12, d_model=8)
+    save_file(old, str(tmp_path / "v9.safetensors"), metadata={**meta, "version": "9"})
+    with pytest.raises(CheckpointError, match="versions 1, 2"):
+        load_polyphone(tmp_path / "v9.safetensors", n_chars=20, n_syllables=12, d_model=8)

@@ -76,6 +76,34 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     assert len(head.memory) == 3 and head.recipe["memory_entries"] == 3 and head.recipe["train_items"] == 18  # the training recipe stays
 
 
+def test_members_train_from_their_own_seeds_and_ship_as_one_head(api, model_dir, tmp_path, capsys):
+    import shutil
+
+    import pinhan
+    from pinhan.cli import main
+
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("\n".join(json.dumps(it, ensure_ascii=False) for it in _items(api)) + "\n", encoding="utf-8")
+    heldout = tmp_path / "heldout.txt"
+    heldout.write_text("", encoding="utf-8")
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    args = ["polyphone", "--model", str(model), "--json", str(tmp_path / "r.json"), f"labelled=[{labelled}]",
+            "teacher=null", "corpus_sentences=0", "dev_fraction=0.25", "skip_fixed=false", "epochs=3", "lr=0.05",
+            f"heldout={heldout}", "dim=8", "pair_dim=4", "members=3"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    curves = report["member_epochs"]
+    assert len(curves) == 3 and all(len(c) == 3 for c in curves) and report["epochs"] == curves[0]
+    assert 0 <= report["dev_accuracy"] <= 1
+    head = pinhan.load(model).bundle.polyphone
+    assert (head.config.dim, head.config.pair_dim) == (24, 12)  # three heads side by side
+    loaded = pinhan.load(model, config=api.config.__class__(g2p_phrases=False))
+    assert loaded.g2p("长城很长").pinyin[0] in {api.vocab.syllables[s] for s in api.bundle.readings["长"]}
+    assert main(args[:-1] + ["members=0"]) != 0  # a config error, named before any work
+    assert "members must be at least 1" in capsys.readouterr().err
+
+
 def test_a_head_reads_the_encoder_depth_it_is_trained_on(api, model_dir, tmp_path):
     """Training reads the states after the first ``encoder_layers`` layers; a depth the model
     does not have is named before any work."""

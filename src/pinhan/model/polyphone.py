@@ -14,8 +14,13 @@ beyond the character's run; (d * (2w + 1),))::
 seen shares the row ``n_pairs`` (zeros unless trained). Everything is vocabulary ids: the model
 layer knows no characters.
 
+Several heads trained from other seeds are shipped as one (:func:`merge_heads`): side by side
+along ``D`` and ``P``, they score the mean of their scores.
+
 The file (``polyphone.safetensors`` in a model directory) describes itself: its safetensors
-metadata holds ``format``, ``version``, the sizes and the recipe that made it. It may also carry
+metadata holds ``format``, ``version``, the sizes and the recipe that made it. Version 2 stores
+the rows of ``S`` that some (character, reading) pair reads (``syllable_ids``) and no others;
+version 1 files, which store every row, load as before. It may also carry
 the :class:`~pinhan.model.reading_memory.ReadingMemory` of the gold examples the head was trained
 on (tensors ``memory_keys`` (M, 3), ``memory_syllables`` (M,), ``memory_counts`` (M,); files
 without them load with no memory). Inference runs in numpy (:class:`PolyphoneScorer`), so the
@@ -41,7 +46,8 @@ from pinhan.model.io import CheckpointError
 from pinhan.model.reading_memory import ReadingMemory
 
 FORMAT = "pinhan-polyphone"
-VERSION = 1
+VERSION = 2  # 2: syllable_emb holds only the rows of the syllables some pair reads (syllable_ids); 1: every row
+READS = (1, 2)
 TENSORS = ("proj_w", "proj_b", "pair_proj_w", "pair_proj_b", "syllable_emb", "pair_emb", "pair_bias",
            "pair_chars", "pair_syllables")
 MEMORY_TENSORS = ("memory_keys", "memory_syllables", "memory_counts")  # optional
@@ -123,10 +129,14 @@ class PolyphoneHead(nn.Module):
         def half(t: Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float16)  # safetensors writes raw buffers
 
+        # the head is asked only about trained characters, whose candidates are their pairs'
+        # syllables: the other rows of S were never trained, and are not stored (about half)
+        used = torch.unique(self.pairs[:, 1])
         tensors = {
             "proj_w": half(self.proj.weight.T), "proj_b": half(self.proj.bias),
             "pair_proj_w": half(self.pair_proj.weight.T), "pair_proj_b": half(self.pair_proj.bias),
-            "syllable_emb": half(self.syllable_emb.weight), "pair_emb": half(self.pair_emb.weight),
+            "syllable_ids": used.numpy().astype(np.int32), "syllable_emb": half(self.syllable_emb.weight[used]),
+            "pair_emb": half(self.pair_emb.weight),
             "pair_bias": half(self.pair_bias.weight[:, 0]),
             "pair_chars": self.pairs[:, 0].numpy().astype(np.int32),
             "pair_syllables": self.pairs[:, 1].numpy().astype(np.int32),
@@ -140,6 +150,38 @@ class PolyphoneHead(nn.Module):
         save_file(tensors, str(tmp), metadata=meta)
         os.chmod(tmp, 0o644)  # readable like the model's other files
         os.replace(tmp, path)
+
+
+def merge_heads(heads: list[PolyphoneHead]) -> PolyphoneHead:
+    """One head that scores the mean of ``heads``' scores: heads of one shape (the same pairs,
+    trained from other seeds) side by side. Each score is a sum of dot products over ``dim`` and
+    ``pair_dim``, so M heads' weights concatenated along those widths, their output-side rows
+    (``S``, ``P``, ``q``) divided by M, give exactly the mean; the merged head is an ordinary head
+    of width ``M * dim`` (files, the numpy scorer and the ONNX backend read it as any other). The
+    mean of the scores ranks a position's candidates as the mean of their log-softmaxes does
+    (the two differ by one constant per position), the usual ensemble of classifiers."""
+    if not heads:
+        raise ValueError("merge_heads needs at least one head")
+    first = heads[0]
+    for head in heads[1:]:
+        if (head.config.input_dim, head.config.n_pairs, head.config.window, head.config.encoder_layers) != \
+                (first.config.input_dim, first.config.n_pairs, first.config.window, first.config.encoder_layers) \
+                or not torch.equal(head.pairs, first.pairs):
+            raise ValueError("merge_heads: the heads differ in shape or pairs")
+    m = len(heads)
+    config = PolyphoneConfig(first.config.d_model, first.config.n_chars, first.config.n_syllables, first.config.n_pairs,
+                             sum(h.config.dim for h in heads), sum(h.config.pair_dim for h in heads),
+                             first.config.window, first.config.encoder_layers)
+    merged = PolyphoneHead(config, first.pairs.numpy())
+    with torch.no_grad():
+        merged.proj.weight.copy_(torch.cat([h.proj.weight for h in heads], 0))  # (M * D, input_dim)
+        merged.proj.bias.copy_(torch.cat([h.proj.bias for h in heads]))
+        merged.pair_proj.weight.copy_(torch.cat([h.pair_proj.weight for h in heads], 0))  # (M * P, input_dim)
+        merged.pair_proj.bias.copy_(torch.cat([h.pair_proj.bias for h in heads]))
+        merged.syllable_emb.weight.copy_(torch.cat([h.syllable_emb.weight for h in heads], 1) / m)  # (n_syllables, M * D)
+        merged.pair_emb.weight.copy_(torch.cat([h.pair_emb.weight for h in heads], 1) / m)  # (n_pairs + 1, M * P)
+        merged.pair_bias.weight.copy_(sum(h.pair_bias.weight for h in heads) / m)
+    return merged.eval()
 
 
 class PolyphoneScorer:
@@ -212,6 +254,8 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
         raise CheckpointError(f"{path}: polyphone head reads the states of encoder layer {config.encoder_layers}; "
                               f"the model has {n_encoder_layers} encoder layers")
     width = config.input_dim
+    if meta.get("version") != "1":
+        tensors["syllable_emb"] = _syllable_rows(path, tensors, n_syllables, config.dim)
     want = {"proj_w": (width, config.dim), "proj_b": (config.dim,), "pair_proj_w": (width, config.pair_dim),
             "pair_proj_b": (config.pair_dim,), "syllable_emb": (n_syllables, config.dim),
             "pair_emb": (config.n_pairs + 1, config.pair_dim), "pair_bias": (config.n_pairs + 1,),
@@ -227,6 +271,19 @@ def load_polyphone(path: str | os.PathLike, n_chars: int, n_syllables: int, d_mo
     return PolyphoneScorer(config, tensors, recipe)
 
 
+def _syllable_rows(path: Path, tensors: dict[str, np.ndarray], n_syllables: int, dim: int) -> np.ndarray:
+    """The full (n_syllables, dim) ``S`` of a version-2 file, which stores the rows of
+    ``syllable_ids`` only: the others are zeros (no trained character reads them)."""
+    ids, rows = tensors.get("syllable_ids"), tensors.get("syllable_emb")
+    if ids is None or rows is None or ids.ndim != 1 or rows.shape != (len(ids), dim):
+        raise CheckpointError(f"{path}: tensors syllable_ids (n,) and syllable_emb (n, {dim}) missing or of other shapes")
+    if len(ids) and ((ids < 0).any() or (ids >= n_syllables).any() or len(np.unique(ids)) != len(ids)):
+        raise CheckpointError(f"{path}: syllable_ids repeat or lie outside the vocabulary")
+    full = np.zeros((n_syllables, dim), dtype=rows.dtype)
+    full[ids.astype(np.int64)] = rows
+    return full
+
+
 def head_encoder_layers(path: str | os.PathLike) -> int:
     """The encoder layers the head file at ``path`` reads (0: all), from its metadata alone (an
     export asks this to know which encoder graphs g2p needs)."""
@@ -240,8 +297,9 @@ def head_encoder_layers(path: str | os.PathLike) -> int:
 
 def _config(path: Path, meta: dict[str, str]) -> PolyphoneConfig:
     """The head's config from its file's metadata; a file of another format or a bad config is named."""
-    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
-        raise CheckpointError(f"{path}: not a pinhan polyphone head (format {meta.get('format')!r}, version {meta.get('version')!r})")
+    if meta.get("format") != FORMAT or meta.get("version") not in {str(v) for v in READS}:
+        raise CheckpointError(f"{path}: not a pinhan polyphone head this pinhan reads (format {meta.get('format')!r}, "
+                              f"version {meta.get('version')!r}; it reads {FORMAT} versions {', '.join(map(str, READS))})")
     try:
         return PolyphoneConfig(**json.loads(meta["config"]))
     except (KeyError, TypeError, ValueError) as exc:
