@@ -35,11 +35,10 @@ def test_labelled_items_are_checked_and_folds_are_fixed(tmp_path):
         PolyphoneTrainConfig(encoder_layers=-1)
 
 
-def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
+def _cli_setup(api, model_dir, tmp_path, epochs: int):
+    """A copy of the tiny model and ``pinhan polyphone`` arguments that train a head on :func:`_items`
+    (no teacher, a quarter of the items as the dev fold), the report written to ``r.json``."""
     import shutil
-
-    import pinhan
-    from pinhan.cli import main
 
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text("\n".join(json.dumps(it, ensure_ascii=False) for it in _items(api)) + "\n", encoding="utf-8")
@@ -48,7 +47,16 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
     args = ["polyphone", "--model", str(model), "--json", str(tmp_path / "r.json"), f"labelled=[{labelled}]",
-            "teacher=null", "corpus_sentences=0", "dev_fraction=0.25", "skip_fixed=false", "epochs=30", "lr=0.05", f"heldout={heldout}"]
+            "teacher=null", "corpus_sentences=0", "dev_fraction=0.25", "skip_fixed=false", f"epochs={epochs}", "lr=0.05",
+            f"heldout={heldout}"]
+    return model, args
+
+
+def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
+    import pinhan
+    from pinhan.cli import main
+
+    model, args = _cli_setup(api, model_dir, tmp_path, epochs=30)
     assert main(args) == 0
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["train_items"] == 18 and report["dev_items"] == 6 and report["epochs"][-1] == 1.0
@@ -77,20 +85,11 @@ def test_cli_trains_a_head_that_loads_and_is_used(api, model_dir, tmp_path):
 
 
 def test_members_train_from_their_own_seeds_and_ship_as_one_head(api, model_dir, tmp_path, capsys):
-    import shutil
-
     import pinhan
     from pinhan.cli import main
 
-    labelled = tmp_path / "labelled.jsonl"
-    labelled.write_text("\n".join(json.dumps(it, ensure_ascii=False) for it in _items(api)) + "\n", encoding="utf-8")
-    heldout = tmp_path / "heldout.txt"
-    heldout.write_text("", encoding="utf-8")
-    model = tmp_path / "model"
-    shutil.copytree(model_dir, model)
-    args = ["polyphone", "--model", str(model), "--json", str(tmp_path / "r.json"), f"labelled=[{labelled}]",
-            "teacher=null", "corpus_sentences=0", "dev_fraction=0.25", "skip_fixed=false", "epochs=3", "lr=0.05",
-            f"heldout={heldout}", "dim=8", "pair_dim=4", "members=3"]
+    model, args = _cli_setup(api, model_dir, tmp_path, epochs=3)
+    args += ["dim=8", "pair_dim=4", "members=3"]
     assert main(args) == 0
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     curves = report["member_epochs"]
