@@ -48,8 +48,6 @@ from pinhan.model.reading_memory import ReadingMemory
 FORMAT = "pinhan-polyphone"
 VERSION = 2  # 2: syllable_emb holds only the rows of the syllables some pair reads (syllable_ids); 1: every row
 READS = (1, 2)
-TENSORS = ("proj_w", "proj_b", "pair_proj_w", "pair_proj_b", "syllable_emb", "pair_emb", "pair_bias",
-           "pair_chars", "pair_syllables")
 MEMORY_TENSORS = ("memory_keys", "memory_syllables", "memory_counts")  # optional
 
 

@@ -308,14 +308,14 @@ def fit(train: Examples, dev: Examples, g2p, config: PolyphoneTrainConfig, log=p
     X, S, R, Y = tensors(train, g2p, pairs)
     W = torch.tensor(train.weights, dtype=torch.float32)
     keep = Y >= 0
-    data = X[keep], S[keep], R[keep], Y[keep], W[keep]
+    X, S, R, Y, W = X[keep], S[keep], R[keep], Y[keep], W[keep]
     dev_t = tensors(dev, g2p, pairs) if dev.chars else None
-    figures: dict = {"train_examples": int(keep.sum()), "gold_examples": int((data[4] == 1).sum()), "pairs": len(pairs)}
+    figures: dict = {"train_examples": int(len(Y)), "gold_examples": int((W == 1).sum()), "pairs": len(pairs)}
     heads, curves = [], []
     for member in range(config.members):
         if config.members > 1:
             log(f"member {member + 1} of {config.members} (seed {config.seed + member})")
-        head, curve = _fit_one(head_config, pair_array, data, dev_t, config, config.seed + member, log)
+        head, curve = _fit_one(head_config, pair_array, (X, S, R, Y, W), dev_t, config, config.seed + member, log)
         heads.append(head)
         curves.append(curve)
     head = merge_heads(heads) if len(heads) > 1 else heads[0]
