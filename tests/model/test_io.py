@@ -66,6 +66,40 @@ def test_half_precision_file_loads_as_float32_within_rounding(model, tmp_path, m
         assert torch.allclose(a[key], b[key], atol=2e-2, rtol=1e-2), key
 
 
+def test_int8_file_loads_as_float32_within_a_row_step(model, tmp_path, make_batch):
+    from pinhan.model.io import INT8_SCALE
+
+    half = save_model(model, tmp_path / "fp16", dtype=torch.float16) / WEIGHTS_FILE
+    small = save_model(model, tmp_path / "int8", dtype=torch.int8)
+    assert (small / WEIGHTS_FILE).stat().st_size < 0.7 * half.stat().st_size
+    stored = load_file(small / WEIGHTS_FILE)
+    quantized = [k for k in stored if k.endswith(INT8_SCALE)]
+    assert quantized and all(stored[k[: -len(INT8_SCALE)]].dtype == torch.int8 for k in quantized)
+    loaded = load_model(small)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    for (name, p), (_, q) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        if p.is_floating_point() and p.dim() == 2:  # each row within half a step of its scale
+            step = p.abs().amax(dim=1, keepdim=True) / 127
+            assert torch.all((p - q).abs() <= step * 0.51 + 1e-3), name
+    batch = make_batch(n_cands=4)
+    with torch.no_grad():
+        a, b = model(batch), loaded(batch)
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=5e-2, rtol=5e-2), key
+
+
+def test_int8_scale_without_its_matrix_is_a_checkpoint_error(model, tmp_path):
+    from pinhan.model.io import INT8_SCALE
+
+    d = save_model(model, tmp_path / "int8", dtype=torch.int8)
+    tensors = load_file(d / WEIGHTS_FILE)
+    name = next(k for k in tensors if k.endswith(INT8_SCALE))
+    tensors[name] = torch.ones(tensors[name].shape[0] + 1, dtype=torch.float16)  # one row too many
+    save_file(tensors, str(d / WEIGHTS_FILE))
+    with pytest.raises(CheckpointError, match="does not fit an int8 matrix"):
+        load_model(d)
+
+
 def test_untied_model_round_trip(config, tmp_path):
     model = PinhanModel(config.replace(tie_char_embeddings=False))
     loaded = load_model(save_model(model, tmp_path))

@@ -100,7 +100,12 @@ def save_model(
         extra: Additional JSON-serialisable top-level sections for ``config.json`` (e.g. the
             training recipe under ``"train"``); may not use the keys format, version or model.
         dtype: store floating-point tensors in this type (``torch.float16`` halves the file of
-            a shipped model; :func:`load_model` casts them back to the model's float32).
+            a shipped model; :func:`load_model` casts them back to the model's float32), or
+            ``torch.int8``: every matrix of at least ``INT8_MIN_SIZE`` numbers as int8 rows with
+            one float16 scale each (tensor ``NAME`` + ``NAME`` ``INT8_SCALE``), the rest float16,
+            a quarter of the float32 file. On the default model's dev clauses the int8 weights
+            converted as the float16 ones to the hundredth, and g2p read 1 of 307,464 cpp-dev
+            syllables otherwise (RESULTS.md, "A homophone chooser").
 
     Returns:
         The directory as a :class:`~pathlib.Path`.
@@ -115,7 +120,9 @@ def save_model(
     config = {"format": FORMAT, "version": VERSION, "model": model.config.to_dict(), **extra}
     text = json.dumps(config, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    if dtype is not None:
+    if dtype == torch.int8:
+        tensors = quantize_int8(tensors)
+    elif dtype is not None:
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
 
     def write_weights(tmp: str) -> None:
@@ -128,6 +135,35 @@ def save_model(
     _write_atomic(directory / CONFIG_FILE, write_config)
     fsync_dir(directory)
     return directory
+
+
+INT8_SCALE = ".int8_scale"  # the suffix of a quantized matrix's per-row scales
+INT8_MIN_SIZE = 1024  # smaller matrices stay float16 (norms and biases are vectors: float16 too)
+
+
+def quantize_int8(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Float matrices of at least ``INT8_MIN_SIZE`` numbers -> int8 rows (symmetric, one float16
+    scale a row: max |row| / 127); other floating tensors float16, integer tensors as they are."""
+    out = {}
+    for name, value in tensors.items():
+        if value.is_floating_point() and value.dim() == 2 and value.numel() >= INT8_MIN_SIZE:
+            scale = (value.float().abs().amax(dim=1) / 127).clamp(min=1e-12)  # (rows,)
+            out[name] = torch.round(value.float() / scale[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name + INT8_SCALE] = scale.half()
+        else:
+            out[name] = value.half() if value.is_floating_point() else value
+    return out
+
+
+def dequantize_int8(tensors: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """The inverse of :func:`quantize_int8` (float32 matrices); files without scales pass through."""
+    for scale_name in [k for k in tensors if k.endswith(INT8_SCALE)]:
+        name = scale_name[: -len(INT8_SCALE)]
+        value, scale = tensors.get(name), tensors.pop(scale_name)
+        if value is None or value.dtype != torch.int8 or value.dim() != 2 or scale.shape != value.shape[:1]:
+            raise CheckpointError(f"{path}: {scale_name} does not fit an int8 matrix {name}")
+        tensors[name] = value.float() * scale.float()[:, None]
+    return tensors
 
 
 def check_directory(directory: str | os.PathLike) -> Path:
@@ -239,6 +275,13 @@ def _expected_shapes(config: ModelConfig, n_file_tensors: int) -> dict[str, tupl
 def _check_shapes(path: Path, config: ModelConfig) -> None:
     """Raise :class:`CheckpointError` naming the first tensor the file and the config disagree on."""
     found = _read_header(path)
+    quantized = set()
+    for scale_name in [k for k in found if k.endswith(INT8_SCALE)]:
+        name = scale_name[: -len(INT8_SCALE)]
+        if name not in found or found[name][1] != "I8" or found[scale_name][0] != found[name][0][:1]:
+            raise CheckpointError(f"{path}: {scale_name} does not fit an int8 matrix {name}")
+        quantized.add(name)
+        del found[scale_name]
     expected = _expected_shapes(config, len(found))
     missing = [k for k in expected if k not in found]
     if missing:
@@ -250,7 +293,7 @@ def _check_shapes(path: Path, config: ModelConfig) -> None:
         got, dtype = found[name]
         if got != want:
             raise CheckpointError(f"{path}: tensor {name} has shape {got}, but {CONFIG_FILE} implies {want}")
-        if (dtype in _FLOAT_DTYPES) != want_float:
+        if (dtype in _FLOAT_DTYPES or name in quantized) != want_float:
             raise CheckpointError(f"{path}: tensor {name} has dtype {dtype}, expected "
                                   f"{'a floating-point' if want_float else 'an integer'} dtype")
 
@@ -281,7 +324,7 @@ def load_model(
     config = load_config(directory)
     path = directory / WEIGHTS_FILE
     _check_shapes(path, config)  # before any allocation: the config may imply a huge model
-    tensors = _load_tensors(path)
+    tensors = dequantize_int8(_load_tensors(path), path)
     model = PinhanModel(config)
     model.load_state_dict(tensors, strict=True)
     return model.to(map_location).eval()
