@@ -250,3 +250,30 @@ def test_input_typed_as_initials_is_searched_with_the_wider_beam(word_model, mon
     assert len([c for c in wide.convert("yhhz", k=10) if c.consumed == 4]) > 1  # more than one whole reading
     with pytest.raises(ConfigError, match="word_abbreviated_beam"):
         InferenceConfig(word_abbreviated_beam=0)
+
+
+def test_the_homophone_chooser_rescores_the_read_paths_in_accurate_mode(word_model, prepared_tiny, tmp_path):
+    from pinhan.lm.homophones import HomophoneModel
+    from pinhan.train.homophones import HomophoneTrainConfig, train_homophones
+
+    out = tmp_path / "model"
+    shutil.copytree(word_model, out)
+    chooser, _ = train_homophones(prepared_tiny, HomophoneTrainConfig(buckets=1024, dim=4, epochs=2, min_count=1),
+                                  say=lambda line: None)
+    chooser.save(ModelDir(out).homophones)  # stored weight 0: off
+    without, off = pinhan.load(word_model), pinhan.load(out)
+    strong = off.with_config(homophone_weight=1000.0)
+    chooser = HomophoneModel.load(ModelDir(out).homophones)
+    inputs = ["womenmingtianqubeijing", "tazaizhongguo", "changjiangshizhongguo", "shijian"]
+    changed = 0
+    for typed in inputs:
+        plain = off.convert(typed, k=8, prefixes=False)
+        assert [c.text for c in plain] == [c.text for c in without.convert(typed, k=8, prefixes=False)]
+        scores = {c.text: chooser.scores("", [c.text], [c.pinyin])[0] for c in plain}
+        top = strong.convert(typed, k=8, prefixes=False)[0].text
+        assert scores[top] == pytest.approx(max(scores.values()))  # the chooser decides at this weight
+        assert strong.convert(typed, k=8, prefixes=False, mode="fast")[0].text == off.convert(typed, k=8, prefixes=False, mode="fast")[0].text
+        changed += top != plain[0].text
+    assert changed
+    with pytest.raises(ConfigError):
+        InferenceConfig(homophone_weight=-1)

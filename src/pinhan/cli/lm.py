@@ -1,5 +1,5 @@
 """Build the classical models a model fuses into decoding: pinhan lm --model DIR --data DIR
-[--kind chars|words|both|weights] [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
+[--kind chars|words|both|weights|homophones] [--order 4] [--min-count 2] [--weights 0 0.5 1 1.5] [--dev-items 300]
 [--text DIR[=WEIGHT] ...] [--data-weight W] [--frequencies wordfreq jionlp] [--dev FILE]
 
 Counts the data directory's train split (the model's own data). ``chars``: a pruned character
@@ -11,8 +11,11 @@ against it chosen on dev (``--dev`` names another clause file). The word model m
 other prepared directories (``--text data/inews=1``: general-domain text, each with a mixture
 weight) and average word-frequency lists into its unigram prior (``--frequencies``; see
 ``pinhan.lm.word_build.WordModelConfig``). ``weights`` only chooses the Transformer's weights
-against the directory's word model again (after a change to the search). ``InferenceConfig``
-settings turn each off (``lm_weight=0``, ``words=false``).
+against the directory's word model again (after a change to the search). ``homophones``: the
+homophone chooser accurate conversion rescores the lattice's paths with (``homophones.safetensors``,
+:mod:`pinhan.lm.homophones`; its training settings as ``key=value``, ``HomophoneTrainConfig``), its
+weight chosen on dev (``--homophone-weights``). ``InferenceConfig`` settings turn each off
+(``lm_weight=0``, ``words=false``, ``homophone_weight=0``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model directory to give the models to")
     parser.add_argument("--data", required=True, help="prepared data directory whose train split is counted")
-    parser.add_argument("--kind", choices=("chars", "words", "both", "weights"), default="both",
+    parser.add_argument("--kind", choices=("chars", "words", "both", "weights", "homophones"), default="both",
                         help="which models (default both); weights: choose the Transformer's weights against the "
-                        "directory's word model again, building nothing")
+                        "directory's word model again, building nothing; homophones: the homophone chooser")
     parser.add_argument("--order", type=int, default=4, help="character n-gram order, 1 to 4 (default 4)")
     parser.add_argument("--min-count", type=int, nargs="+", default=[2],
                         help="prune n-grams seen fewer times: one value, or one per order from 2 up (default 2)")
@@ -50,7 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout", help="held-out clause hashes the dictionary's lines are checked against "
                         "(default: ../shared/bench/heldout-clauses.txt when it exists)")
     parser.add_argument("--dev-items", type=int, default=300, help="dev clauses to choose the weights on")
+    parser.add_argument("--homophone-weights", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3],
+                        help="homophone chooser weights to try on dev (accurate mode)")
     parser.add_argument("--threads", type=int, help="torch threads for the dev conversions")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="--kind homophones: HomophoneTrainConfig settings, e.g. dim=16 epochs=1.5")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +66,18 @@ def run(args: argparse.Namespace) -> int:
     from pinhan.eval import lm_setup
 
     model_dir, data_dir = Path(args.model), Path(args.data)
-    if any(w < 0 for w in args.weights + args.word_weights):
+    if any(w < 0 for w in args.weights + args.word_weights + args.homophone_weights):
         raise ConfigError("weights must be >= 0")
+    if args.overrides and args.kind != "homophones":
+        raise ConfigError(f"key=value settings are for --kind homophones only, got {' '.join(args.overrides)}")
+    if args.kind == "homophones":
+        from pinhan.config import resolve_config
+        from pinhan.train.homophones import HomophoneTrainConfig, build_homophones
+
+        config = resolve_config(HomophoneTrainConfig, None, args.overrides, where="homophones")
+        build_homophones(model_dir, data_dir, config, weights=args.homophone_weights, n_dev=args.dev_items,
+                         threads=args.threads, say=print, dev=Path(args.dev) if args.dev else None)
+        return 0
     if args.kind == "weights":
         lm_setup.word_weights(model_dir, data_dir, weights=args.word_weights, n_dev=args.dev_items, threads=args.threads,
                               say=print, dev=Path(args.dev) if args.dev else None)

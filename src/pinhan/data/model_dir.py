@@ -11,6 +11,7 @@ A model directory describes itself (DESIGN.md, "Checkpoints")::
     words.json.gz      the word lexicon: words, readings, counts (optional, ``pinhan lm``)
     words.safetensors  the word n-gram the word lattice is searched with (optional, with the lexicon)
     polyphone.safetensors  g2p's polyphone head (optional, ``pinhan polyphone``)
+    homophones.safetensors  the homophone chooser accurate conversion rescores with (optional, ``pinhan lm``)
     onnx/              an onnxruntime export (optional, ``pinhan export --onnx``)
 
 Training writes it (``train.checkpoint``), ``pinhan.load`` and the ONNX export read it, the n-gram
@@ -41,6 +42,7 @@ class ModelDir:
     WORDS = "words.json.gz"
     WORD_NGRAM = "words.safetensors"
     POLYPHONE = "polyphone.safetensors"
+    HOMOPHONES = "homophones.safetensors"
     ONNX = "onnx"
     TABLES = (CONFIG, VOCAB, LEXICON)  # what every form of a model (weights or an export) carries
 
@@ -93,6 +95,10 @@ class ModelDir:
     @property
     def polyphone(self) -> Path:
         return self.path / self.POLYPHONE
+
+    @property
+    def homophones(self) -> Path:
+        return self.path / self.HOMOPHONES
 
     def has_ngram(self) -> bool:
         return self.ngram.is_file()

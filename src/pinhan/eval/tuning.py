@@ -46,7 +46,7 @@ def tune_fusion(model, lm, items: Sequence[dict], weights: Sequence[float]) -> I
     on dev ``items``; yields ``(mode, chosen weight, table)`` as each mode finishes. ``model`` is a
     :class:`pinhan.infer.api.Pinhan` loaded with every n-gram weight 0."""
     fused = model.with_ngram(lm)
-    yield from _tune_conversion(fused, CONVERT_SETTINGS, items, weights)
+    yield from tune_conversion(fused, CONVERT_SETTINGS, items, weights)
 
     def first(prefixes, weight):  # continuation: the first greedy character after mid-clause prefixes
         tried = fused.with_config(gen_lm_weight=weight)
@@ -63,10 +63,13 @@ def tune_words(model, items: Sequence[dict], weights: Sequence[float]) -> Iterat
     the encoder head's in fast mode, on dev ``items``; ``model`` is a
     :class:`pinhan.infer.api.Pinhan` whose directory holds the word model. Yields
     ``(mode, chosen weight, table)``."""
-    yield from _tune_conversion(model, WORD_SETTINGS, items, weights)
+    yield from tune_conversion(model, WORD_SETTINGS, items, weights)
 
 
-def _tune_conversion(model, settings, items: Sequence[dict], weights: Sequence[float]) -> Iterator[tuple[str, float, list[dict]]]:
+HOMOPHONE_SETTINGS = (("accurate", "homophone_weight"),)
+
+
+def tune_conversion(model, settings, items: Sequence[dict], weights: Sequence[float]) -> Iterator[tuple[str, float, list[dict]]]:
     """For each (mode, InferenceConfig setting): the weight whose top-1 conversions of ``items``
     are most accurate, and the table."""
     for mode, setting in settings:

@@ -71,6 +71,17 @@ class ModelBundle:
                               int(model["d_model"]), int(model["n_encoder_layers"]))
 
     @cached_property
+    def homophones(self):
+        """The homophone chooser (:class:`~pinhan.lm.homophones.HomophoneModel`) from the model
+        directory's ``homophones.safetensors``, or None without one; read on first use."""
+        from pinhan.data.model_dir import ModelDir
+        from pinhan.lm.homophones import HomophoneModel
+
+        if self.path is None or not ModelDir(self.path).homophones.is_file():
+            return None
+        return HomophoneModel.load(ModelDir(self.path).homophones)
+
+    @cached_property
     def phrases(self):
         """Readings pypinyin's phrase dictionary fixes (:class:`~pinhan.lm.phrases.PhraseReadings`)."""
         from pinhan.lm.phrases import PhraseReadings
@@ -116,7 +127,7 @@ class ModelBundle:
     def with_ngram(self, lm: CharNgram | None) -> ModelBundle:
         """The same parts with another n-gram (the tables already built are not rebuilt)."""
         other = replace(self, lm=lm)
-        for name in ("tables", "index", "readings", "_word_model", "polyphone", "phrases", "second_phrases"):
+        for name in ("tables", "index", "readings", "_word_model", "polyphone", "homophones", "phrases", "second_phrases"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -72,6 +72,10 @@ class InferenceConfig:
             hanzi against the word n-gram's score; None takes the weight stored with the word
             model (chosen on dev data), 0 ranks by the lattice alone.
         word_head_weight: the same for fast mode, with the encoder head's logits.
+        homophone_weight: accurate mode: weight of the homophone chooser's log-probability of each
+            read path's hanzi given the characters on both sides (``homophones.safetensors``,
+            :mod:`pinhan.lm.homophones`); None takes the weight stored with it (chosen on dev
+            clauses by ``pinhan lm --kind homophones``), 0 turns it off.
         context_history: characters of the context (the text before the cursor, its last ones)
             learned as a short history that the word lattice mixes in, alone or after a user's
             history (:mod:`pinhan.infer.context_history`); 0: off. On 1,000 dev clauses each of
@@ -222,6 +226,7 @@ class InferenceConfig:
     word_nbest: int = 16
     word_model_weight: float | None = None
     word_head_weight: float | None = None
+    homophone_weight: float | None = None
     word_rescore: int = 8
     context_history: int = 256
     context_weight: float = 0.1
@@ -264,7 +269,7 @@ class InferenceConfig:
                 continue
             value = getattr(self, f.name)
             if value is None and f.name in ("lm_weight", "fast_lm_weight", "gen_lm_weight", "word_model_weight",
-                                             "word_head_weight"):
+                                             "word_head_weight", "homophone_weight"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"inference setting {f.name} must be a number >= 0, got {value!r}")

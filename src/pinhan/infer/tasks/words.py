@@ -7,8 +7,10 @@ The stages::
     lattice     every word that spells or abbreviates a stretch of the letters, searched under the
                 word n-gram -> N best paths (pinhan.infer.search.lattice)
     rescore     accurate mode: the decoder's summed raw logits of each path's hanzi, teacher-forced,
-                in context; fast mode: the encoder head's, one encoder pass per segmentation; added
-                with a weight chosen on dev clauses (``pinhan lm``)
+                in context, and the homophone chooser's log-probability of each hanzi read from
+                both sides (:mod:`pinhan.lm.homophones`, when the model directory has one); fast
+                mode: the encoder head's, one encoder pass per segmentation; each added with a
+                weight chosen on dev clauses (``pinhan lm``)
     assemble    whole-input candidates within ``margin`` (``abbreviated_margin`` where initials are
                 read) of the best, then prefixes (the best
                 path's first words, longest first; then words and characters that start the
@@ -88,6 +90,10 @@ class WordConverter:
         info = self.lattice.lm.info
         self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
+        homophones = bundle.homophones if config.homophone_weight != 0 else None
+        self.homophones = homophones
+        self.homophone_weight = 0.0 if homophones is None else (
+            homophones.weight if config.homophone_weight is None else float(config.homophone_weight))
         # (reading, abbreviated) -> encoder keys per syllable: the same words come back in every path
         self._word_keys = lru_cache(maxsize=WORD_KEYS_CACHE)(self._reading_keys)
         self.context_histories = ContextHistories(lattice, contexts.annotator, config.context_history, config.context_weight)
@@ -138,11 +144,18 @@ class WordConverter:
         weight = self.model_weight if mode == "accurate" else self.head_weight
         read = list(unique.values())[: self.config.word_rescore]
         model = self._model_scores(read, context, mode, view, wide) if weight > 0 else {}
+        added = {key: weight * value for key, value in model.items()}  # id(path) -> what rescoring adds
+        homophones = mode == "accurate" and self.homophone_weight > 0
+        if homophones:  # the paths the decoder read (all of the first word_rescore when it reads none)
+            scored = [p for p in read if COPY not in p.words and (weight == 0 or id(p) in model)]
+            chosen = self._homophone_scores(scored, context, view)
+            for path in scored:
+                added[id(path)] = added.get(id(path), 0.0) + self.homophone_weight * chosen.get(id(path), 0.0)
         options, unread = [], set()
         for text, path in unique.items():
-            options.append(_Option(text, path.score + weight * model.get(id(path), 0.0), partial(self._pinyin, path, typed.letters),
+            options.append(_Option(text, path.score + added.get(id(path), 0.0), partial(self._pinyin, path, typed.letters),
                                    len(typed.pinyin), "whole"))
-            if weight > 0 and id(path) not in model and COPY not in path.words:
+            if (weight > 0 or homophones) and id(path) not in added and COPY not in path.words:
                 unread.add(text)  # not read (word_rescore, word_head_rows): after the paths the model read
         return sorted(options, key=lambda o: (o.text in unread, -o.score))  # stable: the lattice's order on ties
 
@@ -197,6 +210,22 @@ class WordConverter:
                                           (unique % n_chars)[:, None])  # (U, 1)
             totals = np.bincount(member, weights=logits[back.reshape(-1), 0].astype(np.float64), minlength=len(members))
         return {id(p): float(t) for (_, p), t in zip(members, totals)}
+
+    def _homophone_scores(self, paths: list[LatticePath], context: str, view: UserView | None) -> dict[int, float]:
+        """id(path) -> the homophone chooser's summed log-probability of its hanzi, each read from
+        the characters on both sides (:mod:`pinhan.lm.homophones`); a path whose text does not
+        spell one syllable a character (a user's phrase) scores 0."""
+        texts, syllables, kept = [], [], []
+        for path in paths:
+            text = self._text(path, view)
+            reading = [s for word in path.readings for s in word]
+            if len(reading) == len(text):
+                texts.append(text)
+                syllables.append(reading)
+                kept.append(path)
+        history = context[-(self.homophones.layout.window + self.homophones.layout.far):]
+        scores = self.homophones.scores(history, texts, syllables) if texts else []
+        return {id(p): s for p, s in zip(kept, scores)}
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
         """What was typed for each syllable of a path: toneless factors, or the initial alone."""
