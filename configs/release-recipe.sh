@@ -76,6 +76,13 @@ GENERAL_ARGS=(train.lr=5e-4 train.warmup_steps=100 train.threads=1 train.eval_ev
 # the mixed directory (300 chose weight 0 for the Transformer on a tie).
 LM_ARGS=(--min-count 3 5 6 --weights 0 0.5 1 1.5 2 3 --threads 1 --word-min-count 1 3 --word-weights 0 0.1 0.25 0.5
          --dev-items 1000 --heldout "$bench/heldout-clauses.txt")
+# The homophone chooser (pinhan lm --kind homophones; HOMOPHONES=0 leaves it out): trained on the
+# last stage's data, its weight in accurate conversion chosen on 1,000 of its dev clauses.
+# HOMOPHONE_SETTINGS are HomophoneTrainConfig key=value settings (the defaults: 225,000 x 32, what
+# the 40 MB directory has room for beside the int8 Transformer; RESULTS.md, "A homophone chooser").
+HOMOPHONES=1
+HOMOPHONE_SETTINGS=()
+HOMOPHONE_ARGS=(--dev-items 1000 --threads 1 --homophone-weights 0 0.1 0.2 0.3)
 # The teacher's sentences: 20,000 of the bundled corpus, then news sentences for the polyphones
 # those leave short of the cap (benchmarks/RESULTS.md, "Polyphones, fifth part"). The head reads
 # the encoder's first layer (PolyphoneTrainConfig.encoder_layers 1; "Polyphones, eighth part").

@@ -195,22 +195,26 @@ stage_lm() {
   local kind work=$final_run/.last.lm
   final_model lm
   # the model directory's file names (pinhan.data.model_dir.ModelDir)
-  local chars=0 words=0
+  local chars=0 words=0 homophones=1
   [ -f "$model/lm.safetensors" ] && chars=1
   [ -f "$model/words.json.gz" ] && [ -f "$model/words.safetensors" ] && words=1
+  [ "${HOMOPHONES:-0}" = 1 ] && [ ! -f "$model/homophones.safetensors" ] && homophones=0
   case $chars$words in
-    11) say "lm: $model has its n-gram and word model"; return ;;
+    11) kind= ;;
     10) kind=words ;;
     01) kind=chars ;;
     *) kind=both ;;
   esac
+  if [ -z "$kind" ] && [ $homophones = 1 ]; then say "lm: $model has its n-gram, word model and homophone chooser"; return; fi
   # `pinhan lm` writes into the model directory, the word model twice (before and after its weights
   # are chosen): it works on a copy, swapped in with the checkpoint's renames (recover_run undoes a
   # kill between them), so that a model with the lm's files has them complete
   rm -rf "$work"
   cp -r "$model" "$work"
   # --sources-cache: where the fetch stage put the frequency lists (LM_ARGS' --frequencies)
-  pinhan lm --model "$work" --data "$final_data" --kind "$kind" --sources-cache "$SOURCES_CACHE" "${LM_ARGS[@]}"
+  [ -z "$kind" ] || pinhan lm --model "$work" --data "$final_data" --kind "$kind" --sources-cache "$SOURCES_CACHE" "${LM_ARGS[@]}"
+  # the homophone chooser rescores the word lattice's paths: built after the word model
+  [ $homophones = 1 ] || pinhan lm --model "$work" --data "$final_data" --kind homophones "${HOMOPHONE_SETTINGS[@]}" "${HOMOPHONE_ARGS[@]}"
   rm -rf "$final_run/.last.old"
   mv "$model" "$final_run/.last.old"
   mv "$work" "$model"

@@ -30,6 +30,7 @@ DEFAULT_OUT = ROOT / "src" / "pinhan" / "assets" / "default_model"
 LIMIT_BYTES = 40 * 1000 * 1000  # the issue-14/15 budget for the whole directory (MODEL.md lists each file)
 # copied as they are; the weights are rewritten in fp16
 SHIPPED = (ModelDir.VOCAB, ModelDir.LEXICON, ModelDir.NGRAM, ModelDir.WORDS, ModelDir.WORD_NGRAM, ModelDir.POLYPHONE)
+OPTIONAL = (ModelDir.HOMOPHONES,)  # copied when the recipe built it (HOMOPHONES=1)
 CARD = "MODEL.md"  # written by hand, not by training: kept when the model is replaced
 
 
@@ -78,9 +79,11 @@ def main() -> int:
     extra = {"recipe": config.get("recipe"), "training_history": [{k: v for k, v in s.items() if k != "recipe"} for s in stages],
              "training_total": {"steps": sum(s["steps"] for s in stages), "tokens": sum(s["tokens"] for s in stages),
                                 "seconds": sum(s["seconds"] for s in stages)},
-             "first_stage_recipe": stages[0]["recipe"], "stored_as": "float16"}
-    save_model(load_model(src), tmp, extra=extra, dtype=torch.float16)
-    for name in SHIPPED:
+             "first_stage_recipe": stages[0]["recipe"], "stored_as": "int8"}
+    # int8 rows with a scale each: the Transformer in half the bytes of float16, which makes room
+    # for the homophone chooser (pinhan.model.io.save_model)
+    save_model(load_model(src), tmp, extra=extra, dtype=torch.int8)
+    for name in SHIPPED + tuple(n for n in OPTIONAL if (src / n).is_file()):
         shutil.copyfile(src / name, tmp / name)
     if (args.out / CARD).is_file():
         shutil.copyfile(args.out / CARD, tmp / CARD)

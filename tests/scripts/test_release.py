@@ -57,10 +57,12 @@ GENERAL_ARGS+=("${{SMALL[@]}}")
 LM_ARGS+=(--min-count 1 --weights 1 --word-min-count 1 --word-weights 0.25 --no-dictionary --frequencies wordfreq jionlp
           --dev-items 4 --threads 1)
 POLYPHONE_ARGS+=(teacher=null corpus_sentences=0 epochs=1 skip_fixed=false)  # gold examples at every labelled position
+HOMOPHONE_SETTINGS=(buckets=4096 dim=8 epochs=1 min_count=1)
+HOMOPHONE_ARGS+=(--dev-items 4)
 SHIP_DIR={tmp}/shipped
 """
 SHIPPED_FILES = ("config.json", "model.safetensors", "vocab.json", "lexicon.json", "lm.safetensors", "words.json.gz",
-                 "words.safetensors", "polyphone.safetensors", "MODEL.md")
+                 "words.safetensors", "polyphone.safetensors", "homophones.safetensors", "MODEL.md")
 CPP_ITEMS = [("银行行长说今年的利率不会变。", 1, "hang2"), ("银行行长说今年的利率不会变。", 3, "zhang3"),
              ("我们明天去北京看看长城。", 7, "chang2"), ("长江是中国最长的河流。", 0, "chang2"),
              ("你还要去银行还钱吗？", 1, "hai2"), ("你还要去银行还钱吗？", 6, "huan2"), ("他在研究所工作了十年。", 7, "le5")]
@@ -152,7 +154,7 @@ def test_interrupted_third_stage_is_resumed_not_restarted(runs):
     general = state(tmp / "runs" / "general")
     assert general["step"] == 5 and general["extra"]["resumes"] == [{"step": 3, "changed": {"stop_at_step": [3, 0]}}]
     assert "resuming" in second.stdout and facts["untouched"]  # the first two stages' runs are done: skipped
-    assert pinhan_calls(second.stdout) == ["fetch", "finetune", "lm", "polyphone"]
+    assert pinhan_calls(second.stdout) == ["fetch", "finetune", "lm", "lm", "polyphone"]
     assert not any((tmp / "runs" / "general" / name).exists() for name in (".last.old", ".last.tmp", ".last.lm"))
     assert not (tmp / "runs" / "ft" / "last" / "lm.safetensors").exists()  # lm went to the last stage's model
 
@@ -178,6 +180,7 @@ def test_shipped_model_loads_converts_and_records_its_history(runs):
     assert info["frequencies"] == ["wordfreq", "jionlp"]  # read from the recipe's SOURCES_CACHE
     model = pinhan.load(shipped, threads=1)
     assert model.lm is not None and model.g2p_engine.bundle.polyphone is not None
+    assert config["stored_as"] == "int8" and model.bundle.homophones is not None
     assert model.convert("yinhang", k=2)[0].text and model.g2p("银行行长").pinyin
 
 
