@@ -70,9 +70,12 @@ def is_hanzi(codepoints: np.ndarray) -> np.ndarray:
     return ((codepoints >= 0x4E00) & (codepoints <= 0x9FFF)) | ((codepoints >= 0x3400) & (codepoints <= 0x4DBF))
 
 
-def _hash(kind: int, buckets: int, *columns: np.ndarray) -> np.ndarray:
-    """A feature's row, 1..buckets-1, from its kind and its characters (each (N,))."""
-    h = np.full(columns[0].shape, ((kind + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
+def _hash(kinds: np.ndarray | int, buckets: int, *columns: np.ndarray) -> np.ndarray:
+    """Features' rows, 1..buckets-1, from their kinds and their characters: each column (N, ...)
+    holds one character of every feature; ``kinds`` broadcasts against them (a kind per column of
+    a stacked block, or one for all)."""
+    seeds = (np.asarray(kinds, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)  # wraps
+    h = np.broadcast_to(seeds, columns[0].shape).copy()
     for column in columns:
         h = (h ^ column.astype(np.uint64)) * _MULT  # wraps modulo 2**64, as FNV does
         h ^= h >> _SHIFT
@@ -89,32 +92,30 @@ def features(codepoints: np.ndarray, line_start: np.ndarray, run_end: np.ndarray
         run_end: (T,) index after the last hanzi of each position's run (the right side stops
             there: at conversion time nothing after the clause is typed yet).
         positions: (N,) the positions to describe.
+
+    Columns: L1, L2, L3, R1, R2, R3 (the characters at those offsets), L2L1, R1R2, L1R1, L3L2L1,
+    R1R2R3, a bias; then L_k and R_k for k = 1..window (one kind: a bag), then L_k for the ``far``
+    offsets after the window (another bag). All in a few numpy operations on (N, ...) blocks:
+    conversion calls this for every read path's characters.
     """
     with np.errstate(over="ignore"):
-        last = len(codepoints) - 1
-
-        def left(k: int) -> np.ndarray:
-            at = positions - k
-            return np.where(at >= line_start[positions], codepoints[np.maximum(at, 0)], BOS)
-
-        def right(k: int) -> np.ndarray:
-            at = positions + k
-            return np.where(at < run_end[positions], codepoints[np.minimum(at, last)], END)
-
         w, b = layout.window, layout.buckets
-        lefts = [None] + [left(k) for k in range(1, w + layout.far + 1)]
-        rights = [None] + [right(k) for k in range(1, w + 1)]
-        columns = [_hash(0, b, lefts[1]), _hash(1, b, lefts[2]), _hash(2, b, lefts[3]),
-                   _hash(3, b, rights[1]), _hash(4, b, rights[2]), _hash(5, b, rights[3]),
-                   _hash(6, b, lefts[2], lefts[1]), _hash(7, b, rights[1], rights[2]), _hash(8, b, lefts[1], rights[1]),
-                   _hash(9, b, lefts[3], lefts[2], lefts[1]), _hash(10, b, rights[1], rights[2], rights[3]),
-                   _hash(11, b, np.zeros_like(positions))]  # a bias feature every position has
-        for k in range(1, w + 1):
-            columns.append(np.where(lefts[k] == BOS, 0, _hash(12, b, lefts[k])))
-            columns.append(np.where(rights[k] == END, 0, _hash(12, b, rights[k])))
-        for k in range(w + 1, w + layout.far + 1):
-            columns.append(np.where(lefts[k] == BOS, 0, _hash(13, b, lefts[k])))
-        return np.stack(columns, axis=1)
+        left_at = positions[:, None] - np.arange(1, w + layout.far + 1)  # (N, w + far)
+        right_at = positions[:, None] + np.arange(1, w + 1)  # (N, w)
+        lefts = np.where(left_at >= line_start[positions][:, None], codepoints[np.maximum(left_at, 0)], BOS)
+        rights = np.where(right_at < run_end[positions][:, None],
+                          codepoints[np.minimum(right_at, len(codepoints) - 1)], END)
+        l1, l2, l3, r1, r2, r3 = lefts[:, 0], lefts[:, 1], lefts[:, 2], rights[:, 0], rights[:, 1], rights[:, 2]
+        singles = _hash(np.arange(6), b, np.concatenate([lefts[:, :3], rights[:, :3]], axis=1))  # (N, 6)
+        pairs = _hash(np.arange(6, 9), b, np.stack([l2, r1, l1], 1), np.stack([l1, r2, r1], 1))  # (N, 3)
+        triples = _hash(np.arange(9, 11), b, np.stack([l3, r1], 1), np.stack([l2, r2], 1), np.stack([l1, r3], 1))
+        bias = _hash(11, b, np.zeros((len(positions), 1), dtype=np.int64))  # (N, 1): every position has it
+        near = np.stack([lefts[:, :w], rights], axis=2)  # (N, w, 2): L1, R1, L2, R2, ...
+        missing = np.stack([lefts[:, :w] == BOS, rights == END], axis=2)  # (N, w, 2): before the line, after the clause
+        window = np.where(missing, 0, _hash(12, b, near)).reshape(len(positions), 2 * w)
+        beyond = lefts[:, w:]
+        far = np.where(beyond == BOS, 0, _hash(13, b, beyond))  # (N, far)
+        return np.concatenate([singles, pairs, triples, bias, window, far], axis=1)
 
 
 def line_layout(codepoints: np.ndarray, separator: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +148,7 @@ class HomophoneModel:
         self.syllables = list(syllables)
         self.set_offsets, self.set_chars = set_offsets.astype(np.int64), set_chars.astype(np.int64)
         self.info = dict(info or {})
+        self._table: np.ndarray | None = None
         self._check()
         self.set_of = {s: i for i, s in enumerate(self.syllables)}
         # (syllable index, codepoint) -> the pair's row
@@ -225,11 +227,12 @@ class HomophoneModel:
         return [float(v.sum()) for v in self.log_probs(context, texts, syllables)]
 
     def _hidden(self, feats: np.ndarray) -> np.ndarray:
-        """(N, F) feature rows -> (N, d + 1): the mean of their dequantized embeddings, then a 1."""
-        present = feats > 0  # (N, F)
-        vectors = self.embeddings[feats].astype(np.float32) * self.scales[feats][..., None]  # (N, F, d)
-        vectors *= present[..., None]
-        mean = vectors.sum(axis=1) / np.maximum(present.sum(axis=1, keepdims=True), 1)  # (N, d)
+        """(N, F) feature rows -> (N, d + 1): the mean of their embeddings, then a 1."""
+        if self._table is None:  # dequantized once (buckets x d float32: 29 MB for the default's)
+            self._table = self.embeddings.astype(np.float32) * self.scales[:, None]
+            self._table[0] = 0.0  # row 0: no feature
+        present = np.maximum((feats > 0).sum(axis=1, keepdims=True), 1)  # (N, 1)
+        mean = self._table[feats].sum(axis=1) / present  # (N, d)
         return np.concatenate([mean, np.ones((len(mean), 1), dtype=np.float32)], axis=1)
 
     # --- files --------------------------------------------------------------------------------
