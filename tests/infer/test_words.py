@@ -277,3 +277,16 @@ def test_the_homophone_chooser_rescores_the_read_paths_in_accurate_mode(word_mod
     assert changed
     with pytest.raises(ConfigError):
         InferenceConfig(homophone_weight=-1)
+
+
+def test_a_damaged_homophone_file_is_named_and_fast_mode_never_reads_it(word_model, tmp_path):
+    from pinhan.errors import DataError
+
+    out = tmp_path / "model"
+    shutil.copytree(word_model, out)
+    ModelDir(out).homophones.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")  # cut short
+    model = pinhan.load(out)
+    assert model.convert("zhongguo", k=3, mode="fast")  # fast mode does not use the chooser
+    assert model.with_config(homophone_weight=0).convert("zhongguo", k=3)  # nor does accurate mode turned off
+    with pytest.raises(DataError, match="homophones.safetensors"):
+        model.convert("zhongguo", k=3)

@@ -67,6 +67,12 @@ def test_lm_cli_writes_the_chooser_and_its_weight(word_model_dir, prepared_tiny,
     model = HomophoneModel.load(out / "homophones.safetensors")
     assert model.weight in (0.0, 0.5) and len(model.info["dev_table"]) == 2
     assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "words", "dim=4"]) == 2
+    # settings may follow the options too; a bad one is named
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "homophones",
+                 "--homophone-weights", "0", "0.5", "--dev-items", "5", "dim=zero"]) == 2
+    assert main(["lm", "--model", str(out), "--data", str(prepared_tiny), "--kind", "homophones",
+                 "--homophone-weights", "0.5", "--dev-items", "5", "buckets=1024", "dim=4", "epochs=1", "min_count=1"]) == 0
+    assert HomophoneModel.load(out / "homophones.safetensors").weight == 0.5  # one weight: no search
 
 
 def test_lm_cli_needs_a_word_model(model_dir, prepared_tiny, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module with add_arguments/run, one-line help)
@@ -65,3 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"pinhan {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail again
+        return 141

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+EXTRA_ARGS = "overrides"  # --kind homophones' key=value settings may follow the options too
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model directory to give the models to")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from collections.abc import Callable, Iterator
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from itertools import chain
 
 import numpy as np
@@ -90,10 +90,6 @@ class WordConverter:
         info = self.lattice.lm.info
         self.model_weight = info.get("model_weight", 0.0) if config.word_model_weight is None else config.word_model_weight
         self.head_weight = info.get("head_weight", 0.0) if config.word_head_weight is None else config.word_head_weight
-        homophones = bundle.homophones if config.homophone_weight != 0 else None
-        self.homophones = homophones
-        self.homophone_weight = 0.0 if homophones is None else (
-            homophones.weight if config.homophone_weight is None else float(config.homophone_weight))
         # (reading, abbreviated) -> encoder keys per syllable: the same words come back in every path
         self._word_keys = lru_cache(maxsize=WORD_KEYS_CACHE)(self._reading_keys)
         self.context_histories = ContextHistories(lattice, contexts.annotator, config.context_history, config.context_weight)
@@ -145,7 +141,7 @@ class WordConverter:
         read = list(unique.values())[: self.config.word_rescore]
         model = self._model_scores(read, context, mode, view, wide) if weight > 0 else {}
         added = {key: weight * value for key, value in model.items()}  # id(path) -> what rescoring adds
-        homophones = mode == "accurate" and self.homophone_weight > 0
+        homophones = mode == "accurate" and self.homophone_weight > 0  # read on first use: fast mode never needs it
         if homophones:  # the paths the decoder read (all of the first word_rescore when it reads none)
             scored = [p for p in read if COPY not in p.words and (weight == 0 or id(p) in model)]
             chosen = self._homophone_scores(scored, context, view)
@@ -210,6 +206,17 @@ class WordConverter:
                                           (unique % n_chars)[:, None])  # (U, 1)
             totals = np.bincount(member, weights=logits[back.reshape(-1), 0].astype(np.float64), minlength=len(members))
         return {id(p): float(t) for (_, p), t in zip(members, totals)}
+
+    @cached_property
+    def homophones(self):
+        """The model directory's homophone chooser, or None (none there, or ``homophone_weight=0``)."""
+        return self.bundle.homophones if self.config.homophone_weight != 0 else None
+
+    @cached_property
+    def homophone_weight(self) -> float:
+        if self.homophones is None:
+            return 0.0
+        return self.homophones.weight if self.config.homophone_weight is None else float(self.config.homophone_weight)
 
     def _homophone_scores(self, paths: list[LatticePath], context: str, view: UserView | None) -> dict[int, float]:
         """id(path) -> the homophone chooser's summed log-probability of its hanzi, each read from
