@@ -1,5 +1,5 @@
-"""Ship a trained model as the package's default: fp16 weights, its character n-gram, word
-lexicon and word n-gram, polyphone head, vocabulary and lexicon in
+"""Ship a trained model as the package's default: int8 weights, its character n-gram, word
+lexicon and word n-gram, polyphone head, homophone chooser (when built), vocabulary and lexicon in
 ``src/pinhan/assets/default_model``, the training history in ``config.json``; the model card
 (``MODEL.md``) already there is kept.
 
@@ -28,7 +28,7 @@ from pinhan.train.checkpoint import STATE_JSON
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "pinhan" / "assets" / "default_model"
 LIMIT_BYTES = 40 * 1000 * 1000  # the issue-14/15 budget for the whole directory (MODEL.md lists each file)
-# copied as they are; the weights are rewritten in fp16
+# copied as they are; the weights are rewritten in int8
 SHIPPED = (ModelDir.VOCAB, ModelDir.LEXICON, ModelDir.NGRAM, ModelDir.WORDS, ModelDir.WORD_NGRAM, ModelDir.POLYPHONE)
 OPTIONAL = (ModelDir.HOMOPHONES,)  # copied when the recipe built it (HOMOPHONES=1)
 CARD = "MODEL.md"  # written by hand, not by training: kept when the model is replaced

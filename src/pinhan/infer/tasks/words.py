@@ -220,8 +220,9 @@ class WordConverter:
 
     def _homophone_scores(self, paths: list[LatticePath], context: str, view: UserView | None) -> dict[int, float]:
         """id(path) -> the homophone chooser's summed log-probability of its hanzi, each read from
-        the characters on both sides (:mod:`pinhan.lm.homophones`); a path whose text does not
-        spell one syllable a character (a user's phrase) scores 0."""
+        the characters on both sides (:mod:`pinhan.lm.homophones`). A path whose text does not
+        spell one syllable a character (a user's phrase written otherwise) cannot be read: it gets
+        the lowest score of the others, so that it gains nothing from that."""
         texts, syllables, kept = [], [], []
         for path in paths:
             text = self._text(path, view)
@@ -231,8 +232,9 @@ class WordConverter:
                 syllables.append(reading)
                 kept.append(path)
         history = context[-(self.homophones.layout.window + self.homophones.layout.far):]
-        scores = self.homophones.scores(history, texts, syllables) if texts else []
-        return {id(p): s for p, s in zip(kept, scores)}
+        scores = dict(zip(map(id, kept), self.homophones.scores(history, texts, syllables))) if texts else {}
+        lowest = min(scores.values(), default=0.0)
+        return {id(p): scores.get(id(p), lowest) for p in paths}
 
     def _keys(self, path: LatticePath) -> tuple[tuple[int, int, int], ...]:
         """What was typed for each syllable of a path: toneless factors, or the initial alone."""
