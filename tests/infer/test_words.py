@@ -290,3 +290,27 @@ def test_a_damaged_homophone_file_is_named_and_fast_mode_never_reads_it(word_mod
     assert model.with_config(homophone_weight=0).convert("zhongguo", k=3)  # nor does accurate mode turned off
     with pytest.raises(DataError, match="homophones.safetensors"):
         model.convert("zhongguo", k=3)
+
+
+def test_a_path_the_chooser_cannot_read_gains_nothing(word_model, prepared_tiny, tmp_path, monkeypatch):
+    from pinhan.train.homophones import HomophoneTrainConfig, train_homophones
+
+    out = tmp_path / "model"
+    shutil.copytree(word_model, out)
+    chooser, _ = train_homophones(prepared_tiny, HomophoneTrainConfig(buckets=1024, dim=4, epochs=2, min_count=1),
+                                  say=lambda line: None)
+    chooser.info["weight"] = 0.5
+    chooser.save(ModelDir(out).homophones)
+    words = pinhan.load(out).converter.by_lattice
+    from pinhan.infer.search.lattice import COPY
+
+    paths = [p for p in words.lattice.nbest(typed_letters("zhongguo").letters, 8, frozenset(), True, beam=8)
+             if COPY not in p.words]  # as conversion gives them: paths that copy letters are never read
+    assert len(paths) >= 2
+    read = words._homophone_scores(paths, "", None)
+    assert set(read) == {id(p) for p in paths} and all(v <= 0 for v in read.values())
+    unreadable = paths[0]
+    spelled = words._text
+    monkeypatch.setattr(words, "_text", lambda p, view=None: spelled(p, view) + "儿" if p is unreadable else spelled(p, view))
+    scores = words._homophone_scores(paths, "", None)
+    assert scores[id(unreadable)] == min(scores[id(p)] for p in paths[1:])  # the lowest of the others, not 0
