@@ -304,11 +304,12 @@ def test_a_path_the_chooser_cannot_read_gains_nothing(word_model, prepared_tiny,
     words = pinhan.load(out).converter.by_lattice
     from pinhan.infer.search.lattice import COPY
 
-    paths = [p for p in words.lattice.nbest(typed_letters("zhongguo").letters, 8, frozenset(), True, beam=8)
+    paths = [p for p in words.lattice.nbest(typed_letters("shijian").letters, 8, frozenset(), True, beam=8)
              if COPY not in p.words]  # as conversion gives them: paths that copy letters are never read
-    assert len(paths) >= 2
+    assert len(paths) >= 3
     read = words._homophone_scores(paths, "", None)
     assert set(read) == {id(p) for p in paths} and all(v <= 0 for v in read.values())
+    assert min(read[id(p)] for p in paths[1:]) < 0  # shi has a set here (是 / 十 / 时): the others are read
     unreadable = paths[0]
     spelled = words._text
     monkeypatch.setattr(words, "_text", lambda p, view=None: spelled(p, view) + "儿" if p is unreadable else spelled(p, view))
