@@ -182,7 +182,7 @@ class HomophoneModel:
         character ``j`` was typed as. 0 where there is no choice (no syllable, or a set of one),
         ``floor`` for a hanzi outside its syllable's set. One numpy pass for all texts."""
         prefix = np.array([ord(ch) for ch in context], dtype=np.int64)
-        lines, starts, rows, labels, where = [], [], [], [], []
+        lines, rows, sets, columns, where = [], [], [], [], []
         out = [np.zeros(len(text), dtype=np.float32) for text in texts]
         offset = 0
         for i, (text, sylls) in enumerate(zip(texts, syllables)):
@@ -191,7 +191,6 @@ class HomophoneModel:
             # each line ends in a separator (0, not hanzi): the right side stops there
             line = np.concatenate([prefix, np.array([ord(ch) for ch in text] + [0], dtype=np.int64)])
             lines.append(line)
-            starts.append(np.full(len(line), offset, dtype=np.int64))
             for j, (ch, syllable) in enumerate(zip(text, sylls)):
                 s = self.set_of.get(syllable.rstrip("012345")) if syllable else None
                 if s is None:
@@ -201,23 +200,22 @@ class HomophoneModel:
                     out[i][j] = self.floor
                     continue
                 rows.append(offset + len(prefix) + j)
-                labels.append((s, pair))
+                sets.append(s)
+                columns.append(pair - int(self.set_offsets[s]))  # the hanzi's place in its set
                 where.append((i, j))
             offset += len(line)
         if not rows:
             return out
         codepoints = np.concatenate(lines)
-        _, run_end = line_layout(codepoints)
-        line_start = np.concatenate(starts)
+        line_start, run_end = line_layout(codepoints)  # the separators end each line
         feats = features(codepoints, line_start, run_end, np.array(rows, dtype=np.int64), self.layout)  # (N, F)
         hidden = self._hidden(feats)  # (N, d + 1)
-        members = self._members[[s for s, _ in labels]]  # (N, K)
+        members = self._members[sets]  # (N, K)
         scores = np.einsum("nd,nkd->nk", hidden, self.output[np.maximum(members, 0)])  # (N, K)
         scores = np.where(members >= 0, scores, -np.inf)
         top = scores.max(axis=1, keepdims=True)
         log_z = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))  # (N,)
-        gold = np.array([pair for _, pair in labels])
-        picked = scores[np.arange(len(gold)), np.argmax(members == gold[:, None], axis=1)]  # (N,)
+        picked = scores[np.arange(len(columns)), columns]  # (N,)
         for (i, j), value in zip(where, picked - log_z):
             out[i][j] = value
         return out

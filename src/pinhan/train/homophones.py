@@ -117,15 +117,22 @@ def read_corpus(data_dir: Path, split: str = "train") -> Corpus:
     return Corpus(np.concatenate(cps), np.concatenate(sylls), names)
 
 
+_CODEPOINT_BITS = 21  # every Unicode codepoint fits
+
+
+def _pair_key(syllable, codepoint):
+    """One integer for a (syllable id, codepoint) pair (ints or int64 arrays alike)."""
+    return syllable * (1 << _CODEPOINT_BITS) + codepoint
+
+
 def homophone_sets(corpus: Corpus, config: HomophoneTrainConfig) -> dict[int, list[int]]:
     """Syllable id -> the codepoints of its set, most frequent first (syllables with one hanzi left out)."""
     hanzi = is_hanzi(corpus.codepoints) & (corpus.syllables > 0)
-    keys = corpus.syllables[hanzi] * (1 << 21) + corpus.codepoints[hanzi]
-    unique, counts = np.unique(keys, return_counts=True)
+    unique, counts = np.unique(_pair_key(corpus.syllables[hanzi], corpus.codepoints[hanzi]), return_counts=True)
     by_syllable: dict[int, list[tuple[int, int]]] = {}
     for key, count in zip(unique.tolist(), counts.tolist()):
         if count >= config.min_count:
-            by_syllable.setdefault(key >> 21, []).append((count, key & ((1 << 21) - 1)))
+            by_syllable.setdefault(key >> _CODEPOINT_BITS, []).append((count, key & ((1 << _CODEPOINT_BITS) - 1)))
     sets = {}
     for syllable, members in by_syllable.items():
         members.sort(key=lambda m: (-m[0], m[1]))
@@ -169,18 +176,15 @@ def train_homophones(data_dir: str | Path, config: HomophoneTrainConfig | None =
         raise DataError(f"{data_dir}: no syllable is written with two hanzi {config.min_count} times or more; nothing to train")
     order = sorted(sets)
     offsets = np.cumsum([0] + [len(sets[s]) for s in order])
-    row_of = {s: i for i, s in enumerate(order)}
     members = np.full((len(corpus.names), config.max_set), -1, dtype=np.int64)  # syllable id -> (K,) pair rows
-    label_of: dict[tuple[int, int], int] = {}
-    for s in order:
-        start = offsets[row_of[s]]
+    for s, start in zip(order, offsets):
         members[s, : len(sets[s])] = np.arange(start, start + len(sets[s]))
-        for j, c in enumerate(sets[s]):
-            label_of[(s, c)] = j
+    # (syllable, hanzi) key -> the hanzi's place in its set, as sorted arrays for a vectorized lookup
+    table = sorted((_pair_key(s, c), j) for s in order for j, c in enumerate(sets[s]))
+    table_keys = np.array([key for key, _ in table], dtype=np.int64)
+    table_labels = np.array([j for _, j in table], dtype=np.int64)
     positions = np.nonzero(members[corpus.syllables, 0] >= 0)[0]
-    keys = corpus.syllables[positions] * (1 << 21) + corpus.codepoints[positions]
-    table_keys = np.array(sorted(s * (1 << 21) + c for s, c in label_of), dtype=np.int64)
-    table_labels = np.array([label_of[(int(k) >> 21, int(k) & ((1 << 21) - 1))] for k in table_keys], dtype=np.int64)
+    keys = _pair_key(corpus.syllables[positions], corpus.codepoints[positions])
     at = np.minimum(np.searchsorted(table_keys, keys), len(table_keys) - 1)
     known = table_keys[at] == keys
     positions, labels = positions[known], table_labels[at[known]]
